@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlship/mlship/internal/gha"
+	"github.com/mlship/mlship/internal/iostreams"
+)
+
+// Factory carries what every command needs: the streams and the Actions
+// runtime. Commands take it instead of reaching for globals.
+type Factory struct {
+	IO      *iostreams.IOStreams
+	Actions *gha.Runtime
+	Version string
+}
+
+// NewFactory builds a Factory over ios.
+func NewFactory(ios *iostreams.IOStreams, version string) *Factory {
+	return &Factory{IO: ios, Actions: gha.New(ios.Out, ios.Getenv), Version: version}
+}
+
+// ExitError carries a specific exit status (1 for a failed check, 2 for
+// usage errors) without printing anything more.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ErrSilent marks a failure that has already been reported to the user.
+var ErrSilent = errors.New("failed")
+
+// NewRootCmd assembles the mlship command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	var output string
+	root := &cobra.Command{
+		Use:   "mlship",
+		Short: "GitOps for ML models: validate, train, package, sign, report, promote",
+		Long: `mlship takes a model described in CUE from pull request to production:
+it validates the spec, trains on (GPU) runners, packages the model as a
+CNCF ModelPack OCI artifact, signs and attests it, reports evaluation and
+drift on the pull request, and promotes it through environments when a
+promotion pull request is merged.`,
+		Example: `  # run the whole loop locally on embedded defaults
+  mlship demo
+
+  # check a spec
+  mlship validate examples/iris`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			format, err := iostreams.ParseFormat(output)
+			if err != nil {
+				return err
+			}
+			f.IO.Format = format
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+
+	root.AddCommand(
+		NewCmdVersion(f),
+		NewCmdValidate(f, nil),
+		NewCmdSchema(f),
+	)
+	return root
+}
+
+// Execute runs the command tree and returns the process exit status.
+func Execute(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil && !errors.Is(ee.Err, ErrSilent) {
+			fmt.Fprintf(f.IO.ErrOut, "mlship: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	if errors.Is(err, ErrSilent) {
+		return 1
+	}
+	fmt.Fprintf(f.IO.ErrOut, "mlship: %v\n", err)
+	return 1
+}

@@ -1,0 +1,103 @@
+package sign
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// EnvPrefix marks a key reference that names an environment variable
+// holding the PEM (as cosign's env://VAR).
+const EnvPrefix = "env://"
+
+// GenerateKeyPair returns a new ECDSA P-256 key pair in cosign's formats:
+// the private key encrypted with password (scrypt + secretbox, PEM type
+// "ENCRYPTED SIGSTORE PRIVATE KEY") and the PKIX public key PEM.
+func GenerateKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
+	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating a cosign key pair: %w", err)
+	}
+	return kb.PrivateBytes, kb.PublicBytes, nil
+}
+
+// ReadKeyRef returns the PEM a key reference points at: a file path, or
+// env://VAR for an environment variable read through getenv.
+func ReadKeyRef(ref string, getenv func(string) string) ([]byte, error) {
+	if ref == "" {
+		return nil, errors.New("empty key reference: give a file path or env://VAR")
+	}
+	if v, ok := strings.CutPrefix(ref, EnvPrefix); ok {
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		val := getenv(v)
+		if val == "" {
+			return nil, fmt.Errorf("key %s: environment variable %s is empty or unset", ref, v)
+		}
+		return []byte(val), nil
+	}
+	b, err := os.ReadFile(ref)
+	if err != nil {
+		return nil, fmt.Errorf("reading key %s: %w", ref, err)
+	}
+	return b, nil
+}
+
+// LoadPrivateKey decrypts a cosign private key (file or env://VAR) with
+// password and returns a signer for it.
+func LoadPrivateKey(ref string, password []byte, getenv func(string) string) (signature.SignerVerifier, error) {
+	b, err := ReadKeyRef(ref, getenv)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := cosign.LoadPrivateKey(b, password, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loading private key %s (is COSIGN_PASSWORD right, and is it a cosign.key?): %w", ref, err)
+	}
+	return sv, nil
+}
+
+// PublicKey is a trusted verification key and the name refusals use for it.
+type PublicKey struct {
+	Name     string
+	Verifier signature.Verifier
+}
+
+// LoadPublicKey reads a PEM public key (file or env://VAR). A certificate
+// PEM is accepted too; its public key is used.
+func LoadPublicKey(ref string, getenv func(string) string) (PublicKey, error) {
+	b, err := ReadKeyRef(ref, getenv)
+	if err != nil {
+		return PublicKey{}, err
+	}
+	return ParsePublicKey(ref, b)
+}
+
+// ParsePublicKey parses a PEM public key (or certificate) named nameForErrors.
+func ParsePublicKey(nameForErrors string, pemBytes []byte) (PublicKey, error) {
+	var pub crypto.PublicKey
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		certs, cerr := cryptoutils.UnmarshalCertificatesFromPEM(pemBytes)
+		if cerr != nil || len(certs) == 0 {
+			return PublicKey{}, fmt.Errorf("parsing public key %s: %w", nameForErrors, err)
+		}
+		pub = certs[0].PublicKey
+	}
+	v, err := signature.LoadVerifierWithOpts(pub, cosignLoadOpts()...)
+	if err != nil {
+		return PublicKey{}, fmt.Errorf("loading public key %s: %w", nameForErrors, err)
+	}
+	return PublicKey{Name: nameForErrors, Verifier: v}, nil
+}
+
+func cosignLoadOpts() []signature.LoadOption {
+	return *cosign.GetDefaultLoadOptions(nil)
+}

@@ -1,0 +1,60 @@
+package sign
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+)
+
+// Option configures Sign, Attest and Verify.
+type Option func(*options)
+
+type options struct {
+	remote    []remote.Option
+	name      []name.Option
+	now       func() time.Time
+	transport http.RoundTripper
+	replace   bool
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{now: time.Now}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithRemoteOptions adds go-containerregistry remote options (auth,
+// transport, user agent) used for every registry call.
+func WithRemoteOptions(opts ...remote.Option) Option {
+	return func(o *options) { o.remote = append(o.remote, opts...) }
+}
+
+// WithNameOptions adds reference parsing options (name.Insecure for a
+// plain-HTTP registry that is not on loopback).
+func WithNameOptions(opts ...name.Option) Option {
+	return func(o *options) { o.name = append(o.name, opts...) }
+}
+
+// WithClock replaces time.Now (signature timestamps and max-age checks).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithReplace makes Sign and Attest replace earlier signatures by the
+// same signer (or attestations of the same predicate type) instead of
+// appending, so re-runs stay idempotent in size.
+func WithReplace(replace bool) Option {
+	return func(o *options) { o.replace = replace }
+}
+
+func (o *options) ociOpts() []ociremote.Option {
+	ro := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	ro = append(ro, o.remote...)
+	return []ociremote.Option{ociremote.WithRemoteOptions(ro...), ociremote.WithNameOptions(o.name...)}
+}
