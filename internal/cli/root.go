@@ -78,6 +78,7 @@ promotion pull request is merged.`,
 		NewCmdVersion(f),
 		NewCmdValidate(f, nil),
 		NewCmdSchema(f),
+		NewCmdDrift(f, nil),
 	)
 	return root
 }

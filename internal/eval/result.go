@@ -111,6 +111,12 @@ type Comparison struct {
 	Verdict     string `json:"verdict"`
 	// Reasons explain the verdict, one sentence per rule checked.
 	Reasons []string `json:"reasons"`
+	// Failed are the reasons of the rules that failed (a subset of Reasons).
+	Failed []string `json:"failed,omitempty"`
+
+	// specFailed are the failures of spec-wide rules (not environment
+	// gates), which apply to every environment.
+	specFailed []string
 }
 
 // GateResult is the outcome for one environment.
@@ -139,10 +145,7 @@ type BootstrapConfig struct {
 func (r *Result) Failures() []string {
 	var out []string
 	for _, c := range r.Comparisons {
-		if c.Verdict != VerdictFail {
-			continue
-		}
-		for _, why := range c.Reasons {
+		for _, why := range c.Failed {
 			out = append(out, c.Metric+": "+why)
 		}
 	}

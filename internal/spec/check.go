@@ -5,13 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
 )
 
 // check runs the rules CUE cannot express: references between sections,
-// environment order, and paths that must stay inside the repository.
+// environment order, and paths that must stay inside the repository. v is
+// the value as the user wrote it, so positions point into their files.
 func (l *Loader) check(m *Model, v cue.Value) ErrorList {
 	c := &checker{l: l, v: v, root: repoRoot(m.Dir), dir: m.Dir, files: m.Files}
 	c.environments(m)
@@ -36,7 +38,11 @@ type checker struct {
 func (c *checker) errorf(path []string, format string, args ...any) {
 	sels := make([]cue.Selector, len(path))
 	for i, p := range path {
-		sels[i] = cue.Str(p)
+		if n, err := strconv.Atoi(p); err == nil {
+			sels[i] = cue.Index(n)
+		} else {
+			sels[i] = cue.Str(p)
+		}
 	}
 	e := Error{Path: strings.Join(path, "."), Message: fmt.Sprintf(format, args...)}
 	for n := len(sels); n > 0; n-- {
@@ -158,7 +164,7 @@ func (c *checker) paths(m *Model) {
 		}
 		abs := filepath.Join(c.dir, filepath.FromSlash(p))
 		if r, err := filepath.Rel(c.root, abs); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-			c.errorf(path, "path %q leaves the repository (%s): keep model files inside it", p, c.root)
+			c.errorf(path, "path %q leaves the repository: keep model files inside it", p)
 		}
 	}
 	for _, name := range sortedKeys(m.Datasets) {

@@ -59,6 +59,8 @@ var hints = []struct{ re, text string }{
 	{`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, "must be a duration such as 90s, 45m or 6h"},
 	{`^(oci:.+|[a-zA-Z0-9.-]+(:[0-9]+)?/`, "must be a repository such as ghcr.io/acme/iris (no tag or digest) or oci:PATH"},
 	{`^[A-Za-z_][A-Za-z0-9_]*$`, "must be an identifier: letters, digits and '_', not starting with a digit"},
+	{`^/`, "must be relative to the spec directory, not absolute"},
+	{`\\`, "must use forward slashes"},
 }
 
 var boundRe = regexp.MustCompile(`out of bound [=!]~("(?:[^"\\]|\\.)*")`)
@@ -80,7 +82,7 @@ func humanize(msg string) string {
 	case strings.Contains(msg, "field not allowed"):
 		return msg + " (unknown field: check its spelling against `mlship schema export` or docs/spec.md)"
 	case strings.HasPrefix(msg, "incomplete value"), strings.Contains(msg, "non-concrete value"):
-		return "required field is missing (" + msg + ")"
+		return "required field is missing: add it (docs/spec.md lists every field)"
 	}
 	return msg
 }
@@ -131,6 +133,9 @@ func (l *Loader) convertList(err error, files []string) ErrorList {
 				chosen = p
 			}
 		}
+		if parts := trimDefinition(e.Path()); len(parts) == 2 && (parts[0] == "datasets" || parts[0] == "environments") && strings.Contains(msg, "field not allowed") {
+			msg = fmt.Sprintf("%s name %q must be a DNS-1123 label: lowercase letters, digits and '-'", strings.TrimSuffix(parts[0], "s"), parts[1])
+		}
 		item := Error{Path: path, Message: msg}
 		if chosen.IsValid() {
 			item.File, item.Line, item.Col = l.rel(chosen.Filename()), chosen.Line(), chosen.Column()
@@ -161,8 +166,10 @@ var (
 )
 
 // collapseDisjunctions folds CUE's "N errors in empty disjunction" and the
-// N "conflicting values" lines after it into one message listing the
-// values that would have been accepted.
+// lines after it into one message. When some alternative failed on a
+// constraint (a pattern, a bound) that message is kept, since it says
+// what is wrong; the other alternatives are usually just the default.
+// Otherwise the conflicts are summed up as "X is not allowed: want one of".
 func collapseDisjunctions(list ErrorList) ErrorList {
 	var out ErrorList
 	for i := 0; i < len(list); i++ {
@@ -171,27 +178,63 @@ func collapseDisjunctions(list ErrorList) ErrorList {
 			out = append(out, e)
 			continue
 		}
-		var allowed []string
-		got, at := "", e
 		j := i + 1
-		for ; j < len(list) && list[j].Path == e.Path; j++ {
-			m := conflictRe.FindStringSubmatch(list[j].Message)
-			if m == nil {
-				break
+		var conflicts [][2]string
+		var other ErrorList
+		last := e
+		for ; j < len(list) && list[j].Path == e.Path && !disjRe.MatchString(list[j].Message); j++ {
+			last = list[j]
+			if m := conflictRe.FindStringSubmatch(list[j].Message); m != nil {
+				conflicts = append(conflicts, [2]string{m[1], m[2]})
+			} else {
+				other = append(other, list[j])
 			}
-			allowed = append(allowed, m[1])
-			got, at = m[2], list[j]
 		}
-		if len(allowed) == 0 {
-			out = append(out, e)
-			continue
-		}
-		sort.Strings(allowed)
-		at.Message = fmt.Sprintf("%s is not allowed: want one of %s", got, strings.Join(allowed, ", "))
-		out = append(out, at)
 		i = j - 1
+		switch {
+		case len(other) > 0:
+			out = append(out, other...)
+		case len(conflicts) > 0:
+			last.Message = summarizeConflicts(conflicts)
+			out = append(out, last)
+		default:
+			out = append(out, e)
+		}
 	}
 	return out
+}
+
+// summarizeConflicts finds the user's value (the one side every conflict
+// shares) and lists the alternatives the schema would accept.
+func summarizeConflicts(conflicts [][2]string) string {
+	count := map[string]int{}
+	for _, c := range conflicts {
+		count[c[0]]++
+		if c[1] != c[0] {
+			count[c[1]]++
+		}
+	}
+	got := ""
+	for v, n := range count {
+		if n == len(conflicts) && (got == "" || v < got) {
+			got = v
+		}
+	}
+	if got == "" || len(conflicts) == 1 && count[conflicts[0][0]] == count[conflicts[0][1]] {
+		return "conflicting values " + conflicts[0][0] + " and " + conflicts[0][1]
+	}
+	seen := map[string]bool{}
+	var allowed []string
+	for _, c := range conflicts {
+		for _, v := range c {
+			if v != got && !seen[v] {
+				seen[v] = true
+				allowed = append(allowed, v)
+			}
+		}
+	}
+	sort.Strings(allowed)
+	return fmt.Sprintf("%s is not allowed: want %s", got, strings.Join(allowed, " or "))
 }
 
 // nearestUserPos finds the position of path, or of its closest parent,

@@ -87,7 +87,7 @@ func (l *Loader) Load(ctx context.Context, path string) (*Model, error) {
 	}
 	m.Dir = absDir
 	m.Files = files
-	if errs := l.check(&m, u); len(errs) > 0 {
+	if errs := l.check(&m, v); len(errs) > 0 {
 		return nil, errs
 	}
 	canon, err := json.Marshal(&m)
@@ -302,3 +302,31 @@ func (l *Loader) LoadEnvironments(dir string) (*Environments, string, error) {
 // EnvironmentsFiles are the accepted names of the desired-state file,
 // relative to the spec directory, in order of preference.
 var EnvironmentsFiles = []string{"mlship/environments.cue", "mlship/environments.json", "mlship/environments.yaml", "mlship/environments.yml"}
+
+// Export returns the spec at path as JSON: as written (raw) or unified
+// with the schema, defaults applied. It is what editors and other tools
+// see when they check a spec against the exported JSON Schema.
+func (l *Loader) Export(ctx context.Context, path string, withDefaults bool) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	files, dir, err := specFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	v, errs := l.build(files, dir)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if withDefaults {
+		v = l.schema.LookupPath(cue.ParsePath("#Model")).Unify(v)
+		if err := v.Validate(cue.Concrete(true)); err != nil {
+			return nil, l.convert(err, v, v, files)
+		}
+	}
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("exporting %s as JSON: %w", path, err)
+	}
+	return b, nil
+}

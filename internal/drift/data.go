@@ -1,0 +1,258 @@
+package drift
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// ColumnType says how a column is tested.
+type ColumnType string
+
+const (
+	// Numerical columns hold numbers; they get distribution tests.
+	Numerical ColumnType = "numerical"
+	// Categorical columns hold labels; they get tests on category shares.
+	Categorical ColumnType = "categorical"
+)
+
+const (
+	refSet = 0
+	curSet = 1
+)
+
+// chunkLen is how many values one storage chunk of a numeric column holds.
+// Chunks avoid the copying (and the transient double memory) of growing
+// one slice.
+const chunkLen = 1 << 16
+
+// numStore holds one data set's values of a numerical column: all of them
+// (exact mode) or a histogram (approximate mode).
+type numStore struct {
+	chunks [][]float64
+	n      int64
+	hist   *binHist
+	// Running moments for the approximate mode (Welford).
+	mean, m2 float64
+	min, max float64
+}
+
+func (s *numStore) add(v float64) {
+	if s.hist != nil {
+		s.hist.add(v)
+		s.n++
+		d := v - s.mean
+		s.mean += d / float64(s.n)
+		s.m2 += d * (v - s.mean)
+		s.min = math.Min(s.min, v)
+		s.max = math.Max(s.max, v)
+		return
+	}
+	k := len(s.chunks)
+	if k == 0 || len(s.chunks[k-1]) == chunkLen {
+		s.chunks = append(s.chunks, make([]float64, 0, chunkLen))
+		k++
+	}
+	s.chunks[k-1] = append(s.chunks[k-1], v)
+	s.n++
+}
+
+// values concatenates the chunks into one slice, releasing each chunk as
+// it goes so the peak stays one chunk above the data.
+func (s *numStore) values() []float64 {
+	out := make([]float64, 0, s.n)
+	for i, c := range s.chunks {
+		out = append(out, c...)
+		s.chunks[i] = nil
+	}
+	s.chunks = nil
+	return out
+}
+
+func (s *numStore) each(f func(float64)) {
+	for _, c := range s.chunks {
+		for _, v := range c {
+			f(v)
+		}
+	}
+}
+
+// catStore is a categorical column's dictionary, shared by both data sets,
+// and the count of each category per data set.
+type catStore struct {
+	index  map[string]int32
+	labels []string
+	counts [2][]int64
+	bytes  int64 // memory held by labels and the map, roughly
+}
+
+func newCatStore() *catStore { return &catStore{index: map[string]int32{}} }
+
+func (c *catStore) add(ds int, b []byte) {
+	id, ok := c.index[string(b)]
+	if !ok {
+		c.addLabel(string(b))
+		id = int32(len(c.labels) - 1)
+	}
+	c.counts[ds][id]++
+}
+
+func (c *catStore) addLabel(s string) {
+	c.index[s] = int32(len(c.labels))
+	c.labels = append(c.labels, s)
+	c.counts[0] = append(c.counts[0], 0)
+	c.counts[1] = append(c.counts[1], 0)
+	c.bytes += int64(len(s)) + 64
+}
+
+func (c *catStore) addString(ds int, s string, n int64) {
+	id, ok := c.index[s]
+	if !ok {
+		c.addLabel(s)
+		id = int32(len(c.labels) - 1)
+	}
+	c.counts[ds][id] += n
+}
+
+// column is one column of both data sets.
+type column struct {
+	name     string
+	typ      ColumnType
+	declared bool // type fixed by the configuration, not inferred
+	cfg      ColumnConfig
+	num      [2]numStore
+	cat      *catStore
+	missing  [2]int64
+	rows     [2]int64
+	pos      [2]int // field index in each file's header; -1 if absent
+}
+
+// naValues are pandas' default missing-value markers (read_csv na_values).
+var naValues = map[string]bool{
+	"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true, "-1.#QNAN": true,
+	"-NaN": true, "-nan": true, "1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true,
+	"NA": true, "NULL": true, "NaN": true, "None": true, "n/a": true, "nan": true, "null": true,
+}
+
+func isMissing(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(b) > 8 {
+		return false
+	}
+	return naValues[string(b)]
+}
+
+// parseNumber parses a decimal number (surrounding spaces allowed). ok is
+// false for anything else. NaN and ±Inf parse but are reported as missing
+// by the caller.
+func parseNumber(b []byte) (float64, bool) {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	// Reject hexadecimal and underscores, which strconv accepts but CSV
+	// tools do not read as numbers.
+	c := b[0]
+	if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
+		return 0, false
+	}
+	s := unsafe.String(&b[0], len(b))
+	if strings.ContainsAny(s, "xX_pP") {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		// Out-of-range literals come back as ±Inf with ErrRange: keep
+		// them as such (they count as missing).
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return v, true
+		}
+		return 0, false
+	}
+	return v, true
+}
+
+// promote turns an inferred numerical column into a categorical one, the
+// numbers seen so far becoming labels in Go's shortest formatting.
+func (c *column) promote() error {
+	if c.num[0].hist != nil || c.num[1].hist != nil {
+		return fmt.Errorf("column %q turned out to hold text after the memory budget was exceeded: declare its type (drift.columns.%s.type: \"categorical\") or raise the memory budget", c.name, c.name)
+	}
+	c.typ = Categorical
+	c.cat = newCatStore()
+	for ds := range c.num {
+		counts := map[float64]int64{}
+		c.num[ds].each(func(v float64) { counts[v]++ })
+		for v, n := range counts {
+			c.cat.addString(ds, strconv.FormatFloat(v, 'g', -1, 64), n)
+		}
+		c.num[ds] = numStore{}
+	}
+	return nil
+}
+
+// binHist is the approximate mode's fixed-bin histogram: nBins equal bins
+// over [lo, hi] plus an underflow and an overflow bin; each bin keeps its
+// count and the sum of its values, so a bin is represented by the mean of
+// what fell in it.
+type binHist struct {
+	lo, hi, scale float64
+	counts        []float64
+	sums          []float64
+}
+
+// approxBins is the number of regular bins per column in approximate mode.
+const approxBins = 4096
+
+func newBinHist(lo, hi float64) *binHist {
+	span := hi - lo
+	if !(span > 0) {
+		span = math.Max(math.Abs(lo), 1)
+	}
+	lo -= span / 4
+	hi += span / 4
+	return &binHist{
+		lo: lo, hi: hi, scale: float64(approxBins) / (hi - lo),
+		counts: make([]float64, approxBins+2),
+		sums:   make([]float64, approxBins+2),
+	}
+}
+
+func (h *binHist) add(v float64) {
+	var i int
+	switch {
+	case v < h.lo:
+		i = 0
+	case v >= h.hi:
+		i = approxBins + 1
+	default:
+		i = 1 + min(int((v-h.lo)*h.scale), approxBins-1)
+	}
+	h.counts[i]++
+	h.sums[i] += v
+}
+
+// points returns the non-empty bins as sorted representative values (bin
+// means) and their weights.
+func (h *binHist) points() (vals, weights []float64) {
+	for i, n := range h.counts {
+		if n == 0 {
+			continue
+		}
+		vals = append(vals, h.sums[i]/n)
+		weights = append(weights, n)
+	}
+	return vals, weights
+}
+
+// histBytes is the memory one binHist holds.
+const histBytes = (approxBins + 2) * 16

@@ -1,0 +1,459 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// DataError is bad input data, naming the file and, where it applies, the
+// line, the data row and the column.
+type DataError struct {
+	File   string
+	Line   int    // 0 when not about one line
+	Row    int64  // data row, 1-based (the header is not a row); 0 when not about one row
+	Column string // "" when not about one column
+	Err    error
+}
+
+func (e *DataError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Row > 0 {
+		fmt.Fprintf(&b, "row %d", e.Row)
+		if e.Column != "" {
+			b.WriteString(", ")
+		} else {
+			b.WriteString(": ")
+		}
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, "column %q: ", e.Column)
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *DataError) Unwrap() error { return e.Err }
+
+// loader reads both data sets into columns, keeping track of memory.
+type loader struct {
+	cfg     Config
+	cols    []*column
+	byName  map[string]*column
+	used    int64 // bytes held by exact numeric values and dictionaries
+	approx  bool
+	extra   []string // columns only in the current data set
+	ignored []string
+}
+
+func newLoader(cfg Config) *loader {
+	return &loader{cfg: cfg, byName: map[string]*column{}}
+}
+
+// defineColumns sets up the columns from the reference's header.
+func (l *loader) defineColumns(file string, names []string) error {
+	for i, n := range names {
+		if _, dup := l.byName[n]; dup {
+			return &DataError{File: file, Line: 1, Err: fmt.Errorf("column %q appears twice in the header: column names must be unique", n)}
+		}
+		cc := l.cfg.Columns[n]
+		c := &column{name: n, cfg: cc, pos: [2]int{i, -1}}
+		if cc.Ignore {
+			l.ignored = append(l.ignored, n)
+			c.pos[0] = -1
+			l.byName[n] = c
+			continue
+		}
+		switch cc.Type {
+		case Categorical:
+			c.typ, c.declared, c.cat = Categorical, true, newCatStore()
+		case Numerical:
+			c.typ, c.declared = Numerical, true
+		default:
+			c.typ = Numerical // until a value says otherwise
+		}
+		l.byName[n] = c
+		l.cols = append(l.cols, c)
+	}
+	if len(l.cols) == 0 {
+		return &DataError{File: file, Err: errors.New("no columns to compare (all are ignored)")}
+	}
+	return nil
+}
+
+// matchColumns maps the current data set's header onto the reference's
+// columns; every reference column must be present.
+func (l *loader) matchColumns(file string, names []string) error {
+	seen := map[string]bool{}
+	for i, n := range names {
+		if seen[n] {
+			return &DataError{File: file, Line: 1, Err: fmt.Errorf("column %q appears twice in the header: column names must be unique", n)}
+		}
+		seen[n] = true
+		c, ok := l.byName[n]
+		if !ok {
+			l.extra = append(l.extra, n)
+			continue
+		}
+		if c.cfg.Ignore {
+			continue
+		}
+		c.pos[1] = i
+	}
+	for _, c := range l.cols {
+		if c.pos[1] < 0 {
+			return &DataError{File: file, Column: c.name, Err: errors.New("column is in the reference data but missing here: add it, or set drift.columns." + c.name + ".ignore: true in the spec")}
+		}
+	}
+	return nil
+}
+
+// addField takes one CSV field of column c in data set ds.
+func (l *loader) addField(c *column, ds int, b []byte) error {
+	if c.typ == Numerical {
+		v, ok := parseNumber(b)
+		if ok {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				c.missing[ds]++
+				return nil
+			}
+			if c.num[ds].hist == nil {
+				l.used += 8
+			}
+			c.num[ds].add(v)
+			return nil
+		}
+		if isMissing(b) {
+			c.missing[ds]++
+			return nil
+		}
+		if c.declared {
+			return fmt.Errorf("value %q is not a number, but the column is declared numerical", truncate(b))
+		}
+		if err := l.promote(c); err != nil {
+			return err
+		}
+	}
+	if isMissing(b) {
+		c.missing[ds]++
+		return nil
+	}
+	before := c.cat.bytes
+	c.cat.add(ds, b)
+	l.used += c.cat.bytes - before
+	return nil
+}
+
+func (l *loader) promote(c *column) error {
+	n := c.num[0].n + c.num[1].n
+	if err := c.promote(); err != nil {
+		return err
+	}
+	l.used += c.cat.bytes - 8*n
+	return nil
+}
+
+func truncate(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}
+
+// checkBudget switches every numeric column to histograms once the exact
+// values would exceed the memory budget.
+func (l *loader) checkBudget() {
+	if l.approx || l.used <= l.cfg.MemoryBudget {
+		return
+	}
+	l.approx = true
+	for _, c := range l.cols {
+		if c.typ != Numerical {
+			continue
+		}
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for ds := range c.num {
+			c.num[ds].each(func(v float64) {
+				lo = math.Min(lo, v)
+				hi = math.Max(hi, v)
+			})
+		}
+		if math.IsInf(lo, 1) {
+			lo, hi = 0, 1
+		}
+		for ds := range c.num {
+			s := &c.num[ds]
+			h := newBinHist(lo, hi)
+			var n int64
+			var mean, m2 float64
+			mn, mx := math.Inf(1), math.Inf(-1)
+			s.each(func(v float64) {
+				h.add(v)
+				n++
+				d := v - mean
+				mean += d / float64(n)
+				m2 += d * (v - mean)
+				mn = math.Min(mn, v)
+				mx = math.Max(mx, v)
+			})
+			*s = numStore{hist: h, n: n, mean: mean, m2: m2, min: mn, max: mx}
+		}
+		l.used -= 8 * (c.num[0].n + c.num[1].n)
+		l.used += 2 * histBytes
+	}
+}
+
+// budgetEvery is how many rows pass between memory checks.
+const budgetEvery = 4096
+
+// readCSV streams one CSV file into the columns.
+func (l *loader) readCSV(ctx context.Context, path string, ds int) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("opening data file: %w", err)
+	}
+	defer f.Close()
+	return l.scanCSV(ctx, f, path, ds)
+}
+
+func (l *loader) scanCSV(ctx context.Context, r io.Reader, path string, ds int) (int64, error) {
+	s := newCSVScanner(r, path)
+	if !s.Next() {
+		if s.Err() != nil {
+			return 0, s.Err()
+		}
+		return 0, &DataError{File: path, Err: errors.New("the file is empty: expected a header row naming the columns, then data rows")}
+	}
+	header := make([]string, len(s.Fields()))
+	allNumeric := true
+	for i, b := range s.Fields() {
+		name := strings.TrimSpace(string(b))
+		if name == "" {
+			name = "Unnamed: " + strconv.Itoa(i)
+		}
+		header[i] = name
+		if _, ok := parseNumber(b); !ok {
+			allNumeric = false
+		}
+	}
+	if allNumeric {
+		return 0, &DataError{File: path, Line: s.Line(), Err: fmt.Errorf("missing header: the first row (%s) holds only numbers; the first row must name the columns", truncate([]byte(strings.Join(header, ","))))}
+	}
+	var err error
+	if ds == refSet {
+		err = l.defineColumns(path, header)
+	} else {
+		err = l.matchColumns(path, header)
+	}
+	if err != nil {
+		return 0, err
+	}
+	// The columns in field order, for the hot loop.
+	type slot struct {
+		pos int
+		c   *column
+	}
+	slots := make([]slot, 0, len(l.cols))
+	for _, c := range l.cols {
+		slots = append(slots, slot{c.pos[ds], c})
+	}
+	width := len(header)
+	var rows int64
+	for s.Next() {
+		rows++
+		fields := s.Fields()
+		if len(fields) != width {
+			de := &DataError{File: path, Line: s.Line(), Row: rows}
+			if len(fields) < width {
+				de.Column = header[len(fields)]
+				de.Err = fmt.Errorf("ragged row: %d fields where the header has %d (this column and those after it are missing)", len(fields), width)
+			} else {
+				de.Err = fmt.Errorf("ragged row: %d fields where the header has %d (extra field %d has no column)", len(fields), width, width+1)
+			}
+			return rows, de
+		}
+		for _, sl := range slots {
+			if err := l.addField(sl.c, ds, fields[sl.pos]); err != nil {
+				return rows, &DataError{File: path, Line: s.Line(), Row: rows, Column: sl.c.name, Err: err}
+			}
+		}
+		if rows%budgetEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return rows, err
+			}
+			l.checkBudget()
+		}
+	}
+	if s.Err() != nil {
+		return rows, s.Err()
+	}
+	if rows == 0 {
+		return 0, &DataError{File: path, Err: errors.New("the file has a header but no data rows")}
+	}
+	l.checkBudget()
+	return rows, nil
+}
+
+// readParquet reads one Parquet file's flat columns into the columns.
+func (l *loader) readParquet(ctx context.Context, path string, ds int) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("opening data file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("reading data file: %w", err)
+	}
+	if st.Size() == 0 {
+		return 0, &DataError{File: path, Err: errors.New("the file is empty: expected a Parquet file")}
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return 0, &DataError{File: path, Err: fmt.Errorf("not a readable Parquet file: %w", err)}
+	}
+	schema := pf.Schema()
+	var names []string
+	var leaves []parquet.LeafColumn
+	for _, p := range schema.Columns() {
+		leaf, ok := schema.Lookup(p...)
+		if !ok || leaf.MaxRepetitionLevel > 0 {
+			continue // repeated (list) columns are not tabular data
+		}
+		names = append(names, strings.Join(p, "."))
+		leaves = append(leaves, leaf)
+	}
+	if len(names) == 0 {
+		return 0, &DataError{File: path, Err: errors.New("the Parquet file has no flat columns")}
+	}
+	if ds == refSet {
+		err = l.defineColumns(path, names)
+		// Physical types decide inference in Parquet.
+		for i, n := range names {
+			c := l.byName[n]
+			if c == nil || c.cfg.Ignore || c.declared {
+				continue
+			}
+			if !isNumericKind(leaves[i].Node.Type().Kind()) {
+				c.typ, c.cat = Categorical, newCatStore()
+			}
+		}
+	} else {
+		err = l.matchColumns(path, names)
+	}
+	if err != nil {
+		return 0, err
+	}
+	rows := pf.NumRows()
+	if rows == 0 {
+		return 0, &DataError{File: path, Err: errors.New("the file has no data rows")}
+	}
+	buf := make([]parquet.Value, 4096)
+	var scratch []byte
+	for _, c := range l.cols {
+		leaf := leaves[c.pos[ds]]
+		var row int64
+		for _, rg := range pf.RowGroups() {
+			pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
+			for {
+				page, err := pages.ReadPage()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					pages.Close()
+					return rows, &DataError{File: path, Column: c.name, Err: fmt.Errorf("reading a page: %w", err)}
+				}
+				vr := page.Values()
+				for {
+					n, err := vr.ReadValues(buf)
+					for _, v := range buf[:n] {
+						row++
+						if v.IsNull() {
+							c.missing[ds]++
+							continue
+						}
+						scratch = scratch[:0]
+						if aerr := l.addParquetValue(c, ds, v, &scratch); aerr != nil {
+							pages.Close()
+							return rows, &DataError{File: path, Row: row, Column: c.name, Err: aerr}
+						}
+					}
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						pages.Close()
+						return rows, &DataError{File: path, Column: c.name, Err: fmt.Errorf("reading values: %w", err)}
+					}
+				}
+				parquet.Release(page)
+				if err := ctx.Err(); err != nil {
+					pages.Close()
+					return rows, err
+				}
+				l.checkBudget()
+			}
+			pages.Close()
+		}
+	}
+	l.checkBudget()
+	return rows, nil
+}
+
+func isNumericKind(k parquet.Kind) bool {
+	switch k {
+	case parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
+		return true
+	}
+	return false
+}
+
+func (l *loader) addParquetValue(c *column, ds int, v parquet.Value, scratch *[]byte) error {
+	switch v.Kind() {
+	case parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
+		var x float64
+		switch v.Kind() {
+		case parquet.Int32:
+			x = float64(v.Int32())
+		case parquet.Int64:
+			x = float64(v.Int64())
+		case parquet.Float:
+			x = float64(v.Float())
+		default:
+			x = v.Double()
+		}
+		if c.typ == Numerical {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				c.missing[ds]++
+				return nil
+			}
+			if c.num[ds].hist == nil {
+				l.used += 8
+			}
+			c.num[ds].add(x)
+			return nil
+		}
+		*scratch = strconv.AppendFloat(*scratch, x, 'g', -1, 64)
+	case parquet.Boolean:
+		*scratch = strconv.AppendBool(*scratch, v.Boolean())
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		*scratch = append(*scratch, v.ByteArray()...)
+	default:
+		*scratch = append(*scratch, v.String()...)
+	}
+	return l.addField(c, ds, *scratch)
+}

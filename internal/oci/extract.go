@@ -1,0 +1,303 @@
+package oci
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrRefused marks content that Pull will not write: unsafe paths, links
+// escaping the target, unknown media types, digest mismatches.
+var ErrRefused = errors.New("refused")
+
+func refusef(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, a...))
+}
+
+// verifyingReader hashes what it reads and fails at EOF unless the size
+// and digest match; a blob longer than its descriptor fails at once.
+type verifyingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want v1.Hash
+	size int64
+	n    int64
+	prog func(int64)
+}
+
+func newVerifyingReader(r io.Reader, want v1.Hash, size int64) *verifyingReader {
+	return &verifyingReader{r: r, h: sha256.New(), want: want, size: size}
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if rem := v.size - v.n + 1; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := v.r.Read(p)
+	if n > 0 {
+		v.h.Write(p[:n])
+		v.n += int64(n)
+		if v.n > v.size {
+			return n, refusef("blob %s is larger than its %d bytes", v.want, v.size)
+		}
+		if v.prog != nil {
+			v.prog(int64(n))
+		}
+	}
+	if err == io.EOF {
+		if v.n != v.size {
+			return n, refusef("blob %s has %d bytes, expected %d", v.want, v.n, v.size)
+		}
+		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
+			return n, refusef("blob %s does not match its digest (got sha256:%s)", v.want, got)
+		}
+	}
+	return n, err
+}
+
+// drain reads the rest so that the digest is checked.
+func (v *verifyingReader) drain() error {
+	_, err := io.Copy(io.Discard, v)
+	return err
+}
+
+func readAllLimit(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// extractor writes layers under a root directory (os.Root keeps every
+// write inside it) and refuses anything that would escape it.
+type extractor struct {
+	root *os.Root
+	dir  string
+	buf  int
+}
+
+// writeRaw writes one raw layer's stream to rel.
+func (x *extractor) writeRaw(rel string, r io.Reader) error {
+	if d := path.Dir(rel); d != "." {
+		if err := x.root.MkdirAll(d, 0o755); err != nil {
+			return refusef("cannot create directory %s: %v", d, err)
+		}
+	}
+	f, err := x.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return refusef("cannot create %s: %v", rel, err)
+	}
+	_, err = io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, make([]byte, x.buf))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", rel, err)
+	}
+	return nil
+}
+
+// extractTar unpacks a tar stream (compressed per format).
+func (x *extractor) extractTar(r io.Reader, format Format) error {
+	switch format {
+	case FormatTarGzip:
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return refusef("layer is not gzip: %v", err)
+		}
+		defer gz.Close()
+		r = gz
+	case FormatTarZstd:
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			return refusef("layer is not zstd: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if errors.Is(err, ErrRefused) {
+				return err
+			}
+			return refusef("reading tar: %v", err)
+		}
+		if err := x.entry(tr, hdr); err != nil {
+			return err
+		}
+	}
+}
+
+func (x *extractor) entry(tr io.Reader, hdr *tar.Header) error {
+	name := strings.TrimSuffix(hdr.Name, "/")
+	name = strings.TrimPrefix(name, "./")
+	if name == "" || name == "." {
+		if hdr.Typeflag == tar.TypeDir {
+			return nil
+		}
+		return refusef("tar entry %q has no name", hdr.Name)
+	}
+	rel, err := cleanRel(name)
+	if err != nil {
+		return refusef("tar entry: %v", err)
+	}
+	if err := x.noSymlinkParent(rel); err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := x.root.MkdirAll(rel, 0o755); err != nil {
+			return refusef("cannot create directory %s: %v", rel, err)
+		}
+		return nil
+	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives use TypeRegA
+		mode := fs.FileMode(0o644)
+		if hdr.Mode&0o111 != 0 {
+			mode = 0o755
+		}
+		if d := path.Dir(rel); d != "." {
+			if err := x.root.MkdirAll(d, 0o755); err != nil {
+				return refusef("cannot create directory %s: %v", d, err)
+			}
+		}
+		f, err := x.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if err != nil {
+			return refusef("cannot create %s: %v", rel, err)
+		}
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{tr}, make([]byte, x.buf))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			if errors.Is(err, ErrRefused) {
+				return err
+			}
+			return fmt.Errorf("writing %s: %w", rel, err)
+		}
+		return nil
+	case tar.TypeSymlink:
+		if err := checkLinkTarget(rel, hdr.Linkname); err != nil {
+			return err
+		}
+		if d := path.Dir(rel); d != "." {
+			if err := x.root.MkdirAll(d, 0o755); err != nil {
+				return refusef("cannot create directory %s: %v", d, err)
+			}
+		}
+		if err := x.root.Symlink(hdr.Linkname, rel); err != nil {
+			return refusef("cannot create symlink %s: %v", rel, err)
+		}
+		return nil
+	case tar.TypeLink:
+		target, err := cleanRel(strings.TrimPrefix(hdr.Linkname, "./"))
+		if err != nil {
+			return refusef("hardlink %s: %v", rel, err)
+		}
+		if err := x.noSymlinkParent(target); err != nil {
+			return err
+		}
+		fi, err := x.root.Lstat(target)
+		if err != nil || !fi.Mode().IsRegular() {
+			return refusef("hardlink %s points at %s, which is not a file extracted before it", rel, hdr.Linkname)
+		}
+		if d := path.Dir(rel); d != "." {
+			if err := x.root.MkdirAll(d, 0o755); err != nil {
+				return refusef("cannot create directory %s: %v", d, err)
+			}
+		}
+		if err := x.root.Link(target, rel); err != nil {
+			return refusef("cannot create hardlink %s: %v", rel, err)
+		}
+		return nil
+	case tar.TypeXGlobalHeader, tar.TypeXHeader:
+		return nil
+	}
+	return refusef("tar entry %s has unsupported type %q (devices, fifos are not model content)", rel, hdr.Typeflag)
+}
+
+// checkLinkTarget refuses symlink targets that are absolute or leave the
+// root. ".." may only lead the target, so that its lexical meaning is its
+// real meaning (no "dir/.." through a symlinked dir).
+func checkLinkTarget(rel, target string) error {
+	if target == "" || strings.ContainsRune(target, 0) || strings.Contains(target, `\`) {
+		return refusef("symlink %s has an invalid target %q", rel, target)
+	}
+	if path.IsAbs(target) || filepath.IsAbs(target) {
+		return refusef("symlink %s points at an absolute path %s", rel, target)
+	}
+	leading := true
+	for _, el := range strings.Split(target, "/") {
+		if el == ".." {
+			if !leading {
+				return refusef("symlink %s has '..' inside its target %s", rel, target)
+			}
+			continue
+		}
+		if el != "." && el != "" {
+			leading = false
+		}
+	}
+	res := path.Clean(path.Join(path.Dir(rel), target))
+	if res == ".." || strings.HasPrefix(res, "../") {
+		return refusef("symlink %s points outside the target directory (%s)", rel, target)
+	}
+	return nil
+}
+
+// noSymlinkParent refuses entries that would be written through a
+// symlink: their meaning would depend on the link, not on their name.
+func (x *extractor) noSymlinkParent(rel string) error {
+	parts := strings.Split(rel, "/")
+	for i := 1; i < len(parts); i++ {
+		p := strings.Join(parts[:i], "/")
+		fi, err := x.root.Lstat(p)
+		if err != nil {
+			return nil // not there yet: created as a directory
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return refusef("%s would be written through the symlink %s", rel, p)
+		}
+	}
+	return nil
+}
+
+// checkTree re-checks every symlink under dir once all layers are in, as
+// a guard against layers racing each other.
+func checkTree(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		t, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		return checkLinkTarget(filepath.ToSlash(rel), filepath.ToSlash(t))
+	})
+}

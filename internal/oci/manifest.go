@@ -1,0 +1,399 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	modelspec "github.com/modelpack/model-spec/specs-go/v1"
+)
+
+// maxManifestSize bounds manifests and configs read from registries.
+const maxManifestSize = 4 << 20
+
+// ParseManifest decodes and validates an OCI image manifest: schema version
+// 2, valid sha256 digests and non-negative sizes everywhere. It does not
+// require ModelPack media types (see IsModel).
+func ParseManifest(raw []byte) (*Manifest, error) {
+	if len(raw) > maxManifestSize {
+		return nil, fmt.Errorf("manifest is %d bytes, more than the %d allowed", len(raw), maxManifestSize)
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("decoding manifest: %w", err)
+	}
+	if m.SchemaVersion != 2 {
+		return nil, fmt.Errorf("manifest schemaVersion is %d, want 2", m.SchemaVersion)
+	}
+	switch m.MediaType {
+	case "", ManifestMediaType:
+	case IndexMediaType, string(types.DockerManifestList):
+		return nil, fmt.Errorf("reference is an index (%s), not a model manifest", m.MediaType)
+	default:
+		return nil, fmt.Errorf("manifest media type %q is not an OCI image manifest", m.MediaType)
+	}
+	check := func(what string, d Descriptor) error {
+		h, err := v1.NewHash(d.Digest)
+		if err != nil || h.Algorithm != "sha256" {
+			return fmt.Errorf("%s has an invalid digest %q", what, d.Digest)
+		}
+		if d.Size < 0 {
+			return fmt.Errorf("%s has a negative size", what)
+		}
+		if d.MediaType == "" {
+			return fmt.Errorf("%s has no media type", what)
+		}
+		return nil
+	}
+	if err := check("config", m.Config); err != nil {
+		return nil, err
+	}
+	if m.Config.Size > maxManifestSize {
+		return nil, fmt.Errorf("config is %d bytes, more than the %d allowed", m.Config.Size, maxManifestSize)
+	}
+	for i, l := range m.Layers {
+		if err := check(fmt.Sprintf("layer %d", i), l); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+// IsModel reports whether m is a ModelPack artifact (cncf or cnai types).
+func (m *Manifest) IsModel() bool {
+	return isModelArtifactType(m.ArtifactType) || isModelConfigType(m.Config.MediaType)
+}
+
+// LayerPath returns where a layer goes: its org.cncf.model.filepath
+// annotation (or the older cnai one, or the OCI title), unvalidated.
+func LayerPath(d Descriptor) string {
+	for _, k := range []string{AnnotationFilepath, legacyFilepath, annotationTitle} {
+		if p := d.Annotations[k]; p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// Artifact is a resolved model artifact: its manifest and config.
+type Artifact struct {
+	Ref      string           `json:"ref"`
+	Digest   string           `json:"digest"`
+	Manifest *Manifest        `json:"manifest"`
+	Config   *modelspec.Model `json:"config,omitempty"`
+	Raw      []byte           `json:"-"`
+}
+
+// source is where Pull and Manifest read from.
+type source interface {
+	resolveRaw(ctx context.Context) (v1.Hash, []byte, error)
+	blob(ctx context.Context, d v1.Hash) (io.ReadCloser, error)
+	name() string
+	digestRef(d v1.Hash) string
+}
+
+type registrySource struct {
+	reg *registry
+	ref name.Reference
+}
+
+func (s *registrySource) name() string { return s.ref.String() }
+
+func (s *registrySource) digestRef(d v1.Hash) string {
+	return s.ref.Context().Digest(d.String()).String()
+}
+
+func (s *registrySource) resolveRaw(ctx context.Context) (v1.Hash, []byte, error) {
+	var desc *remote.Descriptor
+	err := withRetry(ctx, func() error {
+		var err error
+		desc, err = remote.Get(s.ref, s.reg.remoteOpts(ctx)...)
+		return err
+	})
+	if err != nil {
+		return v1.Hash{}, nil, fmt.Errorf("fetching manifest %s: %w", s.ref, err)
+	}
+	if len(desc.Manifest) > maxManifestSize {
+		return v1.Hash{}, nil, fmt.Errorf("manifest %s is too large (%d bytes)", s.ref, len(desc.Manifest))
+	}
+	if sha256Hash(desc.Manifest) != desc.Digest {
+		return v1.Hash{}, nil, fmt.Errorf("manifest %s does not match its digest %s", s.ref, desc.Digest)
+	}
+	return desc.Digest, desc.Manifest, nil
+}
+
+func (s *registrySource) blob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
+	return s.reg.getBlob(ctx, d)
+}
+
+type layoutSrc struct{ *layoutSource }
+
+func (s layoutSrc) name() string { return s.t.String() }
+func (s layoutSrc) digestRef(d v1.Hash) string {
+	return LayoutPrefix + s.t.layout + "@" + d.String()
+}
+func (s layoutSrc) resolveRaw(context.Context) (v1.Hash, []byte, error) { return s.resolve() }
+func (s layoutSrc) blob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
+	return s.getBlob(ctx, d)
+}
+
+func openSource(ctx context.Context, ref string, o *options) (source, target, error) {
+	t, err := parseTarget(ref, o)
+	if err != nil {
+		return nil, t, err
+	}
+	if t.isLayout() {
+		ls, err := openLayoutSource(t)
+		if err != nil {
+			return nil, t, err
+		}
+		return layoutSrc{ls}, t, nil
+	}
+	reg, err := newRegistry(ctx, t.ref.Context(), o, false, nil)
+	if err != nil {
+		return nil, t, err
+	}
+	return &registrySource{reg: reg, ref: t.ref}, t, nil
+}
+
+// fetchConfig reads and verifies the config blob.
+func fetchConfig(ctx context.Context, src source, m *Manifest) (*modelspec.Model, error) {
+	d, _ := v1.NewHash(m.Config.Digest)
+	rc, err := src.blob(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	vr := newVerifyingReader(rc, d, m.Config.Size)
+	b, err := readAllLimit(vr, maxManifestSize)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", d, err)
+	}
+	if !isModelConfigType(m.Config.MediaType) {
+		return nil, nil
+	}
+	var cfg modelspec.Model
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("decoding model config %s: %w", d, err)
+	}
+	return &cfg, nil
+}
+
+// Inspect resolves ref and returns its manifest and (for ModelPack
+// artifacts) its config.
+func Inspect(ctx context.Context, ref string, opts ...Option) (*Artifact, error) {
+	o := makeOptions(opts)
+	src, _, err := openSource(ctx, ref, o)
+	if err != nil {
+		return nil, err
+	}
+	d, raw, err := src.resolveRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	a := &Artifact{Ref: src.digestRef(d), Digest: d.String(), Manifest: m, Raw: raw}
+	if a.Config, err = fetchConfig(ctx, src, m); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Manifest is Inspect without the config: the raw manifest and its digest.
+func FetchManifest(ctx context.Context, ref string, opts ...Option) (string, []byte, error) {
+	o := makeOptions(opts)
+	src, _, err := openSource(ctx, ref, o)
+	if err != nil {
+		return "", nil, err
+	}
+	d, raw, err := src.resolveRaw(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return d.String(), raw, nil
+}
+
+// Resolve returns the manifest digest ref points at.
+func Resolve(ctx context.Context, ref string, opts ...Option) (string, error) {
+	o := makeOptions(opts)
+	t, err := parseTarget(ref, o)
+	if err != nil {
+		return "", err
+	}
+	if t.isLayout() {
+		ls, err := openLayoutSource(t)
+		if err != nil {
+			return "", err
+		}
+		d, _, err := ls.resolve()
+		return d.String(), err
+	}
+	if dg, ok := t.ref.(name.Digest); ok {
+		return dg.DigestStr(), nil
+	}
+	reg, err := newRegistry(ctx, t.ref.Context(), o, false, nil)
+	if err != nil {
+		return "", err
+	}
+	var desc *v1.Descriptor
+	err = withRetry(ctx, func() error {
+		desc, err = remote.Head(t.ref, reg.remoteOpts(ctx)...)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("resolving %s: %w", ref, err)
+	}
+	return desc.Digest.String(), nil
+}
+
+// Tag points tag (a bare tag, in ref's repository) at what ref resolves to
+// and returns the new tag's reference and digest.
+func Tag(ctx context.Context, ref, tag string, opts ...Option) (Result, error) {
+	o := makeOptions(opts)
+	t, err := parseTarget(ref, o)
+	if err != nil {
+		return Result{}, err
+	}
+	if !validTag(tag) {
+		return Result{}, fmt.Errorf("invalid tag %q: use letters, digits, '_', '.', '-' (at most 128)", tag)
+	}
+	if t.isLayout() {
+		ls, err := openLayoutSource(t)
+		if err != nil {
+			return Result{}, err
+		}
+		d, raw, err := ls.resolve()
+		if err != nil {
+			return Result{}, err
+		}
+		sink := &layoutSink{t: target{layout: t.layout, layoutTag: tag}, p: ls.p, buf: 1 << 20}
+		if err := sink.putManifest(ctx, raw, d); err != nil {
+			return Result{}, err
+		}
+		return Result{Digest: d.String(), Ref: LayoutPrefix + t.layout + "@" + d.String(), Tag: LayoutPrefix + t.layout + ":" + tag}, nil
+	}
+	reg, err := newRegistry(ctx, t.ref.Context(), o, true, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	src := &registrySource{reg: reg, ref: t.ref}
+	d, raw, err := src.resolveRaw(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	mt := ManifestMediaType
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	if json.Unmarshal(raw, &probe) == nil && probe.MediaType != "" {
+		mt = probe.MediaType
+	}
+	nt := t.ref.Context().Tag(tag)
+	if err := reg.putManifest(ctx, nt, raw, mt); err != nil {
+		return Result{}, err
+	}
+	return Result{Digest: d.String(), Ref: t.ref.Context().Digest(d.String()).String(), Tag: nt.String()}, nil
+}
+
+// TagInfo is one tag of a repository.
+type TagInfo struct {
+	Tag     string `json:"tag"`
+	Digest  string `json:"digest"`
+	Version string `json:"version,omitempty"`
+	Created string `json:"created,omitempty"`
+	Model   bool   `json:"model"`
+}
+
+// List returns the tags of a repository (host/repo or oci:PATH) with the
+// digest each points at and the version annotation of its manifest, sorted
+// by tag.
+func List(ctx context.Context, repo string, opts ...Option) ([]TagInfo, error) {
+	o := makeOptions(opts)
+	if len(repo) > len(LayoutPrefix) && repo[:len(LayoutPrefix)] == LayoutPrefix {
+		ls, err := openLayoutSource(target{layout: filepath.Clean(repo[len(LayoutPrefix):])})
+		if err != nil {
+			return nil, err
+		}
+		tags, err := ls.tags()
+		if err != nil {
+			return nil, err
+		}
+		var out []TagInfo
+		for tag, d := range tags {
+			ti := TagInfo{Tag: tag, Digest: d.String()}
+			if rc, err := ls.p.Blob(d); err == nil {
+				raw, _ := readAllLimit(rc, maxManifestSize)
+				rc.Close()
+				fillTagInfo(&ti, raw)
+			}
+			out = append(out, ti)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
+		return out, nil
+	}
+	r, err := parseRepo(repo, o)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := newRegistry(ctx, r, o, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	err = withRetry(ctx, func() error {
+		tags, err = remote.List(r, reg.remoteOpts(ctx)...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %s: %w", repo, err)
+	}
+	out := make([]TagInfo, len(tags))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	errs := make([]error, len(tags))
+	for i, tag := range tags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			src := &registrySource{reg: reg, ref: r.Tag(tag)}
+			d, raw, err := src.resolveRaw(ctx)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out[i] = TagInfo{Tag: tag, Digest: d.String()}
+			fillTagInfo(&out[i], raw)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
+	return out, nil
+}
+
+func fillTagInfo(ti *TagInfo, raw []byte) {
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return
+	}
+	ti.Version = m.Annotations[AnnotationVersion]
+	ti.Created = m.Annotations[AnnotationCreated]
+	ti.Model = m.IsModel()
+}

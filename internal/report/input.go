@@ -1,0 +1,134 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/mlship/mlship/internal/eval"
+)
+
+// Drift is the result of `mlship drift --output json`, as far as the report
+// needs it. Fields the report does not know are ignored.
+type Drift struct {
+	Columns      []DriftColumn `json:"columns"`
+	DriftShare   float64       `json:"driftShare"`
+	DatasetDrift bool          `json:"datasetDrift"`
+	// ShareThreshold is the share of drifted columns that makes the
+	// dataset drifted.
+	ShareThreshold *float64 `json:"shareThreshold,omitempty"`
+	// Mode is "exact" or "approximate" (bounded memory).
+	Mode      string `json:"mode,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Current   string `json:"current,omitempty"`
+}
+
+// DriftColumn is one column's test.
+type DriftColumn struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Test      string   `json:"test"`
+	Statistic float64  `json:"statistic"`
+	PValue    *float64 `json:"pValue,omitempty"`
+	Threshold float64  `json:"threshold"`
+	Drift     bool     `json:"drift"`
+}
+
+// ReadDriftFile reads a drift result JSON file.
+func ReadDriftFile(path string) (*Drift, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading drift result %s: %w (write it with `mlship drift --output json > FILE`)", path, err)
+	}
+	var d Drift
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("drift result %s: %w: want the JSON of `mlship drift --output json`", path, err)
+	}
+	if d.Columns == nil {
+		return nil, fmt.Errorf("drift result %s has no \"columns\": want the JSON of `mlship drift --output json`", path)
+	}
+	return &d, nil
+}
+
+// Section is a block of Markdown added to the report, such as a promotion
+// plan. Priority orders trimming: when the report is too large, sections
+// are dropped lowest priority first. Short, when set, replaces Markdown
+// before the section is dropped entirely.
+type Section struct {
+	Title    string
+	Markdown string
+	Short    string
+	Priority int
+
+	// fit, when set, renders a shortened form within a byte budget
+	// (built-in tables that can drop rows).
+	fit func(budget int) string
+}
+
+// Priorities of the built-in sections; callers place theirs among them.
+const (
+	PriorityCharts  = 10
+	PriorityDetails = 30
+	PriorityDrift   = 80
+	PriorityPlan    = 90
+	PriorityMetrics = 100
+)
+
+// Input is everything a report is rendered from. At least one of Eval,
+// Drift and Sections must be set.
+type Input struct {
+	// Model names the report in its hidden marker; the default is the
+	// eval result's model name.
+	Model    string
+	Eval     *eval.Result
+	Drift    *Drift
+	Sections []Section
+	// FullReportURL is where the untrimmed report can be read (the
+	// workflow run: job summary and artifact); trimmed reports link it.
+	FullReportURL string
+}
+
+// ModelName is the name used in the marker.
+func (in Input) ModelName() string {
+	if in.Model != "" {
+		return in.Model
+	}
+	if in.Eval != nil && in.Eval.Model.Name != "" {
+		return in.Eval.Model.Name
+	}
+	return "model"
+}
+
+// Marker is the hidden HTML comment that finds the sticky comment of a
+// model again.
+func Marker(model string) string { return "<!-- mlship:report:" + model + " -->" }
+
+// Limits bound a rendered report.
+type Limits struct {
+	// MaxBytes bounds the UTF-8 size (GitHub counts characters; bytes are
+	// never fewer, so a byte bound is safe).
+	MaxBytes int
+	// Name says which limit this is, in the trimming notice.
+	Name string
+}
+
+// GitHub's limits.
+var (
+	CommentLimits      = Limits{MaxBytes: 65536, Name: "a pull request comment (65,536 characters)"}
+	CheckSummaryLimits = Limits{MaxBytes: 65535, Name: "a check run summary (65,535 characters)"}
+	StepSummaryLimits  = Limits{MaxBytes: 1 << 20, Name: "a job summary (1 MiB)"}
+	// NoLimits renders everything (the full report in an artifact).
+	NoLimits = Limits{}
+)
+
+// Conclusion is the check run conclusion the results call for: failure when
+// the eval gates failed, neutral when only the data drifted, else success.
+func (in Input) Conclusion() string {
+	switch {
+	case in.Eval != nil && !in.Eval.Passed:
+		return "failure"
+	case in.Drift != nil && in.Drift.DatasetDrift:
+		return "neutral"
+	}
+	return "success"
+}

@@ -1,0 +1,298 @@
+package sign
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/fulcioroots"
+	"github.com/sigstore/sigstore/pkg/tuf"
+
+	"github.com/mlship/mlship/internal/spec"
+)
+
+// Policy is what must hold for an artifact to be accepted, in the spirit
+// of cosign's CheckOpts: who may sign (keys or keyless identities),
+// whether a transparency-log entry is required, how old a signature may
+// be, and which attestations must be attached (for eval: with a passing
+// gate). verify, pull --verify and promote all use it.
+type Policy struct {
+	// Keys are trusted public keys; a signature by any one is accepted.
+	Keys []PublicKey
+	// Identities are accepted keyless signers (certificate SAN and OIDC
+	// issuer, exact or regexp); any one matching is accepted.
+	Identities []Identity
+	// Trust holds the Fulcio roots and Rekor/CT log keys for keyless and
+	// tlog verification; nil means the public Sigstore (from its TUF root,
+	// or SIGSTORE_ROOT_FILE / SIGSTORE_REKOR_PUBLIC_KEY as cosign reads).
+	Trust *TrustRoot
+	// RequireTLog requires a Rekor entry (verified offline from the bundle
+	// attached to the signature). Keyless signatures always need one: their
+	// certificate is only valid at the entry's time.
+	RequireTLog bool
+	// IgnoreSCT skips the certificate-transparency check on Fulcio
+	// certificates (a private Fulcio without a CT log).
+	IgnoreSCT bool
+	// MaxAge bounds how old a signature may be (0: no bound).
+	MaxAge time.Duration
+	// Attestations that must be attached and signed by an accepted signer.
+	Attestations []AttestationRule
+}
+
+// Identity is a keyless signer identity (cosign's --certificate-identity
+// and --certificate-oidc-issuer, exact or regexp).
+type Identity struct {
+	Subject       string `json:"subject,omitempty"`
+	SubjectRegexp string `json:"subjectRegexp,omitempty"`
+	Issuer        string `json:"issuer,omitempty"`
+	IssuerRegexp  string `json:"issuerRegexp,omitempty"`
+}
+
+func (i Identity) String() string {
+	s, iss := i.Subject, i.Issuer
+	if s == "" {
+		s = "~" + i.SubjectRegexp
+	}
+	if iss == "" {
+		iss = "~" + i.IssuerRegexp
+	}
+	return s + " (issuer " + iss + ")"
+}
+
+// AttestationRule requires an attestation of PredicateType. For eval,
+// RequirePassed demands a passing gate and Gates adds absolute bounds
+// (the environment's gates) checked against the attested metrics.
+type AttestationRule struct {
+	PredicateType string           `json:"predicateType"`
+	RequirePassed bool             `json:"requirePassed,omitempty"`
+	Gates         map[string]Bound `json:"-"`
+}
+
+// Name is the rule's short name for messages ("eval", "provenance", URI).
+func (r AttestationRule) Name() string { return ShortName(r.PredicateType) }
+
+// NewAttestationRule builds a rule from a short name or URI; eval rules
+// require a passing gate.
+func NewAttestationRule(typ string) AttestationRule {
+	uri := PredicateType(typ)
+	return AttestationRule{PredicateType: uri, RequirePassed: uri == EvalPredicateType}
+}
+
+// TrustRoot is explicit trust material for keyless and tlog checks.
+type TrustRoot struct {
+	FulcioRoots         []*x509.Certificate
+	FulcioIntermediates []*x509.Certificate
+	RekorKeys           []crypto.PublicKey
+	CTLogKeys           []crypto.PublicKey
+}
+
+// Validate checks the policy can accept anything at all and that its
+// regexps compile.
+func (p *Policy) Validate() error {
+	if len(p.Keys) == 0 && len(p.Identities) == 0 {
+		return errors.New("the verification policy names no signer: give --key or --certificate-identity[-regexp] with --certificate-oidc-issuer, or set signing.key / signing.keyless in the spec")
+	}
+	for _, id := range p.Identities {
+		if id.Subject == "" && id.SubjectRegexp == "" {
+			return errors.New("a keyless identity needs --certificate-identity or --certificate-identity-regexp")
+		}
+		if id.Issuer == "" && id.IssuerRegexp == "" {
+			return errors.New("a keyless identity needs --certificate-oidc-issuer (for Actions: " + GitHubIssuer + ")")
+		}
+		for _, re := range []string{id.SubjectRegexp, id.IssuerRegexp} {
+			if re == "" {
+				continue
+			}
+			if _, err := regexp.Compile(re); err != nil {
+				return fmt.Errorf("identity regexp %q: %w", re, err)
+			}
+		}
+	}
+	if p.MaxAge < 0 {
+		return fmt.Errorf("max age %s is negative", p.MaxAge)
+	}
+	return nil
+}
+
+// PolicyFromSpec builds the policy for promoting to (or pulling for)
+// environment env from the spec's signing section and that environment's
+// required attestations and gates. env "" means no attestation rules.
+// Relative key paths are relative to the spec directory.
+func PolicyFromSpec(m *spec.Model, env string, getenv func(string) string) (*Policy, error) {
+	p := &Policy{RequireTLog: m.Signing.TLog}
+	if m.Signing.Key != "" {
+		ref := m.Signing.Key
+		if !strings.HasPrefix(ref, EnvPrefix) && !filepath.IsAbs(ref) && m.Dir != "" {
+			ref = filepath.Join(m.Dir, ref)
+		}
+		k, err := LoadPublicKey(ref, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("signing.key: %w", err)
+		}
+		k.Name = m.Signing.Key
+		p.Keys = append(p.Keys, k)
+	}
+	if kl := m.Signing.Keyless; kl != nil {
+		p.Identities = append(p.Identities, Identity{Subject: kl.Identity, SubjectRegexp: kl.IdentityRegexp, Issuer: kl.Issuer})
+	}
+	if m.Signing.MaxAge != "" {
+		d, err := time.ParseDuration(m.Signing.MaxAge)
+		if err != nil {
+			return nil, fmt.Errorf("signing.maxAge %q: %w", m.Signing.MaxAge, err)
+		}
+		p.MaxAge = d
+	}
+	if env != "" {
+		e, ok := m.Environments[env]
+		if !ok {
+			return nil, fmt.Errorf("environment %q is not in the spec (have %s)", env, strings.Join(m.EnvironmentOrder, ", "))
+		}
+		for _, a := range e.Attestations {
+			r := NewAttestationRule(a)
+			if r.PredicateType == EvalPredicateType && len(e.Gates) > 0 {
+				r.Gates = map[string]Bound{}
+				for k, g := range e.Gates {
+					r.Gates[k] = Bound{Min: g.Min, Max: g.Max}
+				}
+			}
+			p.Attestations = append(p.Attestations, r)
+		}
+	}
+	return p, p.Validate()
+}
+
+// TrustFromEnv reads the trust material cosign also honours:
+// SIGSTORE_ROOT_FILE (Fulcio root and intermediate PEMs),
+// SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE. It
+// returns nil when none is set.
+func TrustFromEnv(getenv func(string) string) (*TrustRoot, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	rootFile, rekorFile, ctFile := getenv("SIGSTORE_ROOT_FILE"), getenv("SIGSTORE_REKOR_PUBLIC_KEY"), getenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE")
+	if rootFile == "" && rekorFile == "" && ctFile == "" {
+		return nil, nil
+	}
+	t := &TrustRoot{}
+	if rootFile != "" {
+		b, err := os.ReadFile(rootFile)
+		if err != nil {
+			return nil, fmt.Errorf("SIGSTORE_ROOT_FILE: %w", err)
+		}
+		certs, err := cryptoutils.UnmarshalCertificatesFromPEM(b)
+		if err != nil || len(certs) == 0 {
+			return nil, fmt.Errorf("SIGSTORE_ROOT_FILE %s holds no PEM certificates: %v", rootFile, err)
+		}
+		for _, c := range certs {
+			if isSelfSigned(c) {
+				t.FulcioRoots = append(t.FulcioRoots, c)
+			} else {
+				t.FulcioIntermediates = append(t.FulcioIntermediates, c)
+			}
+		}
+	}
+	for _, f := range []struct {
+		env, path string
+		dst       *[]crypto.PublicKey
+	}{{"SIGSTORE_REKOR_PUBLIC_KEY", rekorFile, &t.RekorKeys}, {"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", ctFile, &t.CTLogKeys}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.env, err)
+		}
+		k, err := cryptoutils.UnmarshalPEMToPublicKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", f.env, f.path, err)
+		}
+		*f.dst = append(*f.dst, k)
+	}
+	return t, nil
+}
+
+func isSelfSigned(c *x509.Certificate) bool {
+	return c.CheckSignatureFrom(c) == nil
+}
+
+// checkOpts fills the trust material of co from the policy, falling back
+// to the public Sigstore TUF root (network, cached) when the policy has
+// none and needs it.
+func (p *Policy) fillTrust(ctx context.Context, co *cosign.CheckOpts, keyless bool) error {
+	t := p.Trust
+	needRekor := !co.IgnoreTlog
+	if t != nil {
+		if len(t.RekorKeys) > 0 {
+			pks := cosign.NewTrustedTransparencyLogPubKeys()
+			for _, k := range t.RekorKeys {
+				pem, err := cryptoutils.MarshalPublicKeyToPEM(k)
+				if err != nil {
+					return err
+				}
+				if err := pks.AddTransparencyLogPubKey(pem, tuf.Active); err != nil {
+					return fmt.Errorf("rekor public key: %w", err)
+				}
+			}
+			co.RekorPubKeys = &pks
+		}
+		if len(t.CTLogKeys) > 0 {
+			pks := cosign.NewTrustedTransparencyLogPubKeys()
+			for _, k := range t.CTLogKeys {
+				pem, err := cryptoutils.MarshalPublicKeyToPEM(k)
+				if err != nil {
+					return err
+				}
+				if err := pks.AddTransparencyLogPubKey(pem, tuf.Active); err != nil {
+					return fmt.Errorf("CT log public key: %w", err)
+				}
+			}
+			co.CTLogPubKeys = &pks
+		}
+		if len(t.FulcioRoots) > 0 {
+			co.RootCerts = x509.NewCertPool()
+			for _, c := range t.FulcioRoots {
+				co.RootCerts.AddCert(c)
+			}
+			co.IntermediateCerts = x509.NewCertPool()
+			for _, c := range t.FulcioIntermediates {
+				co.IntermediateCerts.AddCert(c)
+			}
+		}
+	}
+	if needRekor && co.RekorPubKeys == nil {
+		pks, err := cosign.GetRekorPubs(ctx)
+		if err != nil {
+			return fmt.Errorf("loading the Rekor public keys (public Sigstore TUF root; set SIGSTORE_REKOR_PUBLIC_KEY for a private Rekor): %w", err)
+		}
+		co.RekorPubKeys = pks
+	}
+	if keyless && co.RootCerts == nil {
+		roots, err := fulcioroots.Get()
+		if err != nil {
+			return fmt.Errorf("loading the Fulcio roots (public Sigstore TUF root; set SIGSTORE_ROOT_FILE for a private Fulcio): %w", err)
+		}
+		co.RootCerts = roots
+		inter, err := fulcioroots.GetIntermediates()
+		if err != nil {
+			return fmt.Errorf("loading the Fulcio intermediates: %w", err)
+		}
+		co.IntermediateCerts = inter
+	}
+	if keyless && !co.IgnoreSCT && co.CTLogPubKeys == nil {
+		pks, err := cosign.GetCTLogPubs(ctx)
+		if err != nil {
+			return fmt.Errorf("loading the CT log public keys (set SIGSTORE_CT_LOG_PUBLIC_KEY_FILE, or ignore SCTs for a private Fulcio): %w", err)
+		}
+		co.CTLogPubKeys = pks
+	}
+	return nil
+}

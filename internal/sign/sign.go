@@ -1,0 +1,226 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/cosign/v2/pkg/types"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// TimestampKey is the simple-signing "optional" field holding the signing
+// time (Unix seconds), as in the containers/image signature format. It is
+// inside the signed payload, so max-age checks can trust it as far as they
+// trust the signer.
+const TimestampKey = "timestamp"
+
+// Result says what Sign or Attest wrote.
+type Result struct {
+	// Ref is the signed reference, by digest.
+	Ref string `json:"ref"`
+	// Digest is the manifest digest that was signed.
+	Digest string `json:"digest"`
+	// Tag is the cosign tag holding the signature or attestation.
+	Tag string `json:"tag"`
+	// Signer describes the identity that signed.
+	Signer string `json:"signer"`
+	// PredicateType is set for attestations.
+	PredicateType string `json:"predicateType,omitempty"`
+	// TLogIndex is the Rekor log index when the signature was logged.
+	TLogIndex *int64 `json:"tlogIndex,omitempty"`
+}
+
+// ResolveDigest parses ref and resolves a tag to the manifest digest it
+// points at now; a digest reference is returned as is (no round trip).
+func ResolveDigest(ctx context.Context, ref string, opts ...Option) (name.Digest, error) {
+	o := makeOptions(opts)
+	return o.resolve(ctx, ref)
+}
+
+func (o *options) resolve(ctx context.Context, ref string) (name.Digest, error) {
+	r, err := name.ParseReference(ref, o.name...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("parsing reference %q: %w", ref, err)
+	}
+	if d, ok := r.(name.Digest); ok {
+		return d, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return name.Digest{}, err
+	}
+	d, err := ociremote.ResolveDigest(r, o.ociOpts()...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolving %s to a digest: %w", ref, err)
+	}
+	return d, nil
+}
+
+// Sign signs the manifest digest ref resolves to with s and stores the
+// signature in cosign's tag scheme (sha256-<hex>.sig), appended to any
+// signatures already there.
+func Sign(ctx context.Context, ref string, s *Signer, opts ...Option) (*Result, error) {
+	o := makeOptions(opts)
+	d, err := o.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := (&sigpayload.Cosign{
+		Image:       d,
+		Annotations: map[string]any{TimestampKey: o.now().Unix()},
+	}).MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("building the signature payload for %s: %w", d, err)
+	}
+	raw, err := s.sv.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", d, err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(raw)
+	var sopts []static.Option
+	if s.certPEM != nil {
+		sopts = append(sopts, static.WithCertChain(s.certPEM, s.chainPEM))
+	}
+	rb, err := s.uploadSignature(ctx, payload, raw)
+	if err != nil {
+		return nil, err
+	}
+	if rb != nil {
+		sopts = append(sopts, static.WithBundle(rb))
+	}
+	sig, err := static.NewSignature(payload, b64, sopts...)
+	if err != nil {
+		return nil, err
+	}
+	se := ociremote.SignedUnknown(d, o.ociOpts()...)
+	se, err = mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv)))
+	if err != nil {
+		return nil, fmt.Errorf("attaching the signature to %s: %w", d, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := ociremote.WriteSignatures(d.Repository, se, o.ociOpts()...); err != nil {
+		return nil, fmt.Errorf("writing the signature of %s to %s: %w", d, d.Repository, err)
+	}
+	tag, _ := ociremote.SignatureTag(d, o.ociOpts()...)
+	return &Result{Ref: d.String(), Digest: d.DigestStr(), Tag: tag.String(), Signer: s.identity, TLogIndex: logIndex(rb)}, nil
+}
+
+// Statement is an in-toto v1 statement.
+type Statement struct {
+	Type          string          `json:"_type"`
+	Subject       []Subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+// Subject is one artifact an in-toto statement is about.
+type Subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// StatementType is the in-toto v1 statement type.
+const StatementType = "https://in-toto.io/Statement/v1"
+
+// Attest wraps predicate (JSON) in an in-toto v1 statement whose subject
+// is the manifest digest ref resolves to, signs it as a DSSE envelope and
+// attaches it in cosign's tag scheme (sha256-<hex>.att).
+func Attest(ctx context.Context, ref string, s *Signer, predicateType string, predicate []byte, opts ...Option) (*Result, error) {
+	o := makeOptions(opts)
+	if predicateType == "" {
+		return nil, errors.New("attest: empty predicate type: give a URI such as " + EvalPredicateType)
+	}
+	if !json.Valid(predicate) {
+		return nil, fmt.Errorf("attest: the %s predicate is not valid JSON", predicateType)
+	}
+	d, err := o.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	hexDigest, err := digestHex(d)
+	if err != nil {
+		return nil, err
+	}
+	st := Statement{
+		Type:          StatementType,
+		Subject:       []Subject{{Name: d.Repository.Name(), Digest: map[string]string{"sha256": hexDigest}}},
+		PredicateType: predicateType,
+		Predicate:     json.RawMessage(predicate),
+	}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the in-toto statement: %w", err)
+	}
+	envelope, err := dsse.WrapSigner(s.sv, types.IntotoPayloadType).SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("signing the %s attestation of %s: %w", predicateType, d, err)
+	}
+	sopts := []static.Option{
+		static.WithLayerMediaType(types.DssePayloadType),
+		static.WithAnnotations(map[string]string{"predicateType": predicateType}),
+	}
+	if s.certPEM != nil {
+		sopts = append(sopts, static.WithCertChain(s.certPEM, s.chainPEM))
+	}
+	rb, err := s.uploadEnvelope(ctx, envelope)
+	if err != nil {
+		return nil, err
+	}
+	if rb != nil {
+		sopts = append(sopts, static.WithBundle(rb))
+	}
+	att, err := static.NewAttestation(envelope, sopts...)
+	if err != nil {
+		return nil, err
+	}
+	sopt := []mutate.SignOption{mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv))}
+	if o.replace {
+		sopt = append(sopt, mutate.WithReplaceOp(cremote.NewReplaceOp(predicateType)))
+	}
+	se := ociremote.SignedUnknown(d, o.ociOpts()...)
+	se, err = mutate.AttachAttestationToEntity(se, att, sopt...)
+	if err != nil {
+		return nil, fmt.Errorf("attaching the attestation to %s: %w", d, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := ociremote.WriteAttestations(d.Repository, se, o.ociOpts()...); err != nil {
+		return nil, fmt.Errorf("writing the attestation of %s to %s: %w", d, d.Repository, err)
+	}
+	tag, _ := ociremote.AttestationTag(d, o.ociOpts()...)
+	return &Result{Ref: d.String(), Digest: d.DigestStr(), Tag: tag.String(), Signer: s.identity, PredicateType: predicateType, TLogIndex: logIndex(rb)}, nil
+}
+
+func digestHex(d name.Digest) (string, error) {
+	ds := d.DigestStr()
+	if len(ds) != len("sha256:")+64 || ds[:7] != "sha256:" {
+		return "", fmt.Errorf("digest %s: only sha256 digests are supported", ds)
+	}
+	if _, err := hex.DecodeString(ds[7:]); err != nil {
+		return "", fmt.Errorf("digest %s: %w", ds, err)
+	}
+	return ds[7:], nil
+}
+
+func logIndex(rb *bundle.RekorBundle) *int64 {
+	if rb == nil {
+		return nil
+	}
+	i := rb.Payload.LogIndex
+	return &i
+}
+

@@ -1,0 +1,168 @@
+package sign
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Public Sigstore endpoints, the keyless defaults.
+const (
+	DefaultFulcioURL = "https://fulcio.sigstore.dev"
+	DefaultRekorURL  = "https://rekor.sigstore.dev"
+	// GitHubIssuer is the OIDC issuer of GitHub Actions tokens.
+	GitHubIssuer = "https://token.actions.githubusercontent.com"
+	// Audience is the audience Fulcio expects on the OIDC token.
+	Audience = "sigstore"
+)
+
+// Signer is one signing identity: a cosign key, or an ephemeral key with
+// a Fulcio certificate (keyless). With a Rekor client each signature is
+// also recorded in the transparency log and the entry attached as
+// cosign's bundle annotation.
+type Signer struct {
+	sv       signature.SignerVerifier
+	certPEM  []byte
+	chainPEM []byte
+	rekor    *rekorgen.Rekor
+	identity string
+}
+
+// SignerOption configures NewKeySigner and Keyless.
+type SignerOption func(*signerOptions)
+
+type signerOptions struct {
+	rekorURL  string
+	fulcioURL string
+	transport http.RoundTripper
+}
+
+// WithTLogUpload records every signature in the Rekor log at url.
+func WithTLogUpload(url string) SignerOption {
+	return func(o *signerOptions) { o.rekorURL = url }
+}
+
+// WithFulcioURL sets the Fulcio base URL for keyless signing.
+func WithFulcioURL(url string) SignerOption {
+	return func(o *signerOptions) { o.fulcioURL = url }
+}
+
+// WithHTTPTransport sets the transport used for Fulcio (tests, proxies).
+func WithHTTPTransport(rt http.RoundTripper) SignerOption {
+	return func(o *signerOptions) { o.transport = rt }
+}
+
+// NewKeySigner signs with sv (a loaded cosign key); name describes it in
+// output (usually the key's path).
+func NewKeySigner(sv signature.SignerVerifier, name string, opts ...SignerOption) (*Signer, error) {
+	o := &signerOptions{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	s := &Signer{sv: sv, identity: "key " + name}
+	if o.rekorURL != "" {
+		rc, err := rekorclient.GetRekorClient(o.rekorURL)
+		if err != nil {
+			return nil, fmt.Errorf("rekor client for %s: %w", o.rekorURL, err)
+		}
+		s.rekor = rc
+	}
+	return s, nil
+}
+
+// Keyless creates an ephemeral key, proves possession of it to Fulcio with
+// the OIDC idToken (in Actions: the job's token for audience "sigstore"),
+// and returns a Signer holding the issued certificate. Every signature is
+// uploaded to Rekor (WithTLogUpload, default the public Rekor): the
+// certificate lives ten minutes, so the log entry's time is what proves it
+// was valid when signing.
+func Keyless(ctx context.Context, idToken string, opts ...SignerOption) (*Signer, error) {
+	o := &signerOptions{fulcioURL: DefaultFulcioURL, rekorURL: DefaultRekorURL}
+	for _, opt := range opts {
+		opt(o)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating an ephemeral key: %w", err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("loading the ephemeral key: %w", err)
+	}
+	fc := &fulcioClient{base: strings.TrimRight(o.fulcioURL, "/"), http: &http.Client{Transport: o.transport}}
+	certPEM, chainPEM, subject, err := fc.signingCert(ctx, idToken, priv)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := rekorclient.GetRekorClient(o.rekorURL)
+	if err != nil {
+		return nil, fmt.Errorf("rekor client for %s: %w", o.rekorURL, err)
+	}
+	return &Signer{sv: sv, certPEM: certPEM, chainPEM: chainPEM, rekor: rc, identity: "certificate " + subject}, nil
+}
+
+// Identity describes the signer: "key PATH" or "certificate SUBJECT".
+func (s *Signer) Identity() string { return s.identity }
+
+// Certificate returns the Fulcio certificate PEM (nil for a key signer).
+func (s *Signer) Certificate() []byte { return s.certPEM }
+
+// publicPEM is what goes into the tlog entry: the certificate when there
+// is one, else the public key.
+func (s *Signer) publicPEM() ([]byte, error) {
+	if s.certPEM != nil {
+		return s.certPEM, nil
+	}
+	pub, err := s.sv.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	return cryptoutils.MarshalPublicKeyToPEM(pub)
+}
+
+// upload records a simple-signing signature (hashedrekord) in Rekor.
+func (s *Signer) uploadSignature(ctx context.Context, payload, sig []byte) (*bundle.RekorBundle, error) {
+	if s.rekor == nil {
+		return nil, nil
+	}
+	pemBytes, err := s.publicPEM()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write(payload)
+	e, err := cosign.TLogUpload(ctx, s.rekor, sig, h, pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("uploading the signature to the transparency log: %w", err)
+	}
+	return bundle.EntryToBundle(e), nil
+}
+
+// uploadEnvelope records a DSSE envelope (attestation) in Rekor.
+func (s *Signer) uploadEnvelope(ctx context.Context, envelope []byte) (*bundle.RekorBundle, error) {
+	if s.rekor == nil {
+		return nil, nil
+	}
+	pemBytes, err := s.publicPEM()
+	if err != nil {
+		return nil, err
+	}
+	e, err := cosign.TLogUploadDSSEEnvelope(ctx, s.rekor, envelope, pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("uploading the attestation to the transparency log: %w", err)
+	}
+	return bundle.EntryToBundle(e), nil
+}

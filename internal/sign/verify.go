@@ -1,0 +1,452 @@
+package sign
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Verified is what Verify established about an artifact.
+type Verified struct {
+	Ref          string                `json:"ref"`
+	Digest       string                `json:"digest"`
+	Signatures   []VerifiedSignature   `json:"signatures"`
+	Attestations []VerifiedAttestation `json:"attestations,omitempty"`
+}
+
+// VerifiedSignature is one accepted signature.
+type VerifiedSignature struct {
+	// Signer is "key NAME" or the certificate identity.
+	Signer string `json:"signer"`
+	// Issuer is the OIDC issuer for keyless signatures.
+	Issuer string `json:"issuer,omitempty"`
+	// SignedAt is the Rekor integrated time when logged, else the signed
+	// payload's timestamp; zero when neither exists.
+	SignedAt time.Time `json:"signedAt,omitzero"`
+	// TLog says whether a Rekor entry was verified.
+	TLog bool `json:"tlog"`
+}
+
+// VerifiedAttestation is one accepted attestation.
+type VerifiedAttestation struct {
+	PredicateType string `json:"predicateType"`
+	Signer        string `json:"signer"`
+	// Passed is the eval gate outcome (eval attestations only).
+	Passed *bool `json:"passed,omitempty"`
+}
+
+// Refusal is a verification failure naming the rule that failed.
+type Refusal struct {
+	Ref    string
+	Rule   string
+	Detail string
+}
+
+func (e *Refusal) Error() string {
+	s := "refusing " + e.Ref + ": " + e.Rule
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// Verifier adapts Verify to the hook oci.WithVerifier expects: pull calls
+// it with the manifest digest before writing anything.
+func (p *Policy) Verifier(opts ...Option) func(context.Context, name.Digest) error {
+	return func(ctx context.Context, d name.Digest) error {
+		_, err := Verify(ctx, d.String(), p, opts...)
+		return err
+	}
+}
+
+// Verify checks the artifact ref resolves to against policy: a signature
+// by an accepted signer over exactly that manifest digest (tlog entry and
+// age as the policy says), and every required attestation, signed by an
+// accepted signer, whose in-toto subject is that digest (for eval: with a
+// passing gate). Failures are *Refusal errors naming the rule.
+func Verify(ctx context.Context, ref string, p *Policy, opts ...Option) (*Verified, error) {
+	if p == nil {
+		return nil, errors.New("verify: no policy")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	o := makeOptions(opts)
+	r, err := name.ParseReference(ref, o.name...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing reference %q: %w", ref, err)
+	}
+	// Fetch the manifest: for a tag this resolves the digest, for a digest
+	// go-containerregistry checks the served bytes hash to it, so a
+	// manifest replaced in the registry is caught here.
+	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, o.remote...)
+	desc, err := remote.Get(r, ropts...)
+	if err != nil {
+		var te *transport.Error
+		if errors.As(err, &te) && te.StatusCode == 404 {
+			return nil, &Refusal{Ref: ref, Rule: "artifact not found", Detail: err.Error()}
+		}
+		if strings.Contains(err.Error(), "does not match") {
+			return nil, &Refusal{Ref: ref, Rule: "manifest does not match its digest", Detail: err.Error()}
+		}
+		return nil, fmt.Errorf("fetching the manifest of %s: %w", ref, err)
+	}
+	d := r.Context().Digest(desc.Digest.String())
+	h := desc.Digest
+	v := &Verified{Ref: d.String(), Digest: h.String()}
+
+	sigs, err := p.verifySignatures(ctx, o, d, h)
+	if err != nil {
+		return nil, err
+	}
+	v.Signatures = sigs
+	if len(p.Attestations) > 0 {
+		atts, err := p.verifyAttestations(ctx, o, d, h)
+		if err != nil {
+			return nil, err
+		}
+		v.Attestations = atts
+	}
+	return v, nil
+}
+
+// candidate is one way of accepting a signature: a key or the identities.
+type candidate struct {
+	name string
+	co   *cosign.CheckOpts
+}
+
+func (p *Policy) candidates(ctx context.Context, o *options, claim func(oci.Signature, v1.Hash, map[string]any) error) ([]candidate, error) {
+	var cs []candidate
+	base := func() *cosign.CheckOpts {
+		return &cosign.CheckOpts{
+			RegistryClientOpts: o.ociOpts(),
+			ClaimVerifier:      claim,
+			IgnoreTlog:         !p.RequireTLog,
+			Offline:            true,
+			IgnoreSCT:          p.IgnoreSCT,
+			MaxWorkers:         1,
+		}
+	}
+	for _, k := range p.Keys {
+		co := base()
+		co.SigVerifier = k.Verifier
+		if err := p.fillTrust(ctx, co, false); err != nil {
+			return nil, err
+		}
+		cs = append(cs, candidate{name: "key " + k.Name, co: co})
+	}
+	if len(p.Identities) > 0 {
+		co := base()
+		co.IgnoreTlog = false
+		for _, id := range p.Identities {
+			co.Identities = append(co.Identities, cosign.Identity{Subject: id.Subject, SubjectRegExp: id.SubjectRegexp, Issuer: id.Issuer, IssuerRegExp: id.IssuerRegexp})
+		}
+		if err := p.fillTrust(ctx, co, true); err != nil {
+			return nil, err
+		}
+		names := make([]string, len(p.Identities))
+		for i, id := range p.Identities {
+			names[i] = id.String()
+		}
+		cs = append(cs, candidate{name: "identity " + strings.Join(names, " or "), co: co})
+	}
+	return cs, nil
+}
+
+// claimError marks a payload that is validly signed but about something
+// else (another digest).
+type claimError struct{ msg string }
+
+func (e *claimError) Error() string { return e.msg }
+
+func simpleClaim(sig oci.Signature, h v1.Hash, _ map[string]any) error {
+	b, err := sig.Payload()
+	if err != nil {
+		return err
+	}
+	var ss payload.SimpleContainerImage
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return &claimError{"the signed payload is not a cosign simple-signing payload"}
+	}
+	if got := ss.Critical.Image.DockerManifestDigest; got != h.String() {
+		return &claimError{fmt.Sprintf("the signature is for %s, not %s", got, h)}
+	}
+	return nil
+}
+
+func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest, h v1.Hash) ([]VerifiedSignature, error) {
+	cs, err := p.candidates(ctx, o, simpleClaim)
+	if err != nil {
+		return nil, err
+	}
+	st, err := ociremote.SignatureTag(d, o.ociOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := fetchSignatures(st, o)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the signatures of %s from %s: %w", d, st, err)
+	}
+	if len(sl) == 0 {
+		return nil, &Refusal{Ref: d.String(), Rule: "unsigned", Detail: "no signatures at " + st.String()}
+	}
+	var out []VerifiedSignature
+	var claimErrs, otherErrs, noTLog []string
+	var tooOld []string
+	for _, sig := range sl {
+		for _, c := range cs {
+			bundleVerified, err := cosign.VerifyImageSignature(ctx, sig, h, c.co)
+			if err != nil {
+				var ce *claimError
+				switch b, _ := sig.Bundle(); {
+				case errors.As(err, &ce):
+					claimErrs = append(claimErrs, ce.msg)
+				case b == nil && !c.co.IgnoreTlog:
+					noTLog = append(noTLog, "the signature has no Rekor bundle attached")
+				default:
+					otherErrs = append(otherErrs, err.Error())
+				}
+				continue
+			}
+			vs := VerifiedSignature{Signer: c.name, TLog: bundleVerified}
+			if cert, _ := sig.Cert(); cert != nil {
+				vs.Signer = certIdentity(cert)
+				vs.Issuer = certIssuer(cert)
+			}
+			vs.SignedAt = signedAt(sig, bundleVerified)
+			if err := p.checkAge(o, vs.SignedAt); err != nil {
+				tooOld = append(tooOld, err.Error())
+				continue
+			}
+			out = append(out, vs)
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	who := make([]string, len(cs))
+	for i, c := range cs {
+		who[i] = c.name
+	}
+	switch {
+	case len(tooOld) > 0:
+		return nil, &Refusal{Ref: d.String(), Rule: "signature too old", Detail: tooOld[0]}
+	case len(claimErrs) > 0:
+		return nil, &Refusal{Ref: d.String(), Rule: "signature does not match the manifest digest", Detail: claimErrs[0]}
+	case len(noTLog) > 0 && len(otherErrs) == 0:
+		return nil, &Refusal{Ref: d.String(), Rule: "no verified transparency-log entry for a signature by " + strings.Join(who, " or "), Detail: noTLog[0] + "; the policy requires one (tlog)"}
+	}
+	detail := ""
+	if len(otherErrs) > 0 {
+		detail = summarize(otherErrs)
+	}
+	return nil, &Refusal{Ref: d.String(), Rule: "not signed by " + strings.Join(who, " or "), Detail: detail}
+}
+
+func fetchSignatures(t name.Tag, o *options) ([]oci.Signature, error) {
+	sigs, err := ociremote.Signatures(t, o.ociOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	return sigs.Get()
+}
+
+func summarize(errs []string) string {
+	seen := map[string]bool{}
+	var u []string
+	for _, e := range errs {
+		if !seen[e] {
+			seen[e] = true
+			u = append(u, e)
+		}
+	}
+	if len(u) > 3 {
+		u = append(u[:3], fmt.Sprintf("and %d more", len(u)-3))
+	}
+	return strings.Join(u, "; ")
+}
+
+// signedAt is the trusted signing time: the verified Rekor entry's, else
+// the timestamp inside the signed payload.
+func signedAt(sig oci.Signature, bundleVerified bool) time.Time {
+	if bundleVerified {
+		if b, err := sig.Bundle(); err == nil && b != nil {
+			return time.Unix(b.Payload.IntegratedTime, 0).UTC()
+		}
+	}
+	b, err := sig.Payload()
+	if err != nil {
+		return time.Time{}
+	}
+	var ss payload.SimpleContainerImage
+	if json.Unmarshal(b, &ss) != nil {
+		return time.Time{}
+	}
+	switch ts := ss.Optional[TimestampKey].(type) {
+	case float64:
+		return time.Unix(int64(ts), 0).UTC()
+	case string:
+		if t, err := time.Parse(time.RFC3339, ts); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func (p *Policy) checkAge(o *options, t time.Time) error {
+	if p.MaxAge == 0 {
+		return nil
+	}
+	if t.IsZero() {
+		return fmt.Errorf("the signature carries no trusted signing time and the policy has max age %s", p.MaxAge)
+	}
+	age := o.now().Sub(t)
+	if age > p.MaxAge {
+		return fmt.Errorf("signed %s, %s ago; max age %s", t.Format(time.RFC3339), age.Round(time.Second), p.MaxAge)
+	}
+	return nil
+}
+
+func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Digest, h v1.Hash) ([]VerifiedAttestation, error) {
+	cs, err := p.candidates(ctx, o, intotoClaim)
+	if err != nil {
+		return nil, err
+	}
+	at, err := ociremote.AttestationTag(d, o.ociOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	al, err := fetchSignatures(at, o)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the attestations of %s from %s: %w", d, at, err)
+	}
+	type accepted struct {
+		st     Statement
+		signer string
+	}
+	good := map[string][]accepted{}
+	bad := map[string][]string{}
+	for _, att := range al {
+		st, err := decodeStatement(att)
+		if err != nil {
+			bad[""] = append(bad[""], err.Error())
+			continue
+		}
+		for _, c := range cs {
+			if _, err := cosign.VerifyBlobAttestation(ctx, att, h, c.co); err != nil {
+				var ce *claimError
+				if errors.As(err, &ce) {
+					bad[st.PredicateType] = append(bad[st.PredicateType], ce.msg)
+				} else {
+					bad[st.PredicateType] = append(bad[st.PredicateType], "not signed by "+c.name)
+				}
+				continue
+			}
+			signer := c.name
+			if cert, _ := att.Cert(); cert != nil {
+				signer = certIdentity(cert)
+			}
+			good[st.PredicateType] = append(good[st.PredicateType], accepted{st: st, signer: signer})
+			break
+		}
+	}
+	var out []VerifiedAttestation
+	for _, rule := range p.Attestations {
+		list := good[rule.PredicateType]
+		if len(list) == 0 {
+			if why := bad[rule.PredicateType]; len(why) > 0 {
+				return nil, &Refusal{Ref: d.String(), Rule: "no valid " + rule.Name() + " attestation", Detail: summarize(why)}
+			}
+			return nil, &Refusal{Ref: d.String(), Rule: "no " + rule.Name() + " attestation", Detail: "none of type " + rule.PredicateType + " at " + at.String()}
+		}
+		if rule.PredicateType != EvalPredicateType {
+			for _, a := range list {
+				out = append(out, VerifiedAttestation{PredicateType: rule.PredicateType, Signer: a.signer})
+			}
+			continue
+		}
+		// The newest evaluation decides (evaluatedAt, then attachment order).
+		sort.SliceStable(list, func(i, j int) bool {
+			return evaluatedAt(list[i].st) < evaluatedAt(list[j].st)
+		})
+		a := list[len(list)-1]
+		var ep EvalPredicate
+		if err := json.Unmarshal(a.st.Predicate, &ep); err != nil {
+			return nil, &Refusal{Ref: d.String(), Rule: "eval attestation unreadable", Detail: err.Error()}
+		}
+		passed := ep.Passed
+		if rule.RequirePassed || len(rule.Gates) > 0 {
+			if err := ep.CheckGates(rule.Gates); err != nil {
+				return nil, &Refusal{Ref: d.String(), Rule: "eval gate failed: " + err.Error()}
+			}
+		}
+		out = append(out, VerifiedAttestation{PredicateType: rule.PredicateType, Signer: a.signer, Passed: &passed})
+	}
+	return out, nil
+}
+
+func evaluatedAt(st Statement) string {
+	var x struct {
+		EvaluatedAt string `json:"evaluatedAt"`
+	}
+	_ = json.Unmarshal(st.Predicate, &x)
+	return x.EvaluatedAt
+}
+
+func intotoClaim(sig oci.Signature, h v1.Hash, _ map[string]any) error {
+	st, err := decodeStatement(sig)
+	if err != nil {
+		return &claimError{err.Error()}
+	}
+	var got []string
+	for _, s := range st.Subject {
+		if dg, ok := s.Digest["sha256"]; ok {
+			if "sha256:"+dg == h.String() {
+				return nil
+			}
+			got = append(got, "sha256:"+dg)
+		}
+	}
+	return &claimError{fmt.Sprintf("the %s attestation's subject is %s, not %s", ShortName(st.PredicateType), strings.Join(got, ", "), h)}
+}
+
+// decodeStatement reads the in-toto statement out of a DSSE attestation
+// (the signature is checked separately).
+func decodeStatement(sig oci.Signature) (Statement, error) {
+	b, err := sig.Payload()
+	if err != nil {
+		return Statement{}, err
+	}
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return Statement{}, fmt.Errorf("attestation is not a DSSE envelope: %w", err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return Statement{}, fmt.Errorf("attestation payload is not base64: %w", err)
+	}
+	var st Statement
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return Statement{}, fmt.Errorf("attestation payload is not an in-toto statement: %w", err)
+	}
+	return st, nil
+}

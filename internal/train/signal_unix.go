@@ -1,0 +1,5 @@
+package train
+
+import "syscall"
+
+func syscallSignal(i int) string { return syscall.Signal(i).String() }
