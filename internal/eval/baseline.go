@@ -34,7 +34,7 @@ func (f BaselineFunc) Baseline(ctx context.Context, model *spec.Model, env strin
 // NoBaseline is a source with nothing in it: bounds only.
 func NoBaseline() BaselineSource {
 	return BaselineFunc(func(context.Context, *spec.Model, string) (*Baseline, error) {
-		return nil, fmt.Errorf("%w: none was asked for", ErrNoBaseline)
+		return nil, notFound{"none was asked for"}
 	})
 }
 

@@ -56,10 +56,10 @@ func (r RegistryBaseline) Baseline(ctx context.Context, model *spec.Model, env s
 		repo = model.Registry.Repository
 	}
 	if repo == "" {
-		return nil, fmt.Errorf("%w: the spec names no registry.repository", ErrNoBaseline)
+		return nil, notFound{"the spec names no registry.repository"}
 	}
 	if env == "" {
-		return nil, fmt.Errorf("%w: no baseline environment", ErrNoBaseline)
+		return nil, notFound{"no baseline environment"}
 	}
 	var st store
 	if path, ok := strings.CutPrefix(repo, "oci:"); ok {
@@ -74,6 +74,9 @@ func (r RegistryBaseline) Baseline(ctx context.Context, model *spec.Model, env s
 	}
 	ref := repo + ":" + env
 	digest, raw, err := st.manifest(env)
+	if errors.Is(err, errNotFound) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading baseline %s: %w", ref, err)
 	}
@@ -102,7 +105,7 @@ func (r RegistryBaseline) Baseline(ctx context.Context, model *spec.Model, env s
 		base.Metrics = metrics
 		return base, nil
 	}
-	return nil, fmt.Errorf("%w: %s (%s) has no eval attestation and no %s annotation", ErrNoBaseline, ref, digest, AnnotationMetrics)
+	return nil, notFound{fmt.Sprintf("%s (%s) has no eval attestation and no %s annotation", ref, digest, AnnotationMetrics)}
 }
 
 func (r RegistryBaseline) options(ctx context.Context, repo string) []remote.Option {
@@ -185,6 +188,14 @@ func evalPredicate(b []byte) *Result {
 
 var errNotFound = errors.New("not found")
 
+// notFound is a missing tag, repository or layout: no baseline, said
+// plainly.
+type notFound struct{ msg string }
+
+func (e notFound) Error() string { return e.msg }
+
+func (e notFound) Is(target error) bool { return target == ErrNoBaseline || target == errNotFound }
+
 // store is the little a baseline needs from a registry or a layout.
 type store interface {
 	// manifest resolves a tag to its manifest digest and bytes; a missing
@@ -215,7 +226,7 @@ func (s *remoteStore) manifest(tag string) (string, []byte, error) {
 	if err != nil {
 		var te *transport.Error
 		if errors.As(err, &te) && (te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode)) {
-			return "", nil, fmt.Errorf("%w: %w: tag %q does not exist in %s", ErrNoBaseline, errNotFound, tag, s.repo)
+			return "", nil, notFound{fmt.Sprintf("%s:%s does not exist", s.repo, tag)}
 		}
 		return "", nil, fmt.Errorf("%s:%s: %w (use --baseline FILE or --no-baseline to evaluate without the registry)", s.repo, tag, err)
 	}
@@ -251,7 +262,7 @@ type layoutStore struct{ path string }
 func (s *layoutStore) manifest(tag string) (string, []byte, error) {
 	p, err := layout.FromPath(s.path)
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: %w: no OCI layout at %s", ErrNoBaseline, errNotFound, s.path)
+		return "", nil, notFound{fmt.Sprintf("there is no OCI layout at %s", s.path)}
 	}
 	idx, err := p.ImageIndex()
 	if err != nil {
@@ -272,7 +283,7 @@ func (s *layoutStore) manifest(tag string) (string, []byte, error) {
 		}
 		return d.Digest.String(), raw, nil
 	}
-	return "", nil, fmt.Errorf("%w: %w: tag %q does not exist in oci:%s", ErrNoBaseline, errNotFound, tag, s.path)
+	return "", nil, notFound{fmt.Sprintf("oci:%s:%s does not exist", s.path, tag)}
 }
 
 func (s *layoutStore) blob(d v1.Hash) ([]byte, error) {

@@ -79,7 +79,7 @@ func Run(ctx context.Context, model *spec.Model, opts ...Option) (*Result, error
 	switch {
 	case errors.Is(err, ErrNoBaseline):
 		base = nil
-		notes = append(notes, fmt.Sprintf("No baseline (%v): metrics were checked against absolute bounds only.", err))
+		notes = append(notes, fmt.Sprintf("No baseline: %v; metrics were checked against absolute bounds only.", err))
 	case err != nil:
 		return nil, fmt.Errorf("finding the %s baseline: %w", baseEnv, err)
 	case base == nil:

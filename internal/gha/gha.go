@@ -87,10 +87,14 @@ func (r *Runtime) Annotate(an Annotation) {
 // is what GitHub needs to place an annotation on a file of the diff.
 func (r *Runtime) workspaceRel(p string) string {
 	ws := r.getenv("GITHUB_WORKSPACE")
-	if ws == "" || !filepath.IsAbs(p) {
+	if ws == "" {
 		return p
 	}
-	rel, err := filepath.Rel(ws, p)
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(ws, abs)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return p
 	}

@@ -320,7 +320,7 @@ func requestInput(r *http.Request, route *routers.Route, params map[string]strin
 		SkipSettingDefaults:               true,
 		IncludeResponseStatus:             true,
 		AuthenticationFunc:                openapi3filter.NoopAuthenticationFunc,
-		SchemaValidationOptions:           []openapi3.SchemaValidationOption{openapi3.EnableFormatValidation()},
+		SchemaValidationOptions:           []openapi3.SchemaValidationOption{openapi3.EnableFormatValidation(), openapi3.DisableSchemaErrorDetails()},
 	}
 	return &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
 }

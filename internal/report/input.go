@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/mlship/mlship/internal/eval"
+	"github.com/mlship/mlship/internal/ghapi"
 )
 
 // Drift is the result of `mlship drift --output json`, as far as the report
@@ -101,7 +102,7 @@ func (in Input) ModelName() string {
 
 // Marker is the hidden HTML comment that finds the sticky comment of a
 // model again.
-func Marker(model string) string { return "<!-- mlship:report:" + model + " -->" }
+func Marker(model string) string { return ghapi.StickyMarker(markerName(model)) }
 
 // Limits bound a rendered report.
 type Limits struct {

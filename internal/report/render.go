@@ -156,29 +156,11 @@ func renderHead(in Input) string {
 	b.WriteString(Marker(in.ModelName()))
 	b.WriteString("\n")
 	ev, dr := in.Eval, in.Drift
-	title := in.ModelName()
-	if ev != nil && ev.Model.Version != "" {
-		title += " " + ev.Model.Version
+	icon := map[string]string{"failure": "❌ ", "neutral": "⚠️ ", "success": "✅ "}[in.Conclusion()]
+	if ev == nil && dr == nil {
+		icon = ""
 	}
-	switch in.Conclusion() {
-	case "failure":
-		fmt.Fprintf(&b, "## ❌ %s: eval gates failed%s\n\n", esc(title), forEnv(ev))
-	case "neutral":
-		if ev != nil {
-			fmt.Fprintf(&b, "## ⚠️ %s: eval gates passed%s, but the data drifted\n\n", esc(title), forEnv(ev))
-		} else {
-			fmt.Fprintf(&b, "## ⚠️ %s: the data drifted\n\n", esc(title))
-		}
-	default:
-		switch {
-		case ev != nil:
-			fmt.Fprintf(&b, "## ✅ %s: eval gates passed%s\n\n", esc(title), forEnv(ev))
-		case dr != nil:
-			fmt.Fprintf(&b, "## ✅ %s: no dataset drift\n\n", esc(title))
-		default:
-			fmt.Fprintf(&b, "## %s\n\n", esc(title))
-		}
-	}
+	fmt.Fprintf(&b, "## %s%s\n\n", icon, esc(Headline(in)))
 	if ev != nil {
 		if fails := ev.Failures(); len(fails) > 0 {
 			b.WriteString("**Failed:**\n")
@@ -228,11 +210,31 @@ func envOnlyFailures(ev *eval.Result) []string {
 	return out
 }
 
-func forEnv(ev *eval.Result) string {
-	if ev == nil || ev.Environment == "" {
-		return ""
+// Headline is the verdict in one plain line: the report's title and the
+// check run's.
+func Headline(in Input) string {
+	ev, dr := in.Eval, in.Drift
+	title := in.ModelName()
+	if ev != nil && ev.Model.Version != "" {
+		title += " " + ev.Model.Version
 	}
-	return " for `" + escCode(ev.Environment) + "`"
+	env := ""
+	if ev != nil && ev.Environment != "" {
+		env = " for " + ev.Environment
+	}
+	switch {
+	case in.Conclusion() == "failure":
+		return title + ": eval gates failed" + env
+	case ev != nil && dr != nil && dr.DatasetDrift:
+		return title + ": eval gates passed" + env + ", but the data drifted"
+	case dr != nil && dr.DatasetDrift:
+		return title + ": the data drifted"
+	case ev != nil:
+		return title + ": eval gates passed" + env
+	case dr != nil:
+		return title + ": no dataset drift"
+	}
+	return title
 }
 
 func baselineLine(ev *eval.Result) string {

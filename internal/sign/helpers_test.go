@@ -1,6 +1,8 @@
 package sign
 
 import (
+	"crypto"
+	"crypto/x509"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 )
 
 const testPassword = "correct horse battery staple"
@@ -136,3 +139,18 @@ func refusal(t *testing.T, err error, want string) {
 }
 
 var bg = context.Background()
+
+type (
+	x509Certificate = x509.Certificate
+	cryptoPublicKey = crypto.PublicKey
+)
+
+// otherRoot is a CA nobody issued from.
+func otherRoot(t *testing.T) *x509.Certificate {
+	t.Helper()
+	c, _, err := ca.GenerateRootCa()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -285,14 +285,14 @@ func dedupe(list ErrorList) ErrorList {
 	return out
 }
 
-// rel shows a path relative to the working directory when it lies below
-// it, as compilers and GitHub annotations expect.
+// rel shows a path relative to the working directory, as compilers do
+// (the user passed a relative path; they get relative paths back).
 func (l *Loader) rel(p string) string {
 	if p == "" || !filepath.IsAbs(p) || l.cwd == "" {
 		return p
 	}
 	r, err := filepath.Rel(l.cwd, p)
-	if err != nil || strings.HasPrefix(r, "..") {
+	if err != nil {
 		return p
 	}
 	return filepath.ToSlash(r)

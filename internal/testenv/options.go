@@ -11,10 +11,11 @@ type registryOptions struct {
 	readOnly     bool
 	startTimeout time.Duration
 	logAlways    bool
+	pickPort     func() (int, error) // freePort; tests replace it to force a port race
 }
 
 func defaultRegistryOptions() registryOptions {
-	return registryOptions{logLevel: "info", startTimeout: 30 * time.Second}
+	return registryOptions{logLevel: "info", startTimeout: 30 * time.Second, pickPort: freePort}
 }
 
 // WithStorageDir stores the registry's data in dir instead of a fresh

@@ -79,7 +79,7 @@ type registryProcess struct {
 }
 
 func startRegistry(bin, cfgDir, storage string, o registryOptions) (*registryProcess, error) {
-	port, err := freePort()
+	port, err := o.pickPort()
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,7 +95,7 @@ func TestModulePath(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, gomod, want string
-		wantErr        bool
+		wantErr           bool
 	}{
 		{"plain", "module github.com/mlship/mlship\n\ngo 1.26\n", "github.com/mlship/mlship", false},
 		{"comment first", "// a tool\nmodule github.com/mlship/mlship/internal/tools/act\n", "github.com/mlship/mlship/internal/tools/act", false},
@@ -379,4 +381,33 @@ func TestBuildScript(t *testing.T) {
 			t.Errorf("build.sh after a build = %q, want up to date", out)
 		}
 	})
+}
+
+// TestStartRegistryPortTaken makes the first port StartRegistry picks busy
+// with an impostor that answers GET /v2/ like a registry: StartRegistry must
+// not take it for its own, and must retry on another port.
+func TestStartRegistryPortTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the Distribution registry (built on first use)")
+	}
+	t.Parallel()
+	impostor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
+		w.Header().Set(identityHeader, "someone else")
+	}))
+	defer impostor.Close()
+	busy := impostor.Listener.Addr().(*net.TCPAddr).Port
+	picks := 0
+	pick := func() (int, error) {
+		picks++
+		if picks == 1 {
+			return busy, nil
+		}
+		return freePort()
+	}
+	host := StartRegistry(t, func(o *registryOptions) { o.pickPort = pick })
+	if picks < 2 || host == impostor.Listener.Addr().String() {
+		t.Fatalf("StartRegistry = %s after %d port picks; want a second port, not the impostor's %d", host, picks, busy)
+	}
+	pushRandomImage(t, host+"/testenv/retried:v1")
 }

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlship/mlship/internal/oci"
+	"github.com/mlship/mlship/internal/oci/progress"
+)
+
+// PullOptions are the inputs of `mlship pull`.
+type PullOptions struct {
+	F            *Factory
+	Ref          string
+	Dir          string
+	Registry     RegistryFlags
+	Filter       []string
+	AllowUnknown bool
+	Force        bool
+	// Extra are options added by other flags (e.g. --verify's verifier).
+	Extra []oci.Option
+}
+
+// PullOutput is printed with --output json.
+type PullOutput struct {
+	Digest      string            `json:"digest"`
+	Ref         string            `json:"ref"`
+	Dir         string            `json:"dir"`
+	Files       []string          `json:"files"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// NewCmdPull builds `mlship pull`.
+func NewCmdPull(f *Factory, runF func(context.Context, *PullOptions) error) *cobra.Command {
+	opts := &PullOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "pull REF DIR",
+		Short: "Pull a ModelPack model into a directory, verifying every digest",
+		Long: `Pull fetches the model REF (HOST/REPO:TAG, HOST/REPO@DIGEST or
+oci:PATH[:TAG|@DIGEST]) into DIR. Layers download in parallel and every
+digest is verified while the bytes stream; files land at their
+org.cncf.model.filepath under DIR. The model is assembled in a temporary
+directory beside DIR and renamed into place only when all of it verified.
+
+Refused, leaving DIR as it was: digest mismatches, absolute paths, paths
+with '..', symlinks or hardlinks escaping DIR, devices, and media types
+that are not ModelPack's (unless --allow-unknown). A non-empty DIR is
+refused unless --force.`,
+		Example: `  mlship pull ghcr.io/acme/iris:prod ./model
+  mlship pull localhost:5000/acme/llama@sha256:4f1c... ./llama --filter weight,weight-config
+  mlship pull oci:build/iris:1.0.0 ./iris --output json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ref, opts.Dir = args[0], args[1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPull(cmd.Context(), opts)
+		},
+	}
+	opts.Registry.register(cmd.Flags())
+	cmd.Flags().StringSliceVar(&opts.Filter, "filter", nil, "only these roles: weight, weight-config, code, dataset, doc (comma-separated)")
+	cmd.Flags().BoolVar(&opts.AllowUnknown, "allow-unknown", false, "accept artifacts and layers of unknown media types")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace DIR if it is not empty")
+	return cmd
+}
+
+func runPull(ctx context.Context, opts *PullOptions) error {
+	f := opts.F
+	var roles []oci.Role
+	for _, r := range opts.Filter {
+		role, err := oci.ParseRole(r)
+		if err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("--filter: %w", err)}
+		}
+		roles = append(roles, role)
+	}
+	ref := applyRepository(opts.Ref, opts.Registry.Repository)
+	ropts := append(opts.Registry.options(f), oci.WithRoles(roles...), oci.WithAllowUnknown(opts.AllowUnknown), oci.WithForce(opts.Force))
+	ropts = append(ropts, opts.Extra...)
+	res, err := oci.Pull(ctx, ref, opts.Dir, ropts...)
+	if err != nil {
+		if errors.Is(err, oci.ErrRefused) {
+			return &ExitError{Code: 1, Err: err}
+		}
+		return err
+	}
+	for k, v := range map[string]string{"digest": res.Digest, "ref": res.Ref, "dir": res.Dir} {
+		if err := f.Actions.SetOutput(k, v); err != nil {
+			return err
+		}
+	}
+	if f.Actions.Active() {
+		_ = f.Actions.AddStepSummary(fmt.Sprintf("Pulled `%s` into `%s` (%d files, %s)\n", res.Ref, opts.Dir, len(res.Files), progress.Bytes(res.Size)))
+	}
+	if f.IO.JSON() {
+		return f.IO.PrintJSON(PullOutput{Digest: res.Digest, Ref: res.Ref, Dir: res.Dir, Files: res.Files, Size: res.Size, Annotations: res.Annotations})
+	}
+	f.IO.Logf("Pulled %s into %s: %s (%s)\n", res.Ref, opts.Dir, strings.Join(res.Files, ", "), progress.Bytes(res.Size))
+	f.IO.Printf("%s\n", res.Digest)
+	return nil
+}

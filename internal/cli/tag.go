@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlship/mlship/internal/oci"
+)
+
+// TagOptions are the inputs of `mlship tag`.
+type TagOptions struct {
+	F        *Factory
+	Ref      string
+	Tag      string
+	Registry RegistryFlags
+}
+
+// NewCmdTag builds `mlship tag`.
+func NewCmdTag(f *Factory, runF func(context.Context, *TagOptions) error) *cobra.Command {
+	opts := &TagOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "tag REF NEWTAG",
+		Short: "Point a tag at what REF resolves to (same repository)",
+		Long: `Tag resolves REF and points NEWTAG, in the same repository, at the same
+manifest digest. Nothing is re-uploaded.`,
+		Example: `  mlship tag ghcr.io/acme/iris@sha256:4f1c... staging
+  mlship tag oci:build/iris:1.0.0 prod --output json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ref, opts.Tag = args[0], args[1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTag(cmd.Context(), opts)
+		},
+	}
+	opts.Registry.register(cmd.Flags())
+	return cmd
+}
+
+func runTag(ctx context.Context, opts *TagOptions) error {
+	f := opts.F
+	ref := applyRepository(opts.Ref, opts.Registry.Repository)
+	res, err := oci.Tag(ctx, ref, opts.Tag, opts.Registry.options(f)...)
+	if err != nil {
+		return err
+	}
+	for k, v := range map[string]string{"digest": res.Digest, "ref": res.Ref, "tag": res.Tag} {
+		if err := f.Actions.SetOutput(k, v); err != nil {
+			return err
+		}
+	}
+	if f.Actions.Active() {
+		_ = f.Actions.AddStepSummary(fmt.Sprintf("Tagged `%s` → `%s`\n", res.Tag, res.Digest))
+	}
+	if f.IO.JSON() {
+		return f.IO.PrintJSON(map[string]string{"digest": res.Digest, "ref": res.Ref, "tag": res.Tag})
+	}
+	f.IO.Printf("%s -> %s\n", res.Tag, res.Digest)
+	return nil
+}

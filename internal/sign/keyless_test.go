@@ -1,0 +1,91 @@
+package sign
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mlship/mlship/internal/sign/signtest"
+	"github.com/mlship/mlship/internal/testenv"
+)
+
+var testWorkflow = signtest.Workflow{Repository: "acme/iris", Path: ".github/workflows/release.yml", Ref: "refs/heads/main", SHA: "0123456789abcdef0123456789abcdef01234567", EventName: "push"}
+
+// TestKeyless runs the keyless flow end to end on loopback: a token from
+// the emulated Actions token service, a certificate from the Fulcio
+// emulator (which verifies the token against the issuer's JWKS and the
+// proof of possession), Rekor entries from the log emulator, then
+// verification by certificate identity and issuer with the bundle checked
+// offline against the log's key.
+func TestKeyless(t *testing.T) {
+	t.Parallel()
+	ss := signtest.Start(t, testWorkflow)
+	host := testenv.InProcessRegistry(t)
+	d := pushRandom(t, host, "acme/iris", "v1")
+
+	tok, err := ss.Token(bg, Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Keyless(bg, tok, WithFulcioURL(ss.FulcioURL), WithTLogUpload(ss.RekorURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Identity(), "certificate repo:acme/iris:ref:refs/heads/main"; got != want {
+		t.Errorf("Identity() = %q, want %q", got, want)
+	}
+	res, err := Sign(bg, d.String(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TLogIndex == nil {
+		t.Fatal("keyless signature was not logged")
+	}
+	if _, err := Attest(bg, d.String(), s, EvalPredicateType, evalResult(t, 0.95, true)); err != nil {
+		t.Fatal(err)
+	}
+	if n := ss.Requests("rekor"); n != 2 {
+		t.Errorf("rekor saw %d entries, want 2", n)
+	}
+	trust := &TrustRoot{FulcioRoots: []*x509Certificate{ss.Root}, FulcioIntermediates: []*x509Certificate{ss.Intermediate}, RekorKeys: []cryptoPublicKey{ss.RekorKey}}
+	id := Identity{Subject: testWorkflow.Identity(), Issuer: ss.IssuerURL}
+
+	tests := []struct {
+		name string
+		pol  *Policy
+		want string
+	}{
+		{"exact identity", &Policy{Identities: []Identity{id}, Trust: trust, IgnoreSCT: true, Attestations: []AttestationRule{NewAttestationRule("eval")}}, ""},
+		{"identity regexp", &Policy{Identities: []Identity{{SubjectRegexp: `^https://github\.com/acme/iris/\.github/workflows/.*@refs/heads/main$`, Issuer: ss.IssuerURL}}, Trust: trust, IgnoreSCT: true}, ""},
+		{"another workflow", &Policy{Identities: []Identity{{Subject: "https://github.com/acme/iris/.github/workflows/other.yml@refs/heads/main", Issuer: ss.IssuerURL}}, Trust: trust, IgnoreSCT: true}, "not signed by identity"},
+		{"another branch", &Policy{Identities: []Identity{{SubjectRegexp: `@refs/heads/main$`, Issuer: ss.IssuerURL}, {Subject: "x", Issuer: "y"}}, Trust: trust, IgnoreSCT: true}, ""},
+		{"another issuer", &Policy{Identities: []Identity{{Subject: id.Subject, Issuer: GitHubIssuer}}, Trust: trust, IgnoreSCT: true}, "not signed by identity"},
+		{"untrusted rekor key", &Policy{Identities: []Identity{id}, Trust: &TrustRoot{FulcioRoots: trust.FulcioRoots, FulcioIntermediates: trust.FulcioIntermediates, RekorKeys: []cryptoPublicKey{mustRekorKey(t)}}, IgnoreSCT: true}, "not signed by identity"},
+		{"untrusted CA", &Policy{Identities: []Identity{id}, Trust: &TrustRoot{FulcioRoots: []*x509Certificate{otherRoot(t)}, RekorKeys: trust.RekorKeys}, IgnoreSCT: true}, "not signed by identity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := Verify(bg, d.String(), tt.pol)
+			if tt.want != "" {
+				refusal(t, err, tt.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig := v.Signatures[0]
+			if sig.Signer != testWorkflow.Identity() || sig.Issuer != ss.IssuerURL || !sig.TLog || sig.SignedAt.IsZero() {
+				t.Errorf("verified signature = %+v", sig)
+			}
+		})
+	}
+
+	// Fulcio refuses a token that the issuer did not sign.
+	forged, err := ss.ForeignToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Keyless(bg, forged, WithFulcioURL(ss.FulcioURL), WithTLogUpload(ss.RekorURL)); err == nil || !strings.Contains(err.Error(), "invalid identity token") {
+		t.Fatalf("Keyless with a forged token: err = %v, want Fulcio's refusal", err)
+	}
+}
