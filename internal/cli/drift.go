@@ -28,6 +28,7 @@ type DriftOptions struct {
 	Threshold    float64
 	FailOnDrift  bool
 	Workers      int
+	ExtraTests   []string
 }
 
 // NewCmdDrift builds `mlship drift`.
@@ -67,6 +68,9 @@ and writes a table to the job summary.`,
   # paths and column overrides from the spec, JSON for the report step
   mlship drift --spec examples/iris --out drift.json --output json
 
+  # the benchmark's statistics: normed Wasserstein, plus KS for comparison
+  mlship drift --reference ref.csv --current cur.csv --extra-tests ks --output json
+
   # fail the job when the data set drifted
   mlship drift --reference ref.parquet --current cur.parquet --fail-on-drift`,
 		Args: cobra.NoArgs,
@@ -89,6 +93,7 @@ and writes a table to the job summary.`,
 	fl.Float64Var(&opts.Threshold, "threshold", drift.DefaultShareThreshold, "share of drifted columns that makes the data set drifted")
 	fl.BoolVar(&opts.FailOnDrift, "fail-on-drift", false, "exit 1 when the data set drifted")
 	fl.IntVar(&opts.Workers, "workers", 0, "columns tested in parallel (default: number of CPUs)")
+	fl.StringSliceVar(&opts.ExtraTests, "extra-tests", nil, "also compute these tests where they apply (reported, not deciding drift), e.g. ks,psi")
 	return cmd
 }
 
@@ -174,6 +179,7 @@ func driftInputs(ctx context.Context, opts *DriftOptions) (drift.Config, string,
 		cfg.ShareThreshold = opts.Threshold
 	}
 	cfg.Workers = opts.Workers
+	cfg.ExtraTests = opts.ExtraTests
 	return cfg, ref, cur, nil
 }
 

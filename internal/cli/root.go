@@ -78,10 +78,11 @@ promotion pull request is merged.`,
 		NewCmdVersion(f),
 		NewCmdValidate(f, nil),
 		NewCmdSchema(f),
+		NewCmdInit(f, nil),
 		NewCmdKeygen(f, nil), NewCmdSign(f, nil), NewCmdAttest(f, nil), NewCmdVerify(f, nil),
 		NewCmdDrift(f, nil),
 		NewCmdEval(f, nil), NewCmdReport(f, nil),
-		NewCmdTrain(f, nil),
+		NewCmdTrain(f, nil), NewCmdMatrix(f, nil), NewCmdRunner(f),
 		NewCmdPush(f, nil), NewCmdPackage(f, nil), NewCmdPull(f, nil), NewCmdInspect(f, nil), NewCmdTag(f, nil), NewCmdLs(f, nil),
 	)
 	return root

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 )
@@ -65,8 +64,20 @@ type ColumnResult struct {
 	UnseenCategories []string `json:"unseenCategories,omitempty"`
 	UnseenCount      int      `json:"unseenCount,omitempty"`
 	UnseenRows       int64    `json:"unseenRows,omitempty"`
+	// Extra are further tests asked for with Config.ExtraTests; they are
+	// reported but do not decide the column's drift.
+	Extra []TestScore `json:"extra,omitempty"`
 	// Note explains a result that is not a plain test outcome.
 	Note string `json:"note,omitempty"`
+}
+
+// TestScore is one extra test's outcome.
+type TestScore struct {
+	Test      string   `json:"test"`
+	Statistic float64  `json:"statistic"`
+	PValue    *float64 `json:"pValue,omitempty"`
+	Threshold float64  `json:"threshold"`
+	Drift     bool     `json:"drift"`
 }
 
 // Missing is a per-data-set count.
@@ -189,16 +200,22 @@ func testColumn(c *column, cfg Config, approx bool) ColumnResult {
 		r.Note = fmt.Sprintf("%v; the column was inferred %s: declare its type or pick another test", err, c.typ)
 		return r
 	}
-	var stat, p float64
+	tests := []string{test}
+	for _, e := range cfg.ExtraTests {
+		if e != test && testFits(e, c.typ) == nil {
+			tests = append(tests, e)
+		}
+	}
+	var scores []score
 	if c.typ == Numerical {
 		r.Count = Missing{Reference: c.num[refSet].n, Current: c.num[curSet].n}
 		if !bothPresent(&r) {
 			return r
 		}
 		if approx {
-			stat, p = testNumericApprox(c, test)
+			scores = testNumericApprox(c, tests)
 		} else {
-			stat, p = testNumericExact(c, test)
+			scores = testNumericExact(c, tests)
 		}
 	} else {
 		cs := c.cat
@@ -219,17 +236,24 @@ func testColumn(c *column, cfg Config, approx bool) ColumnResult {
 		if !bothPresent(&r) {
 			return r
 		}
-		stat, p = testCategorical(cs, test)
+		scores = testCategorical(cs, tests)
 	}
-	r.Statistic = finite(stat)
-	if hasPValue(test) {
-		pv := finite(p)
-		r.PValue = &pv
-		r.Drift = pv < r.Threshold
-	} else {
-		r.Drift = r.Statistic >= r.Threshold
+	r.Statistic, r.PValue, r.Drift = verdict(test, scores[0], r.Threshold)
+	for i, e := range tests[1:] {
+		ts := TestScore{Test: e, Threshold: defaultThreshold(e)}
+		ts.Statistic, ts.PValue, ts.Drift = verdict(e, scores[i+1], ts.Threshold)
+		r.Extra = append(r.Extra, ts)
 	}
 	return r
+}
+
+func verdict(test string, s score, threshold float64) (float64, *float64, bool) {
+	stat := finite(s.stat)
+	if hasPValue(test) {
+		p := finite(s.p)
+		return stat, &p, p < threshold
+	}
+	return stat, nil, stat >= threshold
 }
 
 // bothPresent handles a column with no values in one data set: all missing
@@ -272,22 +296,29 @@ func sum64(x []int64) int64 {
 	return s
 }
 
-func testNumericExact(c *column, test string) (stat, p float64) {
+func testNumericExact(c *column, tests []string) []score {
 	ref := c.num[refSet].values()
 	cur := c.num[curSet].values()
 	sortFloats(ref)
 	sortFloats(cur)
-	switch test {
-	case TestKS:
-		d, p, _ := KSTwoSample(ref, cur)
-		return d, p
-	case TestWasserstein:
-		return NormedWasserstein(WassersteinSorted(ref, cur), PopStd(ref)), math.NaN()
+	out := make([]score, len(tests))
+	for i, test := range tests {
+		switch test {
+		case TestKS:
+			d, p, _ := KSTwoSample(ref, cur)
+			out[i] = score{d, p}
+		case TestWasserstein:
+			out[i] = score{NormedWasserstein(WassersteinSorted(ref, cur), PopStd(ref)), math.NaN()}
+		default:
+			// psi, kl, jensenshannon: Evidently's binning.
+			rp, cp := binSortedExact(ref, cur)
+			out[i] = score{binnedScore(test, rp, cp), math.NaN()}
+		}
 	}
-	// psi, kl, jensenshannon: Evidently's binning.
-	rp, cp := binSortedExact(ref, cur)
-	return binnedScore(test, rp, cp), math.NaN()
+	return out
 }
+
+type score struct{ stat, p float64 }
 
 // binSortedExact is Evidently's get_binned_data for numerical data: with
 // more than 20 distinct reference values, numpy's Sturges histogram over
@@ -361,30 +392,35 @@ func binnedScore(test string, rc, cc []float64) float64 {
 	return math.NaN()
 }
 
-func testNumericApprox(c *column, test string) (stat, p float64) {
+func testNumericApprox(c *column, tests []string) []score {
 	rs, cs := &c.num[refSet], &c.num[curSet]
 	rv, rw := rs.hist.points()
 	cv, cw := cs.hist.points()
-	switch test {
-	case TestKS:
-		d := ksWeighted(rv, rw, cv, cw)
-		_, p, _ := KSPValue(d, int(rs.n), int(cs.n), max(rs.n, cs.n) <= maxAutoExactN)
-		return d, p
-	case TestWasserstein:
-		std := math.Sqrt(rs.m2 / float64(rs.n))
-		return NormedWasserstein(WassersteinWeighted(rv, rw, cv, cw), std), math.NaN()
+	out := make([]score, len(tests))
+	for i, test := range tests {
+		switch test {
+		case TestKS:
+			d := ksWeighted(rv, rw, cv, cw)
+			_, p, _ := KSPValue(d, int(rs.n), int(cs.n), max(rs.n, cs.n) <= maxAutoExactN)
+			out[i] = score{d, p}
+		case TestWasserstein:
+			std := math.Sqrt(rs.m2 / float64(rs.n))
+			out[i] = score{NormedWasserstein(WassersteinWeighted(rv, rw, cv, cw), std), math.NaN()}
+		default:
+			lo, hi := math.Min(rs.min, cs.min), math.Max(rs.max, cs.max)
+			edges := histEdges(lo, hi, sturgesBins(rs.n+cs.n))
+			rb := make([]float64, len(edges)-1)
+			cb := make([]float64, len(edges)-1)
+			for i, v := range rv {
+				rb[max(histIndex(edges, v), 0)] += rw[i]
+			}
+			for i, v := range cv {
+				cb[max(histIndex(edges, v), 0)] += cw[i]
+			}
+			out[i] = score{binnedScore(test, rb, cb), math.NaN()}
+		}
 	}
-	lo, hi := math.Min(rs.min, cs.min), math.Max(rs.max, cs.max)
-	edges := histEdges(lo, hi, sturgesBins(rs.n+cs.n))
-	rb := make([]float64, len(edges)-1)
-	cb := make([]float64, len(edges)-1)
-	for i, v := range rv {
-		rb[max(histIndex(edges, v), 0)] += rw[i]
-	}
-	for i, v := range cv {
-		cb[max(histIndex(edges, v), 0)] += cw[i]
-	}
-	return binnedScore(test, rb, cb), math.NaN()
+	return out
 }
 
 // ksWeighted is the two-sample KS statistic of weighted sorted samples.
@@ -407,7 +443,7 @@ func ksWeighted(u, uw, v, vw []float64) float64 {
 	return d
 }
 
-func testCategorical(cs *catStore, test string) (stat, p float64) {
+func testCategorical(cs *catStore, tests []string) []score {
 	k := len(cs.labels)
 	rc := make([]float64, 0, k)
 	cc := make([]float64, 0, k)
@@ -419,11 +455,14 @@ func testCategorical(cs *catStore, test string) (stat, p float64) {
 		rc = append(rc, float64(a))
 		cc = append(cc, float64(b))
 	}
-	if test == TestChiSquare {
-		s, p, _ := ChiSquareHomogeneity(rc, cc)
-		return s, p
+	out := make([]score, len(tests))
+	for i, test := range tests {
+		if test == TestChiSquare {
+			s, p, _ := ChiSquareHomogeneity(rc, cc)
+			out[i] = score{s, p}
+			continue
+		}
+		out[i] = score{binnedScore(test, rc, cc), math.NaN()}
 	}
-	return binnedScore(test, rc, cc), math.NaN()
+	return out
 }
-
-func sortFloats(x []float64) { slices.Sort(x) }

@@ -76,6 +76,9 @@ type Config struct {
 	SmallSampleRows int64
 	// Workers is how many columns are tested at once (default GOMAXPROCS).
 	Workers int
+	// ExtraTests are computed too, for every column they apply to, and
+	// reported in ColumnResult.Extra; they do not decide drift.
+	ExtraTests []string
 }
 
 func (c Config) withDefaults() Config {
@@ -94,6 +97,11 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.ShareThreshold <= 0 || c.ShareThreshold > 1 {
 		return fmt.Errorf("drift share threshold %v is out of range: use a number in (0, 1]", c.ShareThreshold)
+	}
+	for _, t := range c.ExtraTests {
+		if err := testFits(t, ""); err != nil {
+			return fmt.Errorf("extra test: %w", err)
+		}
 	}
 	names := make([]string, 0, len(c.Columns))
 	for n := range c.Columns {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"unsafe"
 )
 
@@ -150,6 +149,9 @@ func isMissing(b []byte) bool {
 // false for anything else. NaN and ±Inf parse but are reported as missing
 // by the caller.
 func parseNumber(b []byte) (float64, bool) {
+	if v, ok := parseSimpleDecimal(b); ok {
+		return v, true
+	}
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
 	}
@@ -165,11 +167,12 @@ func parseNumber(b []byte) (float64, bool) {
 	if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'i' || c == 'I' || c == 'n' || c == 'N') {
 		return 0, false
 	}
-	s := unsafe.String(&b[0], len(b))
-	if strings.ContainsAny(s, "xX_pP") {
-		return 0, false
+	for _, c := range b {
+		if c == 'x' || c == 'X' || c == '_' || c == 'p' || c == 'P' {
+			return 0, false
+		}
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
 	if err != nil {
 		// Out-of-range literals come back as ±Inf with ErrRange: keep
 		// them as such (they count as missing).
@@ -179,6 +182,104 @@ func parseNumber(b []byte) (float64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseSimpleDecimal is the fast path for the common [-]digits[.digits]
+// [e[-]digits] with at most 15 significant digits and a small exponent:
+// then mantissa and power of ten are exact doubles and one multiplication
+// or division rounds correctly (Clinger 1990), the same result as
+// strconv.ParseFloat. Anything else reports ok=false.
+func parseSimpleDecimal(b []byte) (float64, bool) {
+	i, n := 0, len(b)
+	if n == 0 {
+		return 0, false
+	}
+	neg := false
+	switch b[0] {
+	case '-':
+		neg = true
+		i++
+	case '+':
+		i++
+	}
+	var mant uint64
+	nd, exp := 0, 0
+	digits, dot := false, false
+	for ; i < n; i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			digits = true
+			if mant == 0 && c == '0' {
+				if dot {
+					exp--
+				}
+				continue
+			}
+			if nd == 15 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(c-'0')
+			nd++
+			if dot {
+				exp--
+			}
+			continue
+		}
+		if c == '.' && !dot {
+			dot = true
+			continue
+		}
+		break
+	}
+	if !digits {
+		return 0, false
+	}
+	if i < n && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < n && (b[i] == '-' || b[i] == '+') {
+			eneg = b[i] == '-'
+			i++
+		}
+		if i == n {
+			return 0, false
+		}
+		e := 0
+		for ; i < n; i++ {
+			c := b[i]
+			if c < '0' || c > '9' || e > 1000 {
+				return 0, false
+			}
+			e = e*10 + int(c-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != n {
+		return 0, false
+	}
+	f := float64(mant)
+	switch {
+	case mant == 0:
+		f = 0
+	case exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= pow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= pow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // promote turns an inferred numerical column into a categorical one, the

@@ -53,13 +53,13 @@ func (a Annotation) api() *github.CheckRunAnnotation {
 	}
 	out := &github.CheckRunAnnotation{
 		Path: github.String(a.Path), StartLine: github.Int(max(a.StartLine, 1)), EndLine: github.Int(max(end, 1)),
-		AnnotationLevel: github.String(level), Message: github.String(Truncate(a.Message, 64*1024)),
+		AnnotationLevel: github.String(level), Message: github.String(truncateBytes(a.Message, 64*1024)),
 	}
 	if a.Title != "" {
-		out.Title = github.String(Truncate(a.Title, 255))
+		out.Title = github.String(truncateShort(a.Title, 255))
 	}
 	if a.RawDetails != "" {
-		out.RawDetails = github.String(Truncate(a.RawDetails, 64*1024))
+		out.RawDetails = github.String(truncateBytes(a.RawDetails, 64*1024))
 	}
 	if a.StartColumn > 0 && end == a.StartLine {
 		out.StartColumn = github.Int(a.StartColumn)
@@ -78,7 +78,7 @@ func (o CheckOutput) api(annotations []Annotation) *github.CheckRunOutput {
 		title = "mlship"
 	}
 	out := &github.CheckRunOutput{
-		Title:   github.String(Truncate(title, 1024)),
+		Title:   github.String(truncateShort(title, 1024)),
 		Summary: github.String(Truncate(o.Summary, MaxCheckRunSummary)),
 	}
 	if o.Text != "" {

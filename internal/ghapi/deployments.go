@@ -59,7 +59,7 @@ func (c *Client) CreateDeployment(ctx context.Context, owner, repo string, d Dep
 		req.Task = github.String(d.Task)
 	}
 	if d.Description != "" {
-		req.Description = github.String(Truncate(d.Description, MaxDeploymentStatusDes))
+		req.Description = github.String(truncateShort(d.Description, MaxDeploymentStatusDes))
 	}
 	if d.Payload != nil {
 		req.Payload = d.Payload
@@ -102,7 +102,7 @@ func (c *Client) SetDeploymentStatus(ctx context.Context, owner, repo string, id
 	}
 	req := &github.DeploymentStatusRequest{State: github.String(st.State)}
 	if st.Description != "" {
-		req.Description = github.String(Truncate(st.Description, MaxDeploymentStatusDes))
+		req.Description = github.String(truncateShort(st.Description, MaxDeploymentStatusDes))
 	}
 	if st.LogURL != "" {
 		req.LogURL = github.String(st.LogURL)
@@ -161,4 +161,24 @@ func (c *Client) ListDeployments(ctx context.Context, owner, repo, environment, 
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// SetCommitStatus posts a commit status (state: error, failure, pending,
+// success) under context on sha. description is cut to 140 characters.
+func (c *Client) SetCommitStatus(ctx context.Context, owner, repo, sha, state, statusContext, description, targetURL string) error {
+	if sha == "" || state == "" || statusContext == "" {
+		return fmt.Errorf("commit status on %s/%s: sha %q, state %q and context %q are all required", owner, repo, sha, state, statusContext)
+	}
+	st := &github.RepoStatus{State: github.String(state), Context: github.String(statusContext)}
+	if description != "" {
+		st.Description = github.String(truncateShort(description, MaxDeploymentStatusDes))
+	}
+	if targetURL != "" {
+		st.TargetURL = github.String(targetURL)
+	}
+	path := fmt.Sprintf("repos/%s/%s/statuses/%s", owner, repo, sha)
+	return c.do(ctx, http.MethodPost, path, idempotent, func() (*github.Response, error) {
+		_, resp, err := c.gh.Repositories.CreateStatus(ctx, owner, repo, sha, st)
+		return resp, err
+	})
 }

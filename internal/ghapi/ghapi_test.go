@@ -157,9 +157,12 @@ func TestDeployments(t *testing.T) {
 	s := githubtest.New(t)
 	c := newClient(t, s)
 	sha := strings.Repeat("d", 40)
-	// A failing unrelated status must not block: mlship sends required_contexts [].
-	if _, _, err := c.GitHub().Repositories.CreateStatus(ctx, owner, repo, sha, &githubRepoStatus{State: strp("pending"), Context: strp("ci/slow")}); err != nil {
+	// A pending unrelated status must not block: mlship sends required_contexts [].
+	if err := c.SetCommitStatus(ctx, owner, repo, sha, "pending", "ci/slow", strings.Repeat("d", 200), ""); err != nil {
 		t.Fatal(err)
+	}
+	if st := s.CommitStatuses(owner, repo, sha); len(st) != 1 || utf8.RuneCountInString(st[0].Description) != 140 || !strings.HasSuffix(st[0].Description, "…") || st[0].Context != "ci/slow" {
+		t.Errorf("statuses = %+v", st)
 	}
 	id, err := c.CreateDeployment(ctx, owner, repo, DeploymentRequest{
 		Ref: sha, Environment: "staging", Description: strings.Repeat("long ", 100),
@@ -438,6 +441,19 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
+func TestTruncateBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in    string
+		limit int
+		want  string
+	}{{"abc", 5, "abc"}, {"abcdef", 3, "abc"}, {"aéb", 2, "a"}, {"aéb", 3, "aé"}} {
+		if got := truncateBytes(tc.in, tc.limit); got != tc.want {
+			t.Errorf("truncateBytes(%q, %d) = %q, want %q", tc.in, tc.limit, got, tc.want)
+		}
+	}
+}
+
 func TestFromEnv(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -467,6 +483,30 @@ func TestFromEnv(t *testing.T) {
 		if _, err := FromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("FromEnv(%v) accepted", bad)
 		}
+	}
+}
+
+// The emulator's pull_request payload (checked against GitHub's webhook
+// schema) gives FromEnv the PR number and head SHA.
+func TestFromEnvWithEmulatedEvent(t *testing.T) {
+	t.Parallel()
+	s := githubtest.New(t)
+	pr := s.AddPullRequest(owner, repo, githubtest.PullRequest{User: "alice", HeadSHA: strings.Repeat("4", 40)})
+	payload, err := s.PullRequestEvent(owner, repo, pr.Number, "synchronize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(path, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GITHUB_REPOSITORY": owner + "/" + repo, "GITHUB_SHA": strings.Repeat("5", 40), "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": path}
+	e, err := FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.PullRequest != pr.Number || e.HeadSHA != pr.HeadSHA {
+		t.Errorf("FromEnv = PR %d head %s; want %d %s", e.PullRequest, e.HeadSHA, pr.Number, pr.HeadSHA)
 	}
 }
 
@@ -505,9 +545,4 @@ func FuzzParseEvent(f *testing.F) {
 	})
 }
 
-type (
-	githubIssueComment = github.IssueComment
-	githubRepoStatus   = github.RepoStatus
-)
-
-func strp(s string) *string { return &s }
+type githubIssueComment = github.IssueComment

@@ -18,11 +18,15 @@ const TruncatedNote = "\n\n… (truncated by mlship to fit GitHub's size limit; 
 
 // Truncate returns s cut to at most limit characters, ending with
 // TruncatedNote when it was cut. It never splits a UTF-8 sequence.
-func Truncate(s string, limit int) string {
+func Truncate(s string, limit int) string { return cut(s, limit, TruncatedNote) }
+
+// truncateShort cuts one-line fields (descriptions, titles) with "…".
+func truncateShort(s string, limit int) string { return cut(s, limit, "…") }
+
+func cut(s string, limit int, note string) string {
 	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
-	note := TruncatedNote
 	keep := limit - utf8.RuneCountInString(note)
 	if keep < 0 {
 		note, keep = "", limit
@@ -35,4 +39,17 @@ func Truncate(s string, limit int) string {
 		n++
 	}
 	return s + note
+}
+
+// truncateBytes cuts s to at most limit bytes on a rune boundary (GitHub
+// measures annotation messages in bytes: 64 KB).
+func truncateBytes(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }

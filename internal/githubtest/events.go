@@ -26,6 +26,10 @@ func (s *Server) PullRequestEvent(owner, repo string, number int, action string)
 		"action": action, "number": p.Number, "pull_request": pr,
 		"repository": s.webhookRepository(r), "sender": s.user(p.User),
 	}
+	if action == "synchronize" {
+		ev["before"] = fakeSHA(p.HeadSHA + "^")
+		ev["after"] = p.HeadSHA
+	}
 	s.mu.Unlock()
 	b, err := json.Marshal(ev)
 	if err != nil {

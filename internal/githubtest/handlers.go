@@ -59,6 +59,19 @@ var handlers = map[string]func(*call){
 	"teams/remove-membership-for-user-in-org":        deleteTeamMembership,
 
 	"actions/generate-runner-jitconfig-for-repo": generateJITConfig,
+
+	"repos/get": getRepo,
+}
+
+// ---- repositories (any owner/name exists, created on first use)
+
+func getRepo(c *call) {
+	r := c.repo()
+	o := c.s.repository(r)
+	o["network_count"] = 0
+	o["subscribers_count"] = 0
+	o["permissions"] = obj{"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}
+	c.json(http.StatusOK, o)
 }
 
 // ---- issue comments

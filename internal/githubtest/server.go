@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// GHES serves the API under /api/v3; go-github's WithEnterpriseURLs adds it.
 	if p, ok := strings.CutPrefix(r.URL.Path, "/api/v3"); ok && (p == "" || p[0] == '/') {
 		r.URL.Path = p
-		r.URL.RawPath = ""
+		r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, "/api/v3")
 	}
 	entry := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body, Authorization: redactAuth(r.Header.Get("Authorization"))}
 	status := s.serve(w, r, body, &entry)
@@ -213,7 +214,7 @@ func redactAuth(h string) string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte, entry *Request) int {
-	route, params, err := s.spec.router.FindRoute(r)
+	route, params, err := s.findRoute(r)
 	if err != nil {
 		if s.otherMethodMatches(r) {
 			s.violation("%s %s: method not allowed: GitHub's description has this path but no %s operation on it", r.Method, r.URL.Path, r.Method)
@@ -360,6 +361,64 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 	return nil
 }
 
+// findRoute matches r against the description. A parameter holding an
+// escaped slash (a branch "feature/x" sent as feature%2Fx, as go-github
+// does) must stay one path segment, so routing uses the escaped path and
+// the parameters are unescaped afterwards.
+//
+// GitHub also takes unescaped slashes in refs and paths
+// (commits/feature/x/check-runs, contents/a/b.txt), which one path variable
+// cannot match: when the plain match fails, runs of segments are joined
+// into one, and the match is kept if only such a parameter got a slash.
+func (s *Server) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
+	route, params, err := s.routeEscaped(r, r.URL.EscapedPath())
+	if err == nil || !strings.HasPrefix(r.URL.Path, "/repos/") {
+		return route, params, err
+	}
+	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	for i := 3; i < len(segs); i++ {
+		for j := i + 1; j < len(segs); j++ {
+			joined := append(append(append([]string{}, segs[:i]...), strings.Join(segs[i:j+1], "%2F")), segs[j+1:]...)
+			rt, ps, e := s.routeEscaped(r, "/"+strings.Join(joined, "/"))
+			if e != nil {
+				continue
+			}
+			ok := true
+			for k, v := range ps {
+				if strings.Contains(v, "/") && !slashParams[k] {
+					ok = false
+				}
+			}
+			if ok {
+				return rt, ps, nil
+			}
+		}
+	}
+	return route, params, err
+}
+
+// slashParams are the path parameters GitHub lets hold a slash.
+var slashParams = map[string]bool{"ref": true, "path": true, "branch": true, "basehead": true, "commit_sha": true}
+
+func (s *Server) routeEscaped(r *http.Request, escaped string) (*routers.Route, map[string]string, error) {
+	if escaped == r.URL.Path {
+		return s.spec.router.FindRoute(r)
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = escaped
+	r2.URL.RawPath = ""
+	route, params, err := s.spec.router.FindRoute(r2)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range params {
+		if u, uerr := url.PathUnescape(v); uerr == nil {
+			params[k] = u
+		}
+	}
+	return route, params, nil
+}
+
 // otherMethodMatches reports whether the path exists with another method.
 func (s *Server) otherMethodMatches(r *http.Request) bool {
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
@@ -368,7 +427,7 @@ func (s *Server) otherMethodMatches(r *http.Request) bool {
 		}
 		r2 := r.Clone(r.Context())
 		r2.Method = m
-		if _, _, err := s.spec.router.FindRoute(r2); err == nil {
+		if _, _, err := s.findRoute(r2); err == nil {
 			return true
 		}
 	}

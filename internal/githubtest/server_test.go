@@ -61,6 +61,8 @@ func TestRejectsInvalidRequests(t *testing.T) {
 		{"not JSON", "POST", "/repos/o/r/check-runs", `{name`, 422, "request does not match"},
 		{"bad enum", "POST", "/repos/o/r/statuses/abc", `{"state":"great"}`, 422, "request does not match"},
 		{"too many labels type", "POST", "/repos/o/r/actions/runners/generate-jitconfig", `{"name":"a","runner_group_id":1,"labels":[]}`, 422, "request does not match"},
+		{"51 annotations", "POST", "/repos/o/r/check-runs", `{"name":"c","head_sha":"abc","output":{"title":"t","summary":"s","annotations":[` + strings.Repeat(`{"path":"p","start_line":1,"end_line":1,"annotation_level":"warning","message":"m"},`, 50) + `{"path":"p","start_line":1,"end_line":1,"annotation_level":"warning","message":"m"}]}}`, 422, "request does not match"},
+		{"summary over 65535", "POST", "/repos/o/r/check-runs", `{"name":"c","head_sha":"abc","output":{"title":"t","summary":"` + strings.Repeat("x", 65536) + `"}}`, 422, "request does not match"},
 		{"body where none allowed", "GET", "/repos/o/r/pulls/1", `{"x":1}`, 422, "request does not match"},
 	}
 	for _, tt := range tests {
@@ -341,10 +343,31 @@ func TestGoGitHubRoundTrip(t *testing.T) {
 		t.Errorf("JITConfigs() = %+v", js)
 	}
 
+	rp, _, err := gh.Repositories.Get(ctx, o, r)
+	if err != nil || rp.GetDefaultBranch() != "main" || rp.GetFullName() != o+"/"+r {
+		t.Errorf("get repo: %v %v", err, rp)
+	}
+
 	for _, req := range s.Requests() {
 		if req.Operation == "" {
 			t.Errorf("request without operation: %+v", req)
 		}
+	}
+}
+
+func TestSlashInPathParameter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := New(t)
+	gh := client(t, s)
+	sha := strings.Repeat("9", 40)
+	s.SetBranch("o", "r", "feature/x", sha)
+	if _, _, err := gh.Checks.CreateCheckRun(ctx, "o", "r", github.CreateCheckRunOptions{Name: "c", HeadSHA: sha}); err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := gh.Checks.ListCheckRunsForRef(ctx, "o", "r", "feature/x", nil)
+	if err != nil || res.GetTotal() != 1 {
+		t.Errorf("check runs for branch feature/x: %v, total %d", err, res.GetTotal())
 	}
 }
 

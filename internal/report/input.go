@@ -5,43 +5,18 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/ghapi"
 )
 
-// Drift is the result of `mlship drift --output json`, as far as the report
-// needs it. Fields the report does not know are ignored.
-type Drift struct {
-	Columns      []DriftColumn `json:"columns"`
-	DriftShare   float64       `json:"driftShare"`
-	DatasetDrift bool          `json:"datasetDrift"`
-	// ShareThreshold is the share of drifted columns that makes the
-	// dataset drifted.
-	ShareThreshold *float64 `json:"shareThreshold,omitempty"`
-	// Mode is "exact" or "approximate" (bounded memory).
-	Mode      string `json:"mode,omitempty"`
-	Reference string `json:"reference,omitempty"`
-	Current   string `json:"current,omitempty"`
-}
-
-// DriftColumn is one column's test.
-type DriftColumn struct {
-	Name      string   `json:"name"`
-	Type      string   `json:"type"`
-	Test      string   `json:"test"`
-	Statistic float64  `json:"statistic"`
-	PValue    *float64 `json:"pValue,omitempty"`
-	Threshold float64  `json:"threshold"`
-	Drift     bool     `json:"drift"`
-}
-
 // ReadDriftFile reads a drift result JSON file.
-func ReadDriftFile(path string) (*Drift, error) {
+func ReadDriftFile(path string) (*drift.Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading drift result %s: %w (write it with `mlship drift --output json > FILE`)", path, err)
 	}
-	var d Drift
+	var d drift.Result
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("drift result %s: %w: want the JSON of `mlship drift --output json`", path, err)
 	}
@@ -82,7 +57,7 @@ type Input struct {
 	// eval result's model name.
 	Model    string
 	Eval     *eval.Result
-	Drift    *Drift
+	Drift    *drift.Result
 	Sections []Section
 	// FullReportURL is where the untrimmed report can be read (the
 	// workflow run: job summary and artifact); trimmed reports link it.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
 )
 
@@ -264,7 +265,7 @@ func baselineLine(ev *eval.Result) string {
 	return "**Baseline:** " + strings.Join(parts, " ") + "\n\n"
 }
 
-func driftLine(dr *Drift) string {
+func driftLine(dr *drift.Result) string {
 	drifted := 0
 	for _, c := range dr.Columns {
 		if c.Drift {
@@ -272,8 +273,8 @@ func driftLine(dr *Drift) string {
 		}
 	}
 	share := ""
-	if dr.ShareThreshold != nil {
-		share = fmt.Sprintf(", dataset drift at ≥ %s", num(*dr.ShareThreshold))
+	if dr.ShareThreshold > 0 {
+		share = fmt.Sprintf(", dataset drift at ≥ %s", num(dr.ShareThreshold))
 	}
 	verdict := "no dataset drift"
 	if dr.DatasetDrift {
@@ -339,7 +340,7 @@ func metricsTable(ev *eval.Result) string {
 			}
 		}
 		fmt.Fprintf(&b, "| `%s`%s | %s | %s | %s | %s | %s |\n",
-			escCode(c.Metric), arrow, optNum(c.Baseline), optNum(c.Current), optSigned(c.Delta), ci, verdictCell(c))
+			escCodeCell(c.Metric), arrow, optNum(c.Baseline), optNum(c.Current), optSigned(c.Delta), ci, verdictCell(c))
 	}
 	b.WriteString("\n")
 	if ev.Bootstrap != nil {
@@ -361,19 +362,17 @@ func verdictCell(c eval.Comparison) string {
 	return "not gated"
 }
 
-func driftTable(dr *Drift, maxRows int) string {
+func driftTable(dr *drift.Result, maxRows int) string {
 	var b strings.Builder
 	b.WriteString("### Data drift\n\n")
-	b.WriteString(driftLine(dr))
 	if dr.Mode != "" && dr.Mode != "exact" {
-		fmt.Fprintf(&b, "\nStatistics were computed in **%s** mode (bounded memory).\n", esc(dr.Mode))
+		fmt.Fprintf(&b, "Statistics were computed in **%s** mode (bounded memory: binned, not exact).\n\n", esc(dr.Mode))
 	}
-	b.WriteString("\n")
 	if len(dr.Columns) == 0 {
 		b.WriteString("_No columns were compared._\n")
 		return b.String()
 	}
-	cols := append([]DriftColumn(nil), dr.Columns...)
+	cols := append([]drift.ColumnResult(nil), dr.Columns...)
 	sort.SliceStable(cols, func(i, j int) bool {
 		if cols[i].Drift != cols[j].Drift {
 			return cols[i].Drift
@@ -395,17 +394,20 @@ func driftTable(dr *Drift, maxRows int) string {
 		if c.Drift {
 			verdict = "⚠️ drift"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", escCode(c.Name), escCell(c.Type), escCell(c.Test), score(c), threshold(c), verdict)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", escCodeCell(c.Name), escCell(string(c.Type)), escCell(c.Test), score(c), threshold(c), verdict)
 	}
 	if rest := len(cols) - len(shown); rest > 0 {
 		fmt.Fprintf(&b, "\n_%d more columns not shown (%d drifted)._\n", rest, countDrift(cols[len(shown):]))
+	}
+	if maxRows == 0 {
+		b.WriteString(dataQuality(dr))
 	}
 	return b.String()
 }
 
 // fitDriftTable is the longest drift table (drifted columns first) that
 // fits budget bytes, or "" when not even the header fits.
-func fitDriftTable(dr *Drift, budget int) string {
+func fitDriftTable(dr *drift.Result, budget int) string {
 	lo, hi := 0, len(dr.Columns)
 	best := ""
 	for lo <= hi {
@@ -424,7 +426,46 @@ func fitDriftTable(dr *Drift, budget int) string {
 	return best
 }
 
-func countDrift(cols []DriftColumn) int {
+// dataQuality lists, per column, missing values, categories unseen in the
+// reference and notes: what a reviewer should know beyond the verdict.
+func dataQuality(dr *drift.Result) string {
+	var lines []string
+	for _, c := range dr.Columns {
+		var parts []string
+		if m := c.Missing; m.Reference > 0 || m.Current > 0 {
+			parts = append(parts, fmt.Sprintf("missing values: %d in reference, %d in current", m.Reference, m.Current))
+		}
+		if c.UnseenCount > 0 {
+			names := make([]string, 0, len(c.UnseenCategories))
+			for i, u := range c.UnseenCategories {
+				if i == 5 {
+					names = append(names, "…")
+					break
+				}
+				names = append(names, "`"+escCode(u)+"`")
+			}
+			parts = append(parts, fmt.Sprintf("%d categories unseen in the reference (%d rows): %s", c.UnseenCount, c.UnseenRows, strings.Join(names, ", ")))
+		}
+		if c.Note != "" {
+			parts = append(parts, esc(c.Note))
+		}
+		if len(parts) > 0 {
+			lines = append(lines, fmt.Sprintf("- `%s`: %s", escCode(c.Name), strings.Join(parts, "; ")))
+		}
+	}
+	if len(dr.ExtraColumns) > 0 {
+		lines = append(lines, fmt.Sprintf("- %d columns only in the current data (not compared)", len(dr.ExtraColumns)))
+	}
+	if len(dr.Ignored) > 0 {
+		lines = append(lines, fmt.Sprintf("- %d columns ignored by the spec", len(dr.Ignored)))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\n" + strings.Join(lines, "\n") + "\n"
+}
+
+func countDrift(cols []drift.ColumnResult) int {
 	n := 0
 	for _, c := range cols {
 		if c.Drift {
@@ -434,14 +475,14 @@ func countDrift(cols []DriftColumn) int {
 	return n
 }
 
-func score(c DriftColumn) string {
+func score(c drift.ColumnResult) string {
 	if c.PValue != nil {
 		return fmt.Sprintf("p = %s (stat %s)", num(*c.PValue), num(c.Statistic))
 	}
 	return num(c.Statistic)
 }
 
-func threshold(c DriftColumn) string {
+func threshold(c drift.ColumnResult) string {
 	if c.PValue != nil {
 		return "p < " + num(c.Threshold)
 	}
@@ -489,8 +530,8 @@ func metricsChart(ev *eval.Result) string {
 }
 
 // driftCharts plots, per test, each column's score and the threshold.
-func driftCharts(dr *Drift) []string {
-	byTest := map[string][]DriftColumn{}
+func driftCharts(dr *drift.Result) []string {
+	byTest := map[string][]drift.ColumnResult{}
 	var tests []string
 	for _, c := range dr.Columns {
 		if _, ok := byTest[c.Test]; !ok {
@@ -624,8 +665,8 @@ func details(in Input) string {
 			lines = append(lines, "- "+esc(n))
 		}
 	}
-	if dr := in.Drift; dr != nil && (dr.Reference != "" || dr.Current != "") {
-		lines = append(lines, fmt.Sprintf("- Drift: reference `%s`, current `%s`", escCode(dr.Reference), escCode(dr.Current)))
+	if dr := in.Drift; dr != nil && (dr.Reference.Path != "" || dr.Current.Path != "") {
+		lines = append(lines, fmt.Sprintf("- Drift: reference `%s` (%d rows), current `%s` (%d rows)", escCode(dr.Reference.Path), dr.Reference.Rows, escCode(dr.Current.Path), dr.Current.Rows))
 	}
 	if len(lines) == 0 {
 		return ""
@@ -714,10 +755,12 @@ func escCode(s string) string {
 		}
 		return r
 	}, s)
-	// GFM tables honour \| even inside code spans.
-	s = strings.ReplaceAll(s, "|", "\\|")
 	if s == "" {
 		return " "
 	}
 	return s
 }
+
+// escCodeCell is escCode for a code span inside a table cell: GFM tables
+// split on | even inside code spans unless it is escaped.
+func escCodeCell(s string) string { return strings.ReplaceAll(escCode(s), "|", "\\|") }

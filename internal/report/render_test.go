@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/spec"
 )
@@ -61,12 +62,16 @@ func evalResult(t *testing.T, cur eval.Metrics, curCorrect int) *eval.Result {
 	return r
 }
 
-func driftResult(n, drifted int) *Drift {
-	d := &Drift{Mode: "exact", Reference: "data/train.csv", Current: "data/current.csv", ShareThreshold: f64(0.5)}
+func driftResult(n, drifted int) *drift.Result {
+	d := &drift.Result{Mode: "exact", Reference: drift.DatasetInfo{Path: "data/train.csv", Format: "csv", Rows: 150}, Current: drift.DatasetInfo{Path: "data/current.csv", Format: "csv", Rows: 60}, ShareThreshold: 0.5}
 	for i := range n {
-		c := DriftColumn{Name: fmt.Sprintf("feature_%03d", i), Type: "numerical", Test: "wasserstein", Statistic: 0.01 * float64(i%7), Threshold: 0.1}
+		c := drift.ColumnResult{Name: fmt.Sprintf("feature_%03d", i), Type: "numerical", Test: "wasserstein", Statistic: 0.01 * float64(i%7), Threshold: 0.1}
 		if i%5 == 4 {
-			c = DriftColumn{Name: fmt.Sprintf("category_%03d", i), Type: "categorical", Test: "chisquare", Statistic: 3.2, PValue: f64(0.2), Threshold: 0.05}
+			c = drift.ColumnResult{Name: fmt.Sprintf("category_%03d", i), Type: "categorical", Test: "chisquare", Statistic: 3.2, PValue: f64(0.2), Threshold: 0.05}
+		}
+		if i == 4 {
+			c.Missing = drift.Missing{Reference: 0, Current: 3}
+			c.UnseenCategories, c.UnseenCount, c.UnseenRows = []string{"virginica-x", "a|b"}, 2, 7
 		}
 		if i < drifted {
 			c.Drift = true
@@ -196,7 +201,7 @@ func TestRenderTrimming(t *testing.T) {
 
 func TestRenderEscapes(t *testing.T) {
 	t.Parallel()
-	d := &Drift{Columns: []DriftColumn{{Name: "a|b`<script>\n## x", Type: "categorical", Test: "chisquare", PValue: f64(0.5), Threshold: 0.05}}}
+	d := &drift.Result{Columns: []drift.ColumnResult{{Name: "a|b`<script>\n## x", Type: "categorical", Test: "chisquare", PValue: f64(0.5), Threshold: 0.05}}}
 	got, err := Render(Input{Model: "m", Drift: d}, CommentLimits)
 	if err != nil {
 		t.Fatal(err)
@@ -219,9 +224,9 @@ func TestConclusion(t *testing.T) {
 		want string
 	}{
 		{Input{Eval: pass}, "success"},
-		{Input{Eval: fail, Drift: &Drift{DatasetDrift: true}}, "failure"},
-		{Input{Eval: pass, Drift: &Drift{DatasetDrift: true}}, "neutral"},
-		{Input{Drift: &Drift{}}, "success"},
+		{Input{Eval: fail, Drift: &drift.Result{DatasetDrift: true}}, "failure"},
+		{Input{Eval: pass, Drift: &drift.Result{DatasetDrift: true}}, "neutral"},
+		{Input{Drift: &drift.Result{}}, "success"},
 	} {
 		if got := c.in.Conclusion(); got != c.want {
 			t.Errorf("%+v: %s, want %s", c.in, got, c.want)

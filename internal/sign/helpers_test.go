@@ -1,9 +1,10 @@
 package sign
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
-	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
@@ -153,4 +155,16 @@ func otherRoot(t *testing.T) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func b64url(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+func b64std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func mustHash(t *testing.T) v1.Hash {
+	t.Helper()
+	h, err := v1.NewHash("sha256:" + strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

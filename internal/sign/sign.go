@@ -223,4 +223,3 @@ func logIndex(rb *bundle.RekorBundle) *int64 {
 	i := rb.Payload.LogIndex
 	return &i
 }
-

@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlship/mlship/internal/eval"
+	"github.com/mlship/mlship/internal/iostreams"
+)
+
+// evalSpec writes a small spec with two gated metrics into a new directory.
+func evalSpec(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"model.cue": `name:    "iris"
+version: "1.1.0"
+registry: repository: "oci:layout"
+datasets: "iris-eval": {uri: "eval.csv", role: "eval"}
+eval: {
+	metricsFile: "eval.json"
+	metrics: {
+		accuracy: {direction: "maximize", min: 0.8, maxRegression: 0.02}
+		log_loss: {direction: "minimize", max: 0.8}
+	}
+}
+package: files: []
+environments: {
+	staging: gates: accuracy: min: 0.85
+	prod: {after: "staging", gates: accuracy: min: 0.9}
+}
+signing: {}
+`,
+		"eval.csv":  "a,b\n1,2\n",
+		"eval.json": `{"accuracy":0.93,"log_loss":0.3}`,
+		"bad.json":  `{"accuracy":0.86,"log_loss":0.3}`,
+		"base.json": `{"accuracy":0.95,"log_loss":0.3}`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// actionsEnv is a GitHub Actions environment whose files live in dir.
+func actionsEnv(dir string) map[string]string {
+	return map[string]string{
+		"GITHUB_ACTIONS":      "true",
+		"GITHUB_OUTPUT":       filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
+		"GITHUB_WORKSPACE":    dir,
+	}
+}
+
+func TestEvalFlags(t *testing.T) {
+	t.Parallel()
+	ios, _, _ := iostreams.Test(nil)
+	var got *EvalOptions
+	cmd := NewCmdEval(NewFactory(ios, "test"), func(_ context.Context, o *EvalOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"specs/iris", "--metrics", "m.json", "--baseline", "b.json", "--environment", "", "--no-fail", "--out", "r.json"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.SpecDir != "specs/iris" || got.MetricsFile != "m.json" || got.BaselineFile != "b.json" || !got.environmentSet || got.Environment != "" || !got.NoFail || got.Out != "r.json" {
+		t.Fatalf("options: %+v", got)
+	}
+	cmd = NewCmdEval(NewFactory(ios, "test"), func(context.Context, *EvalOptions) error { return nil })
+	cmd.SetArgs([]string{"--no-baseline", "--baseline", "b.json"})
+	var ee *ExitError
+	if err := cmd.Execute(); !errors.As(err, &ee) || ee.Code != 2 {
+		t.Fatalf("exclusive flags: %v", err)
+	}
+}
+
+func TestRunEval(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		metrics  string
+		baseline string
+		noFail   bool
+		env      *string
+		wantCode int
+		passed   bool
+	}{
+		{name: "pass, no baseline", metrics: "eval.json", passed: true},
+		{name: "pass against baseline", metrics: "eval.json", baseline: "base.json", passed: true},
+		{name: "fail prod gate", metrics: "bad.json", wantCode: 1},
+		{name: "fail, no-fail", metrics: "bad.json", noFail: true},
+		{name: "staging gate passes", metrics: "bad.json", env: new("staging"), passed: true},
+		{name: "regression fails", metrics: "bad.json", baseline: "base.json", env: new("staging"), wantCode: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := evalSpec(t)
+			env := actionsEnv(dir)
+			ios, stdout, _ := iostreams.Test(env)
+			opts := &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, tt.metrics),
+				Out: filepath.Join(dir, "out", "eval-result.json"), ReportOut: filepath.Join(dir, "out", "eval-report.md"), NoFail: tt.noFail}
+			if tt.baseline != "" {
+				opts.BaselineFile = filepath.Join(dir, tt.baseline)
+			} else {
+				opts.NoBaseline = true
+			}
+			if tt.env != nil {
+				opts.Environment, opts.environmentSet = *tt.env, true
+			}
+			err := runEval(context.Background(), opts)
+			var ee *ExitError
+			switch {
+			case tt.wantCode == 0 && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantCode != 0 && (!errors.As(err, &ee) || ee.Code != tt.wantCode):
+				t.Fatalf("err = %v, want exit %d", err, tt.wantCode)
+			}
+			res, rerr := eval.ReadResultFile(opts.Out)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if res.Passed != tt.passed {
+				t.Fatalf("result passed = %v, want %v", res.Passed, tt.passed)
+			}
+			md, _ := os.ReadFile(opts.ReportOut)
+			if !bytes.HasPrefix(md, []byte("<!-- mlship:report:iris -->")) {
+				t.Fatalf("report: %.100s", md)
+			}
+			out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+			for _, want := range []string{"passed", "result-path", "report-path", opts.Out} {
+				if !bytes.Contains(out, []byte(want)) {
+					t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, out)
+				}
+			}
+			if sum, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); !bytes.Contains(sum, []byte("mlship eval")) {
+				t.Errorf("no job summary line: %q", sum)
+			}
+			if !tt.passed {
+				// A failed metric is annotated at its spec line.
+				if !strings.Contains(stdout.String(), "::error file=model.cue,line=8") {
+					t.Errorf("no annotation at model.cue:8 in:\n%s", stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestRunEvalJSON(t *testing.T) {
+	t.Parallel()
+	dir := evalSpec(t)
+	ios, stdout, _ := iostreams.Test(nil)
+	ios.Format = iostreams.JSON
+	opts := &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, "eval.json"), NoBaseline: true,
+		Out: filepath.Join(dir, "r.json"), ReportOut: ""}
+	if err := runEval(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	var got eval.Result
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if got.SchemaVersion != eval.SchemaVersion || !got.Passed || got.Model.Name != "iris" || got.Metrics["accuracy"] != 0.93 {
+		t.Fatalf("%+v", got)
+	}
+	if len(got.Datasets) != 1 || !strings.HasPrefix(got.Datasets[0].Digest, "sha256:") {
+		t.Fatalf("datasets: %+v", got.Datasets)
+	}
+	if got.Gates["staging"].Passed != true || got.Gates["prod"].Passed != true {
+		t.Fatalf("gates: %+v", got.Gates)
+	}
+}

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/testenv"
+)
+
+// runCLI runs mlship with args and returns stdout.
+func ociRun(t *testing.T, env map[string]string, args ...string) (string, int) {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["MLSHIP_CACHE_DIR"]; !ok {
+		env["MLSHIP_CACHE_DIR"] = t.TempDir()
+	}
+	ios, stdout, stderr := iostreams.Test(env)
+	code := Execute(context.Background(), NewFactory(ios, "test"), args)
+	if code != 0 {
+		t.Logf("mlship %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+	}
+	return stdout.String(), code
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPushPullCommands(t *testing.T) {
+	t.Parallel()
+	host := testenv.InProcessRegistry(t)
+	model := t.TempDir()
+	writeFiles(t, model, map[string]string{"model.safetensors": "weights", "config.json": "{}", "README.md": "# m", "infer.py": "print()"})
+	env := map[string]string{"SOURCE_DATE_EPOCH": "1700000000", "MLSHIP_CACHE_DIR": t.TempDir()}
+
+	out, code := ociRun(t, env, "push", model, host+"/acme/m:1.0.0", "--output", "json", "--tag", "latest")
+	if code != 0 {
+		t.Fatal("push failed")
+	}
+	var po PushOutput
+	if err := json.Unmarshal([]byte(out), &po); err != nil {
+		t.Fatalf("push JSON %q: %v", out, err)
+	}
+	if !strings.HasPrefix(po.Digest, "sha256:") || po.Ref != host+"/acme/m@"+po.Digest || po.Layers != 4 || len(po.Tags) != 1 {
+		t.Errorf("push output %+v", po)
+	}
+	// Text mode prints the digest alone; the same inputs give the same digest.
+	out, code = ociRun(t, env, "push", model, host+"/acme/m:1.0.0")
+	if code != 0 || strings.TrimSpace(out) != po.Digest {
+		t.Errorf("text push printed %q, want %s", out, po.Digest)
+	}
+
+	out, code = ociRun(t, env, "ls", host+"/acme/m", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"tag": "latest"`) || !strings.Contains(out, po.Digest) {
+		t.Errorf("ls = %s", out)
+	}
+	out, code = ociRun(t, env, "tag", "--repository", host+"/acme/m", "1.0.0", "prod")
+	if code != 0 || !strings.Contains(out, host+"/acme/m:prod -> "+po.Digest) {
+		t.Errorf("tag = %q", out)
+	}
+	out, code = ociRun(t, env, "inspect", host+"/acme/m:prod")
+	if code != 0 || !strings.Contains(out, "weight") || !strings.Contains(out, "model.safetensors") || !strings.Contains(out, "2023-11-14T22:13:20Z") {
+		t.Errorf("inspect = %s", out)
+	}
+	dir := filepath.Join(t.TempDir(), "pulled")
+	out, code = ociRun(t, env, "pull", host+"/acme/m:prod", dir, "--filter", "weight,code", "-o", "json")
+	if code != 0 {
+		t.Fatal("pull failed")
+	}
+	var pl PullOutput
+	if err := json.Unmarshal([]byte(out), &pl); err != nil || pl.Digest != po.Digest || len(pl.Files) != 2 {
+		t.Errorf("pull output %+v (%v)", pl, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors")); string(b) != "weights" {
+		t.Errorf("pulled weights = %q", b)
+	}
+	// A second pull into the now non-empty directory is refused.
+	if _, code := ociRun(t, env, "pull", host+"/acme/m:prod", dir); code == 0 {
+		t.Error("pull into a non-empty directory succeeded")
+	}
+}
+
+func TestPushSpecAndPackage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"model.json": `{"name": "tiny", "version": "2.0.0", "registry": {"repository": "oci:./store"}, "environments": {"dev": {}},
+			"package": {"files": [{"path": "out/w.bin", "role": "weight"}, {"path": "docs", "role": "doc", "compress": "gzip"}], "format": "bin"}}`,
+		"out/w.bin":    "weights",
+		"out/run.json": `{"inputDigest": "sha256:` + strings.Repeat("ab", 32) + `"}`,
+		"docs/a.md":    "a",
+	})
+	layout := filepath.Join(t.TempDir(), "layout")
+	out, code := ociRun(t, map[string]string{"GITHUB_SHA": "deadbeef"}, "package", dir, layout, "-o", "json", "--input-digest", "sha256:"+strings.Repeat("cd", 32))
+	if code != 0 {
+		t.Fatal("package failed")
+	}
+	var po PushOutput
+	if err := json.Unmarshal([]byte(out), &po); err != nil {
+		t.Fatal(err)
+	}
+	if po.Tag != "oci:"+layout+":2.0.0" || len(po.Tags) != 1 || !strings.HasSuffix(po.Tags[0], ":input-cdcdcdcdcdcd") {
+		t.Errorf("package output %+v", po)
+	}
+	out, code = ociRun(t, nil, "inspect", "oci:"+layout+":2.0.0", "-o", "json")
+	if code != 0 {
+		t.Fatal("inspect failed")
+	}
+	for _, want := range []string{`"dev.mlship.input-digest": "sha256:cdcd`, `"org.opencontainers.image.revision": "deadbeef"`, `"org.opencontainers.image.version": "2.0.0"`, `"dev.mlship.spec-digest": "sha256:`, `application/vnd.cncf.model.doc.v1.tar+gzip`, `"format": "bin"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect JSON lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestApplyRepository(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ ref, repo, want string }{
+		{"1.0.0", "ghcr.io/acme/m", "ghcr.io/acme/m:1.0.0"},
+		{"@sha256:abc", "ghcr.io/acme/m", "ghcr.io/acme/m@sha256:abc"},
+		{"localhost:5000/x/y:v2", "ghcr.io/acme/m", "ghcr.io/acme/m:v2"},
+		{"localhost:5000/x/y", "ghcr.io/acme/m", "ghcr.io/acme/m"},
+		{"localhost:5000/x/y@sha256:abc", "ghcr.io/acme/m", "ghcr.io/acme/m@sha256:abc"},
+		{"localhost:5000/x/y:v2", "", "localhost:5000/x/y:v2"},
+		{"oci:/tmp/l:v1", "ghcr.io/acme/m", "oci:/tmp/l:v1"},
+	} {
+		if got := applyRepository(tc.ref, tc.repo); got != tc.want {
+			t.Errorf("applyRepository(%q, %q) = %q, want %q", tc.ref, tc.repo, got, tc.want)
+		}
+	}
+}
+
+func TestOCICommandFlags(t *testing.T) {
+	t.Parallel()
+	ios, _, _ := iostreams.Test(nil)
+	f := NewFactory(ios, "test")
+	var got *PullOptions
+	cmd := NewCmdPull(f, func(_ context.Context, o *PullOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"r/x:1", "d", "--filter", "weight,doc", "--allow-unknown", "--force", "--plain-http", "--jobs", "7"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Ref != "r/x:1" || got.Dir != "d" || len(got.Filter) != 2 || !got.AllowUnknown || !got.Force || !got.Registry.PlainHTTP || got.Registry.Jobs != 7 {
+		t.Errorf("pull options %+v", got)
+	}
+	var pushed *PushOptions
+	pc := NewCmdPush(f, func(_ context.Context, o *PushOptions) error { pushed = o; return nil })
+	pc.SetArgs([]string{"src", "--role", "*.npz=weight", "--annotation", "a=b", "--monolithic", "--repository", "h/r"})
+	if err := pc.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if pushed.Source != "src" || pushed.Ref != "" || len(pushed.Roles) != 1 || !pushed.Monolithic || pushed.Registry.Repository != "h/r" {
+		t.Errorf("push options %+v", pushed)
+	}
+}
+
+func TestOCICommandErrors(t *testing.T) {
+	t.Parallel()
+	model := t.TempDir()
+	writeFiles(t, model, map[string]string{"weird.xyz": "?"})
+	if _, code := ociRun(t, nil, "push", model, "oci:"+t.TempDir()); code == 0 {
+		t.Error("push of a file with no inferable role succeeded")
+	}
+	if _, code := ociRun(t, nil, "push", model, "oci:"+t.TempDir(), "--role", "bad"); code != 2 {
+		t.Errorf("bad --role exit %d, want 2", code)
+	}
+	if _, code := ociRun(t, nil, "pull", "oci:"+t.TempDir(), filepath.Join(t.TempDir(), "x"), "--filter", "nope"); code != 2 {
+		t.Errorf("bad --filter exit %d, want 2", code)
+	}
+	if _, code := ociRun(t, nil, "ls"); code != 2 {
+		t.Errorf("ls without a repository exit %d, want 2", code)
+	}
+}

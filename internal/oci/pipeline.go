@@ -1,0 +1,153 @@
+package oci
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"io"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// hashPipe reads src on its own goroutine in large chunks and hashes them
+// there, while the consumer (the HTTP body writer) sends the previous
+// chunk: reading, hashing and sending overlap, and every byte is still read
+// exactly once.
+type hashPipe struct {
+	full  chan []byte
+	free  chan []byte
+	done  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+	h     hash.Hash
+	n     int64
+	err   error // set by the producer before full is closed
+	cur   []byte
+	spare []byte
+	prog  func(int64)
+}
+
+var errPipeClosed = errors.New("upload body closed")
+
+func newHashPipe(src io.Reader, chunk, depth int, prog func(int64)) *hashPipe {
+	p := &hashPipe{
+		full: make(chan []byte, depth),
+		free: make(chan []byte, depth+1),
+		done: make(chan struct{}),
+		h:    sha256.New(),
+		prog: prog,
+	}
+	for range depth + 1 {
+		p.free <- make([]byte, chunk)
+	}
+	p.wg.Add(1)
+	go p.produce(src)
+	return p
+}
+
+func (p *hashPipe) produce(src io.Reader) {
+	defer p.wg.Done()
+	defer close(p.full)
+	for {
+		var buf []byte
+		select {
+		case buf = <-p.free:
+		case <-p.done:
+			p.err = errPipeClosed
+			return
+		}
+		n, err := io.ReadFull(src, buf[:cap(buf)])
+		if n > 0 {
+			p.h.Write(buf[:n])
+			p.n += int64(n)
+			select {
+			case p.full <- buf[:n]:
+			case <-p.done:
+				p.err = errPipeClosed
+				return
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return
+		}
+		if err != nil {
+			p.err = err
+			return
+		}
+	}
+}
+
+// Read implements io.Reader for consumers that do not use WriteTo.
+func (p *hashPipe) Read(b []byte) (int, error) {
+	for len(p.cur) == 0 {
+		if p.spare != nil {
+			p.free <- p.spare[:cap(p.spare)]
+			p.spare = nil
+		}
+		buf, ok := <-p.full
+		if !ok {
+			if p.err != nil {
+				return 0, p.err
+			}
+			return 0, io.EOF
+		}
+		p.cur, p.spare = buf, buf
+	}
+	n := copy(b, p.cur)
+	p.cur = p.cur[n:]
+	if p.prog != nil {
+		p.prog(int64(n))
+	}
+	return n, nil
+}
+
+// WriteTo sends whole chunks.
+func (p *hashPipe) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	if len(p.cur) > 0 {
+		n, err := w.Write(p.cur)
+		total += int64(n)
+		if p.prog != nil {
+			p.prog(int64(n))
+		}
+		p.cur = nil
+		if err != nil {
+			return total, err
+		}
+	}
+	if p.spare != nil {
+		p.free <- p.spare[:cap(p.spare)]
+		p.spare = nil
+	}
+	for buf := range p.full {
+		n, err := w.Write(buf)
+		total += int64(n)
+		if p.prog != nil {
+			p.prog(int64(n))
+		}
+		p.free <- buf[:cap(buf)]
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, p.err
+}
+
+// Close stops the producer (the HTTP transport closes request bodies).
+func (p *hashPipe) Close() error {
+	p.once.Do(func() { close(p.done) })
+	return nil
+}
+
+// wait returns once the producer has stopped; after a full read the
+// digest and size are final.
+func (p *hashPipe) wait() { p.wg.Wait() }
+
+func (p *hashPipe) digest() v1.Hash {
+	p.wait()
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(p.h.Sum(nil))}
+}
+
+func (p *hashPipe) size() int64 { p.wait(); return p.n }

@@ -1,0 +1,163 @@
+package promote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Git runs the git CLI in Dir (a directory inside a work tree). Paths given
+// to its methods are relative to Dir, as git resolves "REV:./path".
+type Git struct {
+	Dir string
+	// Env is added to the environment of every git process.
+	Env []string
+}
+
+// errNoPath is returned by Show when the path does not exist at the revision.
+var errNoPath = errors.New("path does not exist at that revision")
+
+func (g *Git) run(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = g.Dir
+	cmd.Env = append(cmd.Environ(), g.Env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errOut.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out.String(), &gitError{args: args, msg: msg, err: err}
+	}
+	return out.String(), nil
+}
+
+type gitError struct {
+	args []string
+	msg  string
+	err  error
+}
+
+func (e *gitError) Error() string { return "git " + strings.Join(e.args, " ") + ": " + e.msg }
+func (e *gitError) Unwrap() error { return e.err }
+
+// Commit resolves rev to a full commit SHA.
+func (g *Git) Commit(ctx context.Context, rev string) (string, error) {
+	if rev == "" || strings.HasPrefix(rev, "-") {
+		return "", fmt.Errorf("revision %q: want a commit, branch or tag name", rev)
+	}
+	out, err := g.run(ctx, nil, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("revision %q is not a commit in %s: %w", rev, g.Dir, err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// Show returns the content of path (relative to Dir) at commit rev, or
+// errNoPath when the path does not exist there.
+func (g *Git) Show(ctx context.Context, rev, path string) ([]byte, error) {
+	out, err := g.run(ctx, nil, "cat-file", "-e", rev+":./"+path)
+	if err != nil {
+		return nil, errNoPath
+	}
+	out, err = g.run(ctx, nil, "show", rev+":./"+path)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(out), nil
+}
+
+// MergeBase returns the best common ancestor of a and b.
+func (g *Git) MergeBase(ctx context.Context, a, b string) (string, error) {
+	out, err := g.run(ctx, nil, "merge-base", a, b)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// IsAncestor reports whether commit a is an ancestor of (or equal to) b.
+func (g *Git) IsAncestor(ctx context.Context, a, b string) (bool, error) {
+	_, err := g.run(ctx, nil, "merge-base", "--is-ancestor", a, b)
+	if err == nil {
+		return true, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return false, nil
+	}
+	return false, err
+}
+
+// LastCommit returns the newest commit reachable from rev that touched any
+// of paths, "" when none did.
+func (g *Git) LastCommit(ctx context.Context, rev string, paths ...string) (string, error) {
+	args := append([]string{"log", "-1", "--format=%H", rev, "--"}, paths...)
+	out, err := g.run(ctx, nil, args...)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// Commits returns the commits reachable from rev that touched any of
+// paths, newest first, at most limit.
+func (g *Git) Commits(ctx context.Context, rev string, limit int, paths ...string) ([]string, error) {
+	args := append([]string{"log", fmt.Sprintf("--max-count=%d", limit), "--format=%H", rev, "--"}, paths...)
+	out, err := g.run(ctx, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
+// CommitInfo is when and by whom a commit was made.
+type CommitInfo struct {
+	SHA    string `json:"sha"`
+	Date   string `json:"date"`
+	Author string `json:"author"`
+}
+
+// Introduced returns the newest commit reachable from rev whose change to
+// paths added or removed the string s (git log -S), or nil.
+func (g *Git) Introduced(ctx context.Context, rev, s string, paths ...string) (*CommitInfo, error) {
+	args := append([]string{"log", "-1", "--format=%H%x00%cI%x00%an", "-S" + s, rev, "--"}, paths...)
+	out, err := g.run(ctx, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	parts := strings.Split(strings.TrimSpace(out), "\x00")
+	if len(parts) != 3 {
+		return nil, nil
+	}
+	return &CommitInfo{SHA: parts[0], Date: parts[1], Author: parts[2]}, nil
+}
+
+// RefExists reports whether a full ref name (refs/heads/main) exists.
+func (g *Git) RefExists(ctx context.Context, ref string) bool {
+	_, err := g.run(ctx, nil, "show-ref", "--verify", "--quiet", ref)
+	return err == nil
+}
+
+// HasRemote reports whether the remote name is configured.
+func (g *Git) HasRemote(ctx context.Context, name string) bool {
+	_, err := g.run(ctx, nil, "remote", "get-url", name)
+	return err == nil
+}
+
+// Prefix returns Dir relative to the work tree's top ("" at the top,
+// else ending in "/").
+func (g *Git) Prefix(ctx context.Context) (string, error) {
+	out, err := g.run(ctx, nil, "rev-parse", "--show-prefix")
+	if err != nil {
+		return "", fmt.Errorf("%s is not inside a git work tree: %w", g.Dir, err)
+	}
+	return strings.TrimSpace(out), nil
+}

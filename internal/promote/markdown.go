@@ -1,0 +1,140 @@
+package promote
+
+import (
+	"fmt"
+	"strings"
+)
+
+var statusIcon = map[Status]string{Pass: "✅", Fail: "❌", Pending: "⏳", Skip: "➖"}
+
+// Verdict is the plan's one-line result.
+func (pl *Plan) Verdict() string {
+	switch {
+	case len(pl.Envs) == 0:
+		return "no environment changes"
+	case !pl.OK && !pl.Pending:
+		return "refused"
+	case !pl.OK:
+		return "refused: " + pendingWhat(pl)
+	case pl.Pending:
+		return "waiting for " + pendingWhat(pl)
+	case pl.Mode == ModeApply:
+		return "applied"
+	}
+	return "ready to merge"
+}
+
+func pendingWhat(pl *Plan) string {
+	for _, e := range pl.Envs {
+		for _, r := range e.Rules {
+			if r.Status == Pending {
+				return r.Name
+			}
+		}
+	}
+	return "approvals"
+}
+
+// Conclusion is the check run conclusion: failure when a rule fails,
+// action_required while approvals are pending, else success.
+func (pl *Plan) Conclusion() string {
+	for _, e := range pl.Envs {
+		for _, r := range e.Rules {
+			if r.Status == Fail || (pl.Mode == ModeApply && r.Status == Pending) {
+				return "failure"
+			}
+		}
+	}
+	if pl.Pending {
+		return "action_required"
+	}
+	return "success"
+}
+
+// Title is the check run title.
+func (pl *Plan) Title() string {
+	if len(pl.Envs) == 0 {
+		return pl.Model + ": no environment changes"
+	}
+	var moves []string
+	for _, e := range pl.Envs {
+		moves = append(moves, e.Environment+" → "+shortDigest(e.To))
+	}
+	return fmt.Sprintf("%s: %s (%s)", pl.Model, strings.Join(moves, ", "), pl.Verdict())
+}
+
+// Markdown renders the plan for the sticky report, the check run and the
+// promotion pull request's body: what moves where, and each rule's result.
+func (pl *Plan) Markdown() string {
+	var b strings.Builder
+	icon := "✅"
+	switch {
+	case len(pl.Envs) == 0:
+		icon = "➖"
+	case !pl.OK && !pl.Pending:
+		icon = "❌"
+	case !pl.OK || pl.Pending:
+		icon = "⏳"
+		for _, f := range pl.Failures() {
+			if !strings.Contains(f, ": "+RuleApprovals+": ") {
+				icon = "❌"
+			}
+		}
+	}
+	fmt.Fprintf(&b, "### %s Promotion %s: `%s` — %s\n\n", icon, pl.Mode, esc(pl.Model), pl.Verdict())
+	fmt.Fprintf(&b, "Desired state `%s`: `%s` → `%s`; registry `%s`.\n\n", esc(pl.File), short(pl.Base), short(pl.Head), esc(pl.Repository))
+	if len(pl.Envs) == 0 {
+		b.WriteString("No environment's digest changes between these commits: nothing to promote.\n")
+		return b.String()
+	}
+	b.WriteString("| environment | tag | from | to | version | result |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, e := range pl.Envs {
+		res := "✅ ready"
+		if pl.Mode == ModeApply && e.Outcome != "" {
+			res = "✅ " + string(e.Outcome)
+		}
+		for _, r := range e.Rules {
+			if r.Status == Pending && res[0] != "❌"[0] {
+				res = "⏳ " + r.Name
+			}
+		}
+		for _, r := range e.Rules {
+			if r.Status == Fail {
+				res = "❌ " + r.Name
+				break
+			}
+		}
+		fmt.Fprintf(&b, "| **%s** | `%s` | %s | `%s` | %s | %s |\n", esc(e.Environment), esc(e.Tag), codeOrNone(shortDigest(e.From)), shortDigest(e.To), dash(e.Version), res)
+	}
+	for _, e := range pl.Envs {
+		fmt.Fprintf(&b, "\n**%s** → `%s`\n\n| rule | result | detail |\n| --- | --- | --- |\n", esc(e.Environment), e.To)
+		for _, r := range e.Rules {
+			fmt.Fprintf(&b, "| `%s` | %s %s | %s |\n", r.Name, statusIcon[r.Status], r.Status, esc(r.Detail))
+		}
+		if e.Note != "" {
+			fmt.Fprintf(&b, "\n> %s\n", esc(e.Note))
+		}
+	}
+	return b.String()
+}
+
+func codeOrNone(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return "`" + s + "`"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return esc(s)
+}
+
+// esc keeps table cells in one piece.
+func esc(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	s = strings.ReplaceAll(s, "\r", "")
+	return strings.ReplaceAll(s, "\n", " ")
+}
