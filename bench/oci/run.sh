@@ -5,12 +5,13 @@
 #   ./bench/oci/run.sh                 # 2 GiB single file, then 20 x 100 MiB
 #   SIZE_MIB=512 ./bench/oci/run.sh    # smaller
 #   VARIANTS=single ./bench/oci/run.sh # only the 2 GiB case
+#   MLSHIP_BIN=path MLSHIP_TOOLS_DIR=dir  # prebuilt binaries (no Go needed)
 #
 # Each measurement is the best of ROUNDS (3) runs with the order of the
 # tools rotated every round. Also measured: the raw-transfer floor (one
 # streamed curl upload of the bytes, no hashing at all) and a re-push of the
 # unchanged model (digest cache hit: only HEAD requests).
-# Needs: go, curl, the registry and oras built by `make tools`
+# Needs: go (or MLSHIP_BIN), curl, awk, the registry and oras built by `make tools`
 # (.cache/tools), and ~3x the model size of free disk under $WORK.
 set -euo pipefail
 
@@ -20,15 +21,20 @@ SIZE_MIB=${SIZE_MIB:-2048}
 ROUNDS=${ROUNDS:-3}
 VARIANTS=${VARIANTS:-"single multi"}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/mlship-bench.XXXXXX")}
-trap 'kill $regpid 2>/dev/null || true; wait $regpid 2>/dev/null || true; rm -rf "$WORK"' EXIT
+mkdir -p "$WORK"
+regpid=
+trap '[[ -n $regpid ]] && kill $regpid 2>/dev/null || true; wait $regpid 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 [[ -x $tools/registry && -x $tools/oras ]] || "$root/internal/tools/build.sh" "$tools" registry oras
-mkdir -p "$WORK/bin"
-(cd "$root" && go build -o "$WORK/bin/mlship" ./cmd/mlship)
-mlship=$WORK/bin/mlship
+mlship=${MLSHIP_BIN:-}
+if [[ -z $mlship ]]; then
+	mkdir -p "$WORK/bin"
+	(cd "$root" && go build -o "$WORK/bin/mlship" ./cmd/mlship)
+	mlship=$WORK/bin/mlship
+fi
 oras=$tools/oras
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
 host=127.0.0.1:$port
 cat >"$WORK/registry.yml" <<YML
 version: 0.1
@@ -54,10 +60,10 @@ timeit() {
 	t0=$(now)
 	"$@" >/dev/null 2>>"$WORK/cmd.log" || { echo "FAILED: $*" >&2; tail -20 "$WORK/cmd.log" >&2; exit 1; }
 	t1=$(now)
-	printf -v "$var" '%s %s' "${!var}" "$(echo "$t1 - $t0" | bc -l)"
+	printf -v "$var" '%s %s' "${!var}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')"
 }
 best() { tr ' ' '\n' | grep -v '^$' | sort -g | head -1; }
-ratio() { echo "scale=3; $1 / $2" | bc -l; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
 fmt() { printf '%.3f' "$1"; }
 
 # curl_floor DIR REPO: streamed upload of every file, no hashing.

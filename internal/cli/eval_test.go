@@ -5,13 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/sign"
 )
 
 // evalSpec writes a small spec with two gated metrics into a new directory.
@@ -172,7 +182,104 @@ func TestRunEvalJSON(t *testing.T) {
 	if len(got.Datasets) != 1 || !strings.HasPrefix(got.Datasets[0].Digest, "sha256:") {
 		t.Fatalf("datasets: %+v", got.Datasets)
 	}
-	if got.Gates["staging"].Passed != true || got.Gates["prod"].Passed != true {
-		t.Fatalf("gates: %+v", got.Gates)
+	if got.Environments["staging"].Passed != true || got.Environments["prod"].Passed != true {
+		t.Fatalf("environments: %+v", got.Environments)
 	}
+}
+
+// The eval result is the eval attestation's predicate: sign must accept it
+// as written, and read the failed gates from it.
+func TestEvalResultIsAnAttestablePredicate(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		metrics string
+		passed  bool
+	}{{"eval.json", true}, {"bad.json", false}} {
+		dir := evalSpec(t)
+		ios, _, _ := iostreams.Test(nil)
+		out := filepath.Join(dir, "r.json")
+		if err := runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, c.metrics),
+			BaselineFile: filepath.Join(dir, "base.json"), Out: out, NoFail: true, Environment: "staging", environmentSet: true}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(out)
+		p, err := sign.ParseEvalResult(b)
+		if err != nil {
+			t.Fatalf("%s: sign refuses the eval result: %v", c.metrics, err)
+		}
+		if p.Passed != c.passed || p.Baseline == nil || p.Baseline.Metrics["accuracy"] != 0.95 || len(p.Gates) == 0 {
+			t.Fatalf("%s: predicate as sign reads it: %+v", c.metrics, p)
+		}
+		err = p.CheckGates(nil)
+		if c.passed && err != nil || !c.passed && (err == nil || !strings.Contains(err.Error(), "accuracy 0.0") || !strings.Contains(err.Error(), "> 0.02")) {
+			t.Fatalf("%s: CheckGates = %v", c.metrics, err)
+		}
+	}
+}
+
+// The baseline comes from the registry: the prod tag's dev.mlship.metrics
+// annotation, with per-example results giving confidence intervals.
+func TestRunEvalRegistryBaseline(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(registry.New())
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref, err := name.ParseReference(host+"/acme/iris:prod", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := mutate.Annotations(empty.Image, map[string]string{eval.AnnotationMetrics: `{"accuracy":0.95,"log_loss":0.3}`, "org.opencontainers.image.version": "1.0.0"}).(v1.Image)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	dir := evalSpec(t)
+	var cur, base strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&cur, "{\"id\":%d,\"accuracy\":%d}\n", i, b2i(i < 186))
+		// The baseline got 0-9 wrong and 190-199; the current model 186-199:
+		// discordant pairs both ways, as real models disagree.
+		fmt.Fprintf(&base, "{\"id\":%d,\"accuracy\":%d}\n", i, b2i(i >= 10 && i < 190))
+	}
+	os.WriteFile(filepath.Join(dir, "cur.jsonl"), []byte(cur.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "base.jsonl"), []byte(base.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "m.json"), []byte(`{"accuracy":0.93,"log_loss":0.3}`), 0o644)
+
+	ios, _, _ := iostreams.Test(nil)
+	out := filepath.Join(dir, "r.json")
+	err = runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, Repository: host + "/acme/iris",
+		MetricsFile: filepath.Join(dir, "m.json"), ExamplesFile: filepath.Join(dir, "cur.jsonl"), BaselineExamplesFile: filepath.Join(dir, "base.jsonl"),
+		Out: out, ReportOut: filepath.Join(dir, "r.md")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eval.ReadResultFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	if res.Baseline == nil || res.Baseline.Source != "registry" || res.Baseline.Digest != d.String() || res.Baseline.Version != "1.0.0" {
+		t.Fatalf("baseline %+v", res.Baseline)
+	}
+	var acc eval.Comparison
+	for _, c := range res.Comparisons {
+		if c.Metric == "accuracy" {
+			acc = c
+		}
+	}
+	// 0.93 vs 0.95: within the 0.02 max regression, and the paired
+	// interval (10 better, 14 worse of 200) includes 0.
+	if !res.Passed || acc.CI == nil || acc.CI.N != 200 || acc.Significant == nil || *acc.Significant {
+		t.Fatalf("passed=%v accuracy=%+v ci=%+v", res.Passed, acc, acc.CI)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
+	if !strings.Contains(string(md), "| `accuracy` ↑ | 0.95 | 0.93 | −0.02 | [") {
+		t.Fatalf("report row missing:\n%s", md)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

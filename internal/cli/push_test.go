@@ -187,3 +187,36 @@ func TestOCICommandErrors(t *testing.T) {
 		t.Errorf("ls without a repository exit %d, want 2", code)
 	}
 }
+
+func TestPushInActions(t *testing.T) {
+	t.Parallel()
+	model := t.TempDir()
+	writeFiles(t, model, map[string]string{"model.onnx": "onnx"})
+	dir := t.TempDir()
+	outputs, summary := filepath.Join(dir, "out"), filepath.Join(dir, "summary")
+	os.WriteFile(outputs, nil, 0o644)
+	os.WriteFile(summary, nil, 0o644)
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "GITHUB_STEP_SUMMARY": summary,
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/m", "GITHUB_RUN_ID": "42", "GITHUB_SHA": "abc123",
+	}
+	layout := filepath.Join(t.TempDir(), "l")
+	out, code := ociRun(t, env, "push", model, "oci:"+layout+":v1")
+	if code != 0 {
+		t.Fatal("push failed")
+	}
+	digest := strings.TrimSpace(out)
+	b, _ := os.ReadFile(outputs)
+	if !strings.Contains(string(b), digest) || !strings.Contains(string(b), "ref") || !strings.Contains(string(b), "oci:"+layout+"@"+digest) {
+		t.Errorf("GITHUB_OUTPUT = %q", b)
+	}
+	if s, _ := os.ReadFile(summary); !strings.Contains(string(s), digest) {
+		t.Errorf("step summary = %q", s)
+	}
+	js, _ := ociRun(t, nil, "inspect", "oci:"+layout+":v1", "-o", "json")
+	for _, want := range []string{`"org.opencontainers.image.source": "https://github.com/acme/m"`, `"dev.mlship.run-url": "https://github.com/acme/m/actions/runs/42"`, `"org.opencontainers.image.revision": "abc123"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("lineage annotation missing: %s", want)
+		}
+	}
+}

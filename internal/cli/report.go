@@ -88,6 +88,13 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	f := opts.F
 	getenv := f.IO.Getenv
 	in := report.Input{Model: opts.Model, FullReportURL: workflowRunURL(getenv)}
+	if in.Model == "" && opts.EvalFile == "" && opts.SpecDir != "" {
+		// A drift-only report is named after the spec's model, so that it
+		// shares the model's sticky comment.
+		if m, err := spec.Load(ctx, opts.SpecDir); err == nil {
+			in.Model = m.Name
+		}
+	}
 	if opts.EvalFile != "" {
 		r, err := eval.ReadResultFile(opts.EvalFile)
 		if err != nil {
@@ -169,7 +176,7 @@ func publishReport(ctx context.Context, f *Factory, opts *ReportOptions, in repo
 	}
 	t := report.Target{Owner: env.Owner, Repo: env.Repo, PullRequest: env.PullRequest, HeadSHA: env.HeadSHA,
 		CheckName: opts.CheckName, DetailsURL: env.RunURL}
-	if opts.SpecDir != "" && in.Eval != nil {
+	if opts.SpecDir != "" && in.Eval != nil && in.Eval.Model.Name != "" {
 		// Annotations are a convenience: a spec that cannot be loaded here
 		// must not keep the report from being posted.
 		anns, err := reportAnnotations(ctx, opts.SpecDir, in.Eval, getenv)

@@ -84,6 +84,7 @@ promotion pull request is merged.`,
 		NewCmdEval(f, nil), NewCmdReport(f, nil),
 		NewCmdTrain(f, nil), NewCmdMatrix(f, nil), NewCmdRunner(f),
 		NewCmdPush(f, nil), NewCmdPackage(f, nil), NewCmdPull(f, nil), NewCmdInspect(f, nil), NewCmdTag(f, nil), NewCmdLs(f, nil),
+		NewCmdPromote(f, nil), NewCmdStatus(f, nil),
 	)
 	return root
 }

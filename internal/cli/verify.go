@@ -29,13 +29,10 @@ type PolicyFlags struct {
 	MaxAge             time.Duration
 	SpecDir            string
 	Env                string
-
-	fs *pflag.FlagSet
 }
 
 // Register adds the policy flags to fs.
 func (p *PolicyFlags) Register(fs *pflag.FlagSet) {
-	p.fs = fs
 	fs.StringArrayVar(&p.Keys, "key", nil, "trusted cosign public key: a file or env://VAR (repeatable: any one may sign)")
 	fs.StringVar(&p.Identity, "certificate-identity", "", "keyless: the signer's certificate identity, e.g. https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main")
 	fs.StringVar(&p.IdentityRegexp, "certificate-identity-regexp", "", "keyless: a regexp the certificate identity must match")

@@ -198,7 +198,7 @@ func TestCompareInference(t *testing.T) {
 func TestCompareAllMissingInCurrentIsDrift(t *testing.T) {
 	t.Parallel()
 	ref := writeFile(t, "ref.csv", "x\n1\n2\n3\n")
-	cur := writeFile(t, "cur.csv", "x\nNA\n\nnan\n")
+	cur := writeFile(t, "cur.csv", "x\nNA\nnull\nnan\n")
 	res, err := Compare(context.Background(), File(ref), File(cur), Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -367,3 +367,5 @@ func BenchmarkDrift1M(b *testing.B) {
 		}
 	}
 }
+
+func osWriteFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mlship/mlship/internal/spec"
@@ -61,7 +62,8 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 		Thresholds:    map[string]Threshold{},
 		Baseline:      base,
 		Datasets:      datasetRefs(model),
-		CreatedAt:     o.now().UTC().Format(time.RFC3339),
+		EvaluatedAt:   o.now().UTC().Format(time.RFC3339),
+		Gates:         []GateCheck{},
 	}
 	for k, v := range cur.Metrics {
 		res.Metrics[k] = v
@@ -131,6 +133,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 				}
 			}
 		}
+		res.Gates = append(res.Gates, c.checks...)
 		res.Comparisons = append(res.Comparisons, c)
 	}
 
@@ -140,9 +143,9 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 			res.Passed = false
 		}
 	}
-	res.Gates = gateResults(model, ev, cur.Metrics, res.Comparisons)
+	res.Environments = gateResults(model, ev, cur.Metrics, res.Comparisons)
 	if env != "" {
-		if g, ok := res.Gates[env]; ok && !g.Passed {
+		if g, ok := res.Environments[env]; ok && !g.Passed {
 			res.Passed = false
 		}
 	}
@@ -154,7 +157,9 @@ func compareOne(name string, th Threshold, gated bool, cur Metrics, base *Baseli
 	v, ok := cur[name]
 	if !ok {
 		if gated {
-			c.specFail("missing from the metrics file: the eval command must write it")
+			why := "missing from the metrics file: the eval command must write it"
+			c.specFail(why)
+			c.checks = append(c.checks, GateCheck{Metric: name, Rule: "present", Op: "present", Message: why})
 		}
 		return c
 	}
@@ -181,6 +186,14 @@ func compareOne(name string, th Threshold, gated bool, cur Metrics, base *Baseli
 	if th.Gate != nil {
 		c.bound("gate min", th.Gate.Min, v)
 		c.bound("gate max", th.Gate.Max, v)
+	}
+	if th.MaxRegression != nil && c.Regression != nil {
+		why := ""
+		ok := *c.Regression <= *th.MaxRegression+tolerance
+		if !ok {
+			why = fmt.Sprintf("%s by %s vs baseline %s (max regression %s)", worse(th.Direction), fmtF(*c.Regression), fmtF(*c.Baseline), fmtF(*th.MaxRegression))
+		}
+		c.checks = append(c.checks, GateCheck{Metric: name, Rule: "maxRegression", Value: *c.Regression, Op: "<=", Bound: *th.MaxRegression, Passed: ok, Message: why})
 	}
 	if th.MaxRegression != nil {
 		switch {
@@ -215,11 +228,20 @@ func (c *Comparison) bound(rule string, b *float64, v float64) {
 		return
 	}
 	isMin := rule == "min" || rule == "gate min"
+	chk := GateCheck{Metric: c.Metric, Rule: strings.Replace(rule, " ", ".", 1), Value: v, Op: "<=", Bound: *b, Passed: true}
+	if isMin {
+		chk.Op = ">="
+	}
+	defer func() { c.checks = append(c.checks, chk) }()
+	fail := func(why string) {
+		chk.Passed, chk.Message = false, why
+		c.fail(why)
+	}
 	switch {
 	case isMin && v < *b-tolerance:
-		c.fail(fmt.Sprintf("%s is below %s %s", fmtF(v), rule, fmtF(*b)))
+		fail(fmt.Sprintf("%s is below %s %s", fmtF(v), rule, fmtF(*b)))
 	case !isMin && v > *b+tolerance:
-		c.fail(fmt.Sprintf("%s is above %s %s", fmtF(v), rule, fmtF(*b)))
+		fail(fmt.Sprintf("%s is above %s %s", fmtF(v), rule, fmtF(*b)))
 	case isMin:
 		c.Reasons = append(c.Reasons, fmt.Sprintf("%s ≥ %s %s", fmtF(v), rule, fmtF(*b)))
 	default:

@@ -100,8 +100,8 @@ func TestCompare(t *testing.T) {
 				}
 			}
 			for env, want := range tt.gates {
-				if got := r.Gates[env].Passed; got != want {
-					t.Errorf("gates[%s].passed = %v, want %v (%v)", env, got, want, r.Gates[env].Failures)
+				if got := r.Environments[env].Passed; got != want {
+					t.Errorf("environments[%s].passed = %v, want %v (%v)", env, got, want, r.Environments[env].Failures)
 				}
 			}
 			if tt.base == nil && (len(r.Notes) == 0 || !strings.Contains(r.Notes[0], "No baseline")) {
@@ -249,5 +249,40 @@ environments: {
 	}
 	if _, ok := LocateMetric(&spec.Model{Files: []string{filepath.Join(dir, "nope.cue")}}, "x"); ok {
 		t.Error("located in a missing file")
+	}
+}
+
+func TestCompareGateChecks(t *testing.T) {
+	t.Parallel()
+	base := &Baseline{Source: "file", Metrics: Metrics{"accuracy": 0.95, "log_loss": 0.3}}
+	r, err := Compare(testModel(""), Current{Metrics: Metrics{"accuracy": 0.92}}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]GateCheck{}
+	for _, g := range r.Gates {
+		got[g.Metric+"/"+g.Rule] = g
+	}
+	want := map[string]struct {
+		passed bool
+		op     string
+		bound  float64
+	}{
+		"accuracy/min":           {true, ">=", 0.8},
+		"accuracy/gate.min":      {true, ">=", 0.9},
+		"accuracy/maxRegression": {false, "<=", 0.02},
+		"log_loss/present":       {false, "present", 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("checks %+v, want %v", r.Gates, want)
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || g.Passed != w.passed || g.Op != w.op || g.Bound != w.bound {
+			t.Errorf("%s: %+v, want %+v", k, g, w)
+		}
+	}
+	if g := got["accuracy/maxRegression"]; g.Value < 0.0299 || g.Value > 0.0301 || g.Message == "" {
+		t.Errorf("regression check: %+v", g)
 	}
 }

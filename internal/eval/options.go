@@ -90,7 +90,7 @@ func WithCommandEnv(env ...string) Option {
 	return func(o *options) error { o.env = append(o.env, env...); return nil }
 }
 
-// WithClock sets the clock used for createdAt (tests pin it).
+// WithClock sets the clock used for evaluatedAt (tests pin it).
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error { o.now = now; return nil }
 }

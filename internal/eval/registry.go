@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -42,8 +42,8 @@ type RegistryBaseline struct {
 	// PlainHTTP forces HTTP; loopback registries use it anyway.
 	PlainHTTP bool
 	// Options are passed to go-containerregistry (auth, transport). The
-	// default authenticates with the Docker config and, for ghcr.io,
-	// GITHUB_TOKEN from Getenv.
+	// default authenticates like push and pull (oci.DefaultKeychain): the
+	// Docker config, then GITHUB_TOKEN for ghcr.io inside Actions.
 	Options []remote.Option
 	// Getenv reads GITHUB_TOKEN; nil means no token.
 	Getenv func(string) string
@@ -66,7 +66,7 @@ func (r RegistryBaseline) Baseline(ctx context.Context, model *spec.Model, env s
 		st = &layoutStore{path: path}
 	} else {
 		plain := r.PlainHTTP || (model != nil && model.Registry.PlainHTTP)
-		rs, err := newRemoteStore(ctx, repo, plain, r.options(ctx, repo))
+		rs, err := newRemoteStore(ctx, repo, plain, r.options(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -108,25 +108,14 @@ func (r RegistryBaseline) Baseline(ctx context.Context, model *spec.Model, env s
 	return nil, notFound{fmt.Sprintf("%s (%s) has no eval attestation and no %s annotation", ref, digest, AnnotationMetrics)}
 }
 
-func (r RegistryBaseline) options(ctx context.Context, repo string) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx)}
-	var kc authn.Keychain = authn.DefaultKeychain
-	if r.Getenv != nil && strings.HasPrefix(repo, "ghcr.io/") {
-		if tok := r.Getenv("GITHUB_TOKEN"); tok != "" {
-			actor := r.Getenv("GITHUB_ACTOR")
-			if actor == "" {
-				actor = "mlship"
-			}
-			kc = authn.NewMultiKeychain(staticKeychain{authn.FromConfig(authn.AuthConfig{Username: actor, Password: tok})}, kc)
-		}
+func (r RegistryBaseline) options(ctx context.Context) []remote.Option {
+	getenv := r.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
 	}
-	opts = append(opts, remote.WithAuthFromKeychain(kc))
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(oci.DefaultKeychain(getenv))}
 	return append(opts, r.Options...)
 }
-
-type staticKeychain struct{ a authn.Authenticator }
-
-func (s staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return s.a, nil }
 
 // attestedResult finds an eval attestation of digest and returns its
 // predicate, or nil when there is none.

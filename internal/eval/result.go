@@ -38,16 +38,35 @@ type Result struct {
 	// Comparisons has one entry per metric, gated metrics first, each
 	// group sorted by name.
 	Comparisons []Comparison `json:"comparisons"`
-	// Gates says, for every environment of the spec, whether this result
-	// passes its gates (spec-wide bounds and regression included); promote
-	// reads the entry of the environment it moves to.
-	Gates     map[string]GateResult `json:"gates,omitempty"`
-	Datasets  []DatasetRef          `json:"datasets"`
-	Bootstrap *BootstrapConfig      `json:"bootstrap,omitempty"`
+	// Gates are the individual checks that decided Passed: each bound,
+	// maximum regression and target-environment gate of each gated metric.
+	Gates []GateCheck `json:"gates"`
+	// Environments says, for every environment of the spec, whether this
+	// result passes its gates (spec-wide bounds and regression included);
+	// promote reads the entry of the environment it moves to.
+	Environments map[string]GateResult `json:"environments,omitempty"`
+	Datasets     []DatasetRef          `json:"datasets"`
+	Bootstrap    *BootstrapConfig      `json:"bootstrap,omitempty"`
 	// Notes explain what was and was not compared (no baseline, unpaired
 	// examples, …), in plain sentences.
-	Notes     []string `json:"notes,omitempty"`
-	CreatedAt string   `json:"createdAt,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+	// EvaluatedAt is when the evaluation ran (RFC 3339, UTC).
+	EvaluatedAt string `json:"evaluatedAt,omitempty"`
+}
+
+// GateCheck is one rule applied to one metric: value op bound.
+type GateCheck struct {
+	Metric string `json:"metric"`
+	// Rule is "min", "max", "maxRegression", "gate.min" or "gate.max"
+	// (the target environment's gates), or "present" for a missing metric.
+	Rule string `json:"rule"`
+	// Value is the metric's value, or for maxRegression its regression
+	// against the baseline (positive = worse).
+	Value   float64 `json:"value"`
+	Op      string  `json:"op"`
+	Bound   float64 `json:"bound"`
+	Passed  bool    `json:"passed"`
+	Message string  `json:"message,omitempty"`
 }
 
 // ModelRef names the evaluated model.
@@ -117,6 +136,7 @@ type Comparison struct {
 	// specFailed are the failures of spec-wide rules (not environment
 	// gates), which apply to every environment.
 	specFailed []string
+	checks     []GateCheck
 }
 
 // GateResult is the outcome for one environment.

@@ -36,6 +36,7 @@ type verifyingReader struct {
 	size int64
 	n    int64
 	prog func(int64)
+	err  error // sticky once the blob failed
 }
 
 func newVerifyingReader(r io.Reader, want v1.Hash, size int64) *verifyingReader {
@@ -43,6 +44,9 @@ func newVerifyingReader(r io.Reader, want v1.Hash, size int64) *verifyingReader 
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
 	if rem := v.size - v.n + 1; int64(len(p)) > rem {
 		p = p[:rem]
 	}
@@ -51,7 +55,8 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		v.h.Write(p[:n])
 		v.n += int64(n)
 		if v.n > v.size {
-			return n, refusef("blob %s is larger than its %d bytes", v.want, v.size)
+			v.err = refusef("blob %s is larger than its %d bytes", v.want, v.size)
+			return n, v.err
 		}
 		if v.prog != nil {
 			v.prog(int64(n))
@@ -59,10 +64,12 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	}
 	if err == io.EOF {
 		if v.n != v.size {
-			return n, refusef("blob %s has %d bytes, expected %d", v.want, v.n, v.size)
+			v.err = refusef("blob %s has %d bytes, expected %d", v.want, v.n, v.size)
+			return n, v.err
 		}
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
-			return n, refusef("blob %s does not match its digest (got sha256:%s)", v.want, got)
+			v.err = refusef("blob %s does not match its digest (got sha256:%s)", v.want, got)
+			return n, v.err
 		}
 	}
 	return n, err
@@ -104,11 +111,18 @@ func (x *extractor) writeRaw(rel string, r io.Reader) error {
 	if err != nil {
 		return refusef("cannot create %s: %v", rel, err)
 	}
-	_, err = io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{r}, make([]byte, x.buf))
+	// Network reads and verification overlap with the file writes.
+	ra := newReadAhead(r, x.buf, 4)
+	_, err = ra.WriteTo(f)
+	ra.Close()
+	ra.wait()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return err
+		}
 		return fmt.Errorf("writing %s: %w", rel, err)
 	}
 	return nil

@@ -70,3 +70,31 @@ func FuzzExtractTar(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyingReader(t *testing.T) {
+	t.Parallel()
+	data := []byte("0123456789")
+	d := sha256Hash(data)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		size int64
+		ok   bool
+	}{
+		{"exact", data, 10, true},
+		{"short", data[:9], 10, false},
+		{"long", append(append([]byte{}, data...), 'x'), 10, false},
+		{"tampered", []byte("0123456780"), 10, false},
+	} {
+		for _, chunk := range []int{1, 3, 10, 64} {
+			ra := newReadAhead(newVerifyingReader(bytes.NewReader(tc.data), d, tc.size), chunk, 2)
+			var out bytes.Buffer
+			_, err := ra.WriteTo(&out)
+			ra.Close()
+			ra.wait()
+			if (err == nil) != tc.ok {
+				t.Errorf("%s (chunk %d): err = %v", tc.name, chunk, err)
+			}
+		}
+	}
+}

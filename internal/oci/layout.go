@@ -1,10 +1,10 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -226,4 +226,3 @@ func (s *layoutSource) tags() (map[string]v1.Hash, error) {
 	}
 	return out, nil
 }
-

@@ -3,15 +3,15 @@ package oci
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"net/http"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/mlship/mlship/internal/oci/digestcache"
@@ -244,12 +244,15 @@ func TestPullRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ref := pushRawArtifact(t, host, "evil/r"+string(rune('a'+i)), tc.art, append([]rawLayer{{LayerMediaType(RoleDoc, FormatRaw), "ok.md", []byte("fine")}}, tc.layers...))
-			out := filepath.Join(t.TempDir(), "target")
+			base := t.TempDir()
+			out := filepath.Join(base, "new", "parents", "target")
 			_, err := Pull(ctx, ref, out)
 			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("Pull = %v, want a refusal", err)
 			}
-			assertAbsent(t, out)
+			if ents, _ := os.ReadDir(base); len(ents) != 0 {
+				t.Errorf("refused pull left %v in %s", ents, base)
+			}
 		})
 	}
 }
@@ -449,4 +452,51 @@ func TestMediaTypes(t *testing.T) {
 	}
 }
 
-var _ = json.Marshal
+func TestGitHubKeychain(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "tok", "GITHUB_ACTOR": "octo"}
+	kc := GitHubKeychain(func(k string) string { return env[k] })
+	ghcr, _ := name.NewRepository("ghcr.io/acme/m")
+	other, _ := name.NewRepository("docker.io/acme/m")
+	a, err := kc.Resolve(ghcr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := a.Authorization()
+	if cfg.Username != "octo" || cfg.Password != "tok" {
+		t.Errorf("ghcr.io auth = %+v", cfg)
+	}
+	if a, _ := kc.Resolve(other); a != authn.Anonymous {
+		t.Errorf("GITHUB_TOKEN offered to %s", other)
+	}
+	outside := GitHubKeychain(func(k string) string { return map[string]string{"GITHUB_TOKEN": "tok"}[k] })
+	if a, _ := outside.Resolve(ghcr); a != authn.Anonymous {
+		t.Error("GITHUB_TOKEN used outside Actions")
+	}
+}
+
+func TestCreatedTime(t *testing.T) {
+	t.Parallel()
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "SOURCE_DATE_EPOCH" {
+				return v
+			}
+			return ""
+		}
+	}
+	commit := time.Unix(1600000000, 0)
+	for _, tc := range []struct {
+		epoch string
+		want  int64
+		err   bool
+	}{{"1700000000", 1700000000, false}, {"", 1600000000, false}, {"soon", 0, true}} {
+		got, err := CreatedTime(env(tc.epoch), commit)
+		if (err != nil) != tc.err || (!tc.err && got.Unix() != tc.want) {
+			t.Errorf("CreatedTime(%q) = %v, %v", tc.epoch, got, err)
+		}
+	}
+	if got, _ := CreatedTime(env(""), time.Time{}); got.Unix() != 0 {
+		t.Errorf("fallback = %v, want the epoch", got)
+	}
+}

@@ -32,6 +32,13 @@ type hashPipe struct {
 var errPipeClosed = errors.New("upload body closed")
 
 func newHashPipe(src io.Reader, chunk, depth int, prog func(int64)) *hashPipe {
+	p := newHashPipeNoStart(chunk, depth, prog)
+	p.wg.Add(1)
+	go p.produce(src)
+	return p
+}
+
+func newHashPipeNoStart(chunk, depth int, prog func(int64)) *hashPipe {
 	p := &hashPipe{
 		full: make(chan []byte, depth),
 		free: make(chan []byte, depth+1),
@@ -42,8 +49,6 @@ func newHashPipe(src io.Reader, chunk, depth int, prog func(int64)) *hashPipe {
 	for range depth + 1 {
 		p.free <- make([]byte, chunk)
 	}
-	p.wg.Add(1)
-	go p.produce(src)
 	return p
 }
 
@@ -60,7 +65,9 @@ func (p *hashPipe) produce(src io.Reader) {
 		}
 		n, err := io.ReadFull(src, buf[:cap(buf)])
 		if n > 0 {
-			p.h.Write(buf[:n])
+			if p.h != nil {
+				p.h.Write(buf[:n])
+			}
 			p.n += int64(n)
 			select {
 			case p.full <- buf[:n]:
@@ -77,6 +84,17 @@ func (p *hashPipe) produce(src io.Reader) {
 			return
 		}
 	}
+}
+
+// newReadAhead is a hashPipe that does not hash: src is read (and, for a
+// verifying reader, verified) on its own goroutine while the consumer
+// writes the previous chunk.
+func newReadAhead(src io.Reader, chunk, depth int) *hashPipe {
+	p := newHashPipeNoStart(chunk, depth, nil)
+	p.h = nil
+	p.wg.Add(1)
+	go p.produce(src)
+	return p
 }
 
 // Read implements io.Reader for consumers that do not use WriteTo.

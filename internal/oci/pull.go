@@ -82,14 +82,21 @@ func Pull(ctx context.Context, ref, dir string, opts ...Option) (PullResult, err
 	}
 
 	parent := filepath.Dir(absDir)
+	// Parents created here are removed again if the pull fails.
+	madeParent := firstMissing(parent)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return PullResult{}, fmt.Errorf("creating %s: %w", parent, err)
 	}
+	committed := false
+	defer func() {
+		if !committed && madeParent != "" {
+			os.RemoveAll(madeParent)
+		}
+	}()
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(absDir)+".pull-*")
 	if err != nil {
 		return PullResult{}, fmt.Errorf("creating a temporary directory in %s: %w", parent, err)
 	}
-	committed := false
 	defer func() {
 		if !committed {
 			os.RemoveAll(tmp)
@@ -271,4 +278,19 @@ func moveIntoPlace(tmp, dir string, force bool) error {
 		return fmt.Errorf("moving the pulled model into %s: %w", dir, err)
 	}
 	return os.RemoveAll(old)
+}
+
+// firstMissing returns the outermost ancestor of dir (or dir) that does
+// not exist, or "" if dir exists.
+func firstMissing(dir string) string {
+	missing := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			return missing
+		}
+		missing = d
+		if filepath.Dir(d) == d {
+			return missing
+		}
+	}
 }

@@ -139,10 +139,8 @@ func Push(ctx context.Context, src Source, ref string, opts ...Option) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := o.cache.Save(); err != nil {
-		// A cache that cannot be written only costs a re-hash next time.
-		_ = err
-	}
+	// A cache that cannot be written only costs a re-hash next time.
+	_ = o.cache.Save()
 
 	created := time.Unix(0, 0).UTC()
 	if o.created != nil {
@@ -311,18 +309,20 @@ func pushLayer(ctx context.Context, s sink, p *layerPlan, o *options) (int64, er
 	if p.format != FormatTarGzip && p.format != FormatTarZstd {
 		prog = o.progress.Add
 	}
-	hr := newHashingReader(c, prog)
-	d, err := s.putStream(ctx, hr, size, hr.digest)
+	hp := newHashPipe(c, o.chunkSize, 4, prog)
+	defer hp.Close()
+	d, err := s.putStream(ctx, hp, size, hp.digest)
 	if err != nil {
 		return 0, err
 	}
-	if size >= 0 && hr.n != size {
-		return 0, fmt.Errorf("%s changed size while being read (%d bytes, expected %d)", p.file.Path, hr.n, size)
+	n := hp.size()
+	if size >= 0 && n != size {
+		return 0, fmt.Errorf("%s changed size while being read (%d bytes, expected %d)", p.file.Path, n, size)
 	}
 	if prog == nil {
 		o.progress.Add(p.size)
 	}
-	p.digest, p.blob = d, hr.n
+	p.digest, p.blob = d, n
 	p.diffID = d
 	if c.diffID != nil {
 		p.diffID = c.diffID()
@@ -416,8 +416,8 @@ func (s *registrySink) has(ctx context.Context, d v1.Hash) (bool, error) {
 	return mounted, nil
 }
 
-func (s *registrySink) putStream(ctx context.Context, body io.Reader, size int64, digest func() v1.Hash) (v1.Hash, error) {
-	d, err := s.reg.uploadStream(ctx, body, size, digest)
+func (s *registrySink) putStream(ctx context.Context, body io.Reader, _ int64, digest func() v1.Hash) (v1.Hash, error) {
+	d, err := s.reg.uploadStream(ctx, body, digest)
 	if err == nil {
 		s.cache.AddLocation(d.String(), s.reg.repo.Name())
 	}

@@ -294,15 +294,21 @@ func withDigest(loc string, d v1.Hash) (string, error) {
 	return u.String(), nil
 }
 
-// uploadStream sends body (size bytes, or -1 if unknown) in one PATCH and
+// uploadStream sends body in one PATCH and
 // commits it with the digest that digest() returns once body is drained:
 // the data is hashed while it is sent, never read twice.
-func (r *registry) uploadStream(ctx context.Context, body io.Reader, size int64, digest func() v1.Hash) (v1.Hash, error) {
+func (r *registry) uploadStream(ctx context.Context, body io.Reader, digest func() v1.Hash) (v1.Hash, error) {
 	loc, _, err := r.startUpload(ctx, nil, nil)
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	resp, err := r.do(ctx, http.MethodPatch, loc, &bigBufBody{r: body, size: r.o.chunkSize}, size, map[string]string{"Content-Type": "application/octet-stream"})
+	// Chunked transfer encoding (length -1) lets net/http hand the body's
+	// own large chunks to the socket; with a length it copies 32 KiB at a
+	// time. The size was checked by the caller.
+	if _, ok := body.(io.WriterTo); !ok {
+		body = &bigBufBody{r: body, size: r.o.chunkSize}
+	}
+	resp, err := r.do(ctx, http.MethodPatch, loc, body, -1, map[string]string{"Content-Type": "application/octet-stream"})
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("uploading to %s: %w", r.repo, err)
 	}

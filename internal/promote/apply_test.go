@@ -162,7 +162,7 @@ func TestApplyRefusals(t *testing.T) {
 		{"version mismatch", func(f *fixture) (string, map[string]string) {
 			d := f.good("1.0.0")
 			f.setTag("dev", d)
-			return "dev", map[string]string{"dev": d + `", version: "9.9.9`}
+			return "dev", map[string]string{"dev": d + "|9.9.9"}
 		}, RuleDigestExists, "says version 9.9.9"},
 	}
 	for _, tt := range tests {

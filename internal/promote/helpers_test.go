@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/githubtest"
@@ -76,7 +78,7 @@ type fixture struct {
 func newFixture(t *testing.T, host string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), host: host}
-	f.repo = host + "/acme/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	f.repo = host + "/acme/" + strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	f.root = t.TempDir()
 	f.dir = filepath.Join(f.root, "model")
 	if err := os.MkdirAll(filepath.Join(f.dir, "mlship"), 0o755); err != nil {
@@ -143,7 +145,12 @@ func (f *fixture) commitEnvs(msg string, envs map[string]string) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "\t%s: digest: %q\n", k, envs[k])
+		// "DIGEST|VERSION" also sets the version.
+		d, v, _ := strings.Cut(envs[k], "|")
+		fmt.Fprintf(&b, "\t%s: digest: %q\n", k, d)
+		if v != "" {
+			fmt.Fprintf(&b, "\t%s: version: %q\n", k, v)
+		}
 	}
 	b.WriteString("}\n")
 	f.write(filepath.Join(f.dir, "mlship", "environments.cue"), []byte(b.String()))
@@ -160,6 +167,8 @@ func (f *fixture) push(version string) string {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img = mutate.Annotations(img, map[string]string{oci.AnnotationVersion: version}).(v1.Image)
 	h, err := img.Digest()
 	if err != nil {
@@ -293,3 +302,9 @@ func startRegistry(t *testing.T) string {
 	}
 	return testenv.StartRegistry(t)
 }
+
+func githubtestPR(author, head string) githubtest.PullRequest {
+	return githubtest.PullRequest{User: author, Head: "mlship/promote-prod", HeadSHA: head}
+}
+
+func reviewBy(user string) githubtest.Review { return githubtest.Review{User: user} }

@@ -12,16 +12,27 @@ func (pl *Plan) Verdict() string {
 	switch {
 	case len(pl.Envs) == 0:
 		return "no environment changes"
-	case !pl.OK && !pl.Pending:
+	case pl.hasFail():
 		return "refused"
 	case !pl.OK:
-		return "refused: " + pendingWhat(pl)
+		return "refused: " + pendingWhat(pl) + " missing"
 	case pl.Pending:
 		return "waiting for " + pendingWhat(pl)
 	case pl.Mode == ModeApply:
 		return "applied"
 	}
 	return "ready to merge"
+}
+
+func (pl *Plan) hasFail() bool {
+	for _, e := range pl.Envs {
+		for _, r := range e.Rules {
+			if r.Status == Fail {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func pendingWhat(pl *Plan) string {
@@ -71,15 +82,10 @@ func (pl *Plan) Markdown() string {
 	switch {
 	case len(pl.Envs) == 0:
 		icon = "➖"
-	case !pl.OK && !pl.Pending:
+	case !pl.OK:
 		icon = "❌"
-	case !pl.OK || pl.Pending:
+	case pl.Pending:
 		icon = "⏳"
-		for _, f := range pl.Failures() {
-			if !strings.Contains(f, ": "+RuleApprovals+": ") {
-				icon = "❌"
-			}
-		}
 	}
 	fmt.Fprintf(&b, "### %s Promotion %s: `%s` — %s\n\n", icon, pl.Mode, esc(pl.Model), pl.Verdict())
 	fmt.Fprintf(&b, "Desired state `%s`: `%s` → `%s`; registry `%s`.\n\n", esc(pl.File), short(pl.Base), short(pl.Head), esc(pl.Repository))
@@ -93,16 +99,10 @@ func (pl *Plan) Markdown() string {
 		if pl.Mode == ModeApply && e.Outcome != "" {
 			res = "✅ " + string(e.Outcome)
 		}
-		for _, r := range e.Rules {
-			if r.Status == Pending && res[0] != "❌"[0] {
-				res = "⏳ " + r.Name
-			}
-		}
-		for _, r := range e.Rules {
-			if r.Status == Fail {
-				res = "❌ " + r.Name
-				break
-			}
+		if r, ok := firstWith(e.Rules, Fail); ok {
+			res = "❌ " + r.Name
+		} else if r, ok := firstWith(e.Rules, Pending); ok {
+			res = "⏳ " + r.Name
 		}
 		fmt.Fprintf(&b, "| **%s** | `%s` | %s | `%s` | %s | %s |\n", esc(e.Environment), esc(e.Tag), codeOrNone(shortDigest(e.From)), shortDigest(e.To), dash(e.Version), res)
 	}
@@ -137,4 +137,13 @@ func esc(s string) string {
 	s = strings.ReplaceAll(s, "|", "\\|")
 	s = strings.ReplaceAll(s, "\r", "")
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func firstWith(rules []Rule, st Status) (Rule, bool) {
+	for _, r := range rules {
+		if r.Status == st {
+			return r, true
+		}
+	}
+	return Rule{}, false
 }

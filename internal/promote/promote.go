@@ -131,3 +131,38 @@ func (p *Promoter) mainRef(ctx context.Context) string {
 	}
 	return ""
 }
+
+// NextEnvironments lists the environments that promote from one whose
+// digest changed between baseRev (default headRev^) and headRev (default
+// HEAD): after a promotion to staging is applied, prod is next.
+func (p *Promoter) NextEnvironments(ctx context.Context, baseRev, headRev string) ([]string, error) {
+	if headRev == "" {
+		headRev = "HEAD"
+	}
+	head, err := p.git.Commit(ctx, headRev)
+	if err != nil {
+		return nil, err
+	}
+	base, err := p.resolveBase(ctx, ModeApply, baseRev, head)
+	if err != nil {
+		return nil, err
+	}
+	bs := &State{Envs: map[string]spec.EnvState{}}
+	if base != "" {
+		if bs, err = p.StateAt(ctx, base); err != nil {
+			return nil, err
+		}
+	}
+	hs, err := p.StateAt(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, env := range p.model.EnvironmentOrder {
+		after := p.model.Environments[env].After
+		if after != "" && hs.Envs[after].Digest != "" && hs.Envs[after].Digest != bs.Envs[after].Digest {
+			out = append(out, env)
+		}
+	}
+	return out, nil
+}

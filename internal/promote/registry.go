@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,9 +40,12 @@ func (r OCIRegistry) Annotations(ctx context.Context, repo, digest string) (map[
 	if err != nil {
 		return nil, notFound(err)
 	}
-	m, err := oci.ParseManifest(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", digestRef(repo, digest), err)
+	// Any manifest can be promoted; only its annotations are read.
+	var m struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("decoding the manifest %s: %w", digestRef(repo, digest), err)
 	}
 	return m.Annotations, nil
 }

@@ -122,9 +122,9 @@ func notice(in Input, lim Limits, omitted []string) string {
 
 func fullLink(in Input) string {
 	if in.FullReportURL == "" {
-		return "The full report is in the job summary and the workflow artifact."
+		return "The full report is in the job summary of the workflow run."
 	}
-	return fmt.Sprintf("Full report: [job summary and artifact of the workflow run](%s).", in.FullReportURL)
+	return fmt.Sprintf("Full report: [job summary of the workflow run](%s).", in.FullReportURL)
 }
 
 // cut shortens s to at most max bytes on a line boundary, closes an open
@@ -187,7 +187,7 @@ func renderHead(in Input) string {
 // envOnlyFailures are the target environment's gate failures that no
 // comparison carries (gates on metrics the spec does not list).
 func envOnlyFailures(ev *eval.Result) []string {
-	g, ok := ev.Gates[ev.Environment]
+	g, ok := ev.Environments[ev.Environment]
 	if !ok {
 		return nil
 	}
@@ -654,7 +654,7 @@ func details(in Input) string {
 			lines = append(lines, fmt.Sprintf("- Dataset `%s` (%s): `%s`, %s", escCode(d.Name), esc(d.Role), escCode(d.URI), dg))
 		}
 		for _, env := range sortedGateEnvs(ev) {
-			g := ev.Gates[env]
+			g := ev.Environments[env]
 			mark := "✅ passes"
 			if !g.Passed {
 				mark = "❌ fails: " + esc(strings.Join(g.Failures, "; "))
@@ -675,8 +675,8 @@ func details(in Input) string {
 }
 
 func sortedGateEnvs(ev *eval.Result) []string {
-	out := make([]string, 0, len(ev.Gates))
-	for k := range ev.Gates {
+	out := make([]string, 0, len(ev.Environments))
+	for k := range ev.Environments {
 		out = append(out, k)
 	}
 	sort.Strings(out)

@@ -158,7 +158,7 @@ func firstDiff(want, got string) string {
 func TestRenderTrimming(t *testing.T) {
 	t.Parallel()
 	in := Input{Eval: evalResult(t, eval.Metrics{"accuracy": 0.96, "log_loss": 0.25}, 96), Drift: driftResult(4000, 2100),
-		Sections: []Section{{Title: "Promotion plan", Priority: PriorityPlan, Markdown: "### Promotion plan\n\nmoves staging\n"}},
+		Sections:      []Section{{Title: "Promotion plan", Priority: PriorityPlan, Markdown: "### Promotion plan\n\nmoves staging\n"}},
 		FullReportURL: "https://github.com/acme/iris/actions/runs/42"}
 	full, err := Render(in, NoLimits)
 	if err != nil {

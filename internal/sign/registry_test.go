@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/sign/signtest"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
@@ -99,9 +100,15 @@ func pushModel(t *testing.T, ref string, weights string) (name.Digest, string) {
 // nothing from the network).
 func cosign(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return cosignEnv(t, nil, args...)
+}
+
+func cosignEnv(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
 	cmd := testenv.Command(t, "", testenv.Tool(t, "cosign"), args...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"), "COSIGN_PASSWORD="+password, "COSIGN_YES=true")
+	cmd.Env = append(cmd.Env, env...)
 	stdout, stderr, err := testenv.TryCmd(t, cmd)
 	return stdout + stderr, err
 }
@@ -307,5 +314,48 @@ func assertRefused(t *testing.T, err error, want, out string) {
 	}
 	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
 		t.Fatalf("pull refused (%v) but wrote %s", err, out)
+	}
+}
+
+// TestCosignKeyless has the real cosign CLI verify a keyless signature and
+// attestation mlship made with the loopback Fulcio and Rekor, by
+// certificate identity and issuer, with the trust roots cosign reads from
+// SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY (tlog checked offline
+// from the bundle; no SCT: the emulated CA has no CT log).
+func TestCosignKeyless(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs cosign")
+	}
+	t.Parallel()
+	wf := signtest.Workflow{Repository: "acme/iris", Path: ".github/workflows/release.yml", Ref: "refs/heads/main", SHA: strings.Repeat("9", 40), EventName: "push"}
+	ss := signtest.Start(t, wf)
+	host := testenv.StartRegistry(t)
+	ctx := context.Background()
+	d, _ := pushModel(t, host+"/acme/iris:1.0.0", "keyless weights")
+	tok, err := ss.Token(ctx, sign.Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sign.Keyless(ctx, tok, sign.WithFulcioURL(ss.FulcioURL), sign.WithTLogUpload(ss.RekorURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Sign(ctx, d.String(), s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Attest(ctx, d.String(), s, sign.EvalPredicateType, []byte(`{"metrics":{"accuracy":0.97},"passed":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SIGSTORE_ROOT_FILE=" + ss.RootFile, "SIGSTORE_REKOR_PUBLIC_KEY=" + ss.RekorKeyFile}
+	id := []string{"--certificate-identity", wf.Identity(), "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct"}
+	if out, err := cosignEnv(t, env, append(append([]string{"verify"}, id...), d.String())...); err != nil {
+		t.Fatalf("cosign verify (keyless) rejected mlship's signature: %v\n%s", err, out)
+	}
+	if out, err := cosignEnv(t, env, append(append([]string{"verify-attestation", "--type", sign.EvalPredicateType}, id...), d.String())...); err != nil {
+		t.Fatalf("cosign verify-attestation (keyless) rejected mlship's attestation: %v\n%s", err, out)
+	}
+	bad := []string{"--certificate-identity", "https://github.com/acme/iris/.github/workflows/other.yml@refs/heads/main", "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct"}
+	if out, err := cosignEnv(t, env, append(append([]string{"verify"}, bad...), d.String())...); err == nil {
+		t.Fatalf("cosign verify accepted another identity:\n%s", out)
 	}
 }
