@@ -57,6 +57,9 @@ now() { date +%s.%N; }
 timeit() {
 	local var=$1 t0 t1
 	shift
+	# Flush the previous run's dirty pages first, so that its writeback
+	# does not slow down whoever runs next.
+	sync
 	t0=$(now)
 	"$@" >/dev/null 2>>"$WORK/cmd.log" || { echo "FAILED: $*" >&2; tail -20 "$WORK/cmd.log" >&2; exit 1; }
 	t1=$(now)
@@ -88,7 +91,7 @@ bench_variant() {
 	for f in "$dir"/*; do files+=("$(basename "$f"):application/vnd.cncf.model.weight.v1.raw"); done
 	echo '{"descriptor":{"name":"bench"},"modelfs":{"type":"layers","diffIds":[]},"config":{}}' >"$WORK/config.json"
 	sync
-	local p_ml="" p_oras="" p_curl="" l_ml="" l_oras="" r_ml="" r_oras="" round tool order
+	local p_ml="" p_oras="" p_curl="" l_ml="" l_oras="" r_ml="" r_oras="" round tool order pull_order
 	local cache=$WORK/cache-$variant
 	for round in $(seq "$ROUNDS"); do
 		# Fresh repositories each round, so nothing is skipped.
@@ -105,7 +108,10 @@ bench_variant() {
 		# Re-push of the unchanged model: digest cache hit, HEADs only.
 		timeit r_ml "$mlship" push "$dir" "$host/bench/ml-$variant-$round:v1" --cache-dir "$cache-$round"
 		timeit r_oras bash -c "cd '$dir' && '$oras' push --plain-http --disable-path-validation --artifact-type application/vnd.cncf.model.manifest.v1+json --config '$WORK/config.json:application/vnd.cncf.model.config.v1+json' '$host/bench/oras-$variant-$round:v1' ${files[*]}"
-		for tool in $order; do
+		# Pulls alternate which tool goes first.
+		pull_order="mlship oras"
+		((round % 2)) || pull_order="oras mlship"
+		for tool in $pull_order; do
 			rm -rf "$WORK/out-ml" "$WORK/out-oras"
 			case $tool in
 			mlship) timeit l_ml "$mlship" pull "$host/bench/ml-$variant-$round:v1" "$WORK/out-ml" ;;

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -235,10 +236,10 @@ func TestRunEvalRegistryBaseline(t *testing.T) {
 	dir := evalSpec(t)
 	var cur, base strings.Builder
 	for i := range 200 {
-		fmt.Fprintf(&cur, "{\"id\":%d,\"accuracy\":%d}\n", i, b2i(i < 186))
-		// The baseline got 0-9 wrong and 190-199; the current model 186-199:
+		fmt.Fprintf(&cur, "{\"id\":%d,\"accuracy\":%d}\n", i, evalB2I(i < 186))
+		// The baseline got 0-9 wrong, the current model 186-199:
 		// discordant pairs both ways, as real models disagree.
-		fmt.Fprintf(&base, "{\"id\":%d,\"accuracy\":%d}\n", i, b2i(i >= 10 && i < 190))
+		fmt.Fprintf(&base, "{\"id\":%d,\"accuracy\":%d}\n", i, evalB2I(i >= 10))
 	}
 	os.WriteFile(filepath.Join(dir, "cur.jsonl"), []byte(cur.String()), 0o644)
 	os.WriteFile(filepath.Join(dir, "base.jsonl"), []byte(base.String()), 0o644)
@@ -267,8 +268,8 @@ func TestRunEvalRegistryBaseline(t *testing.T) {
 		}
 	}
 	// 0.93 vs 0.95: within the 0.02 max regression, and the paired
-	// interval (10 better, 14 worse of 200) includes 0.
-	if !res.Passed || acc.CI == nil || acc.CI.N != 200 || acc.Significant == nil || *acc.Significant {
+	// interval (10 better, 14 worse of 200) includes 0; its mean is the delta.
+	if !res.Passed || acc.CI == nil || acc.CI.N != 200 || acc.Significant == nil || *acc.Significant || math.Abs(acc.CI.Mean-*acc.Delta) > 1e-12 {
 		t.Fatalf("passed=%v accuracy=%+v ci=%+v", res.Passed, acc, acc.CI)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "r.md"))
@@ -277,7 +278,7 @@ func TestRunEvalRegistryBaseline(t *testing.T) {
 	}
 }
 
-func b2i(b bool) int {
+func evalB2I(b bool) int {
 	if b {
 		return 1
 	}

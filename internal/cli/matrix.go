@@ -221,4 +221,3 @@ func matrixSelectSummary(sel *train.Selection) string {
 	b.WriteString("\n")
 	return b.String()
 }
-

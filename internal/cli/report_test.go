@@ -15,7 +15,7 @@ import (
 	"github.com/mlship/mlship/internal/iostreams"
 )
 
-const headSHA = "1111111111111111111111111111111111111111"
+const reportHeadSHA = "1111111111111111111111111111111111111111"
 
 // reportFixture evaluates the spec of evalSpec with metrics and returns the
 // directory, the eval result path and a drift result path.
@@ -41,12 +41,12 @@ func reportFixture(t *testing.T, metrics string, driftColumns int) (dir, evalPat
 	return dir, evalPath, driftPath
 }
 
-// prEnv is the environment of a pull_request workflow run against srv.
-func prEnv(t *testing.T, dir string, srv *githubtest.Server, pr int) map[string]string {
+// reportPREnv is the environment of a pull_request workflow run against srv.
+func reportPREnv(t *testing.T, dir string, srv *githubtest.Server, pr int) map[string]string {
 	t.Helper()
 	env := actionsEnv(dir)
 	event := filepath.Join(dir, "event.json")
-	payload := fmt.Sprintf(`{"action":"synchronize","number":%d,"pull_request":{"number":%d,"head":{"sha":%q,"ref":"feature"},"base":{"ref":"main"}}}`, pr, pr, headSHA)
+	payload := fmt.Sprintf(`{"action":"synchronize","number":%d,"pull_request":{"number":%d,"head":{"sha":%q,"ref":"feature"},"base":{"ref":"main"}}}`, pr, pr, reportHeadSHA)
 	if err := os.WriteFile(event, []byte(payload), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +86,9 @@ func TestReportDryRunCallsNothing(t *testing.T) {
 		t.Skip("starts the GitHub emulator")
 	}
 	srv := githubtest.New(t)
-	pr := srv.AddPullRequest("acme", "iris", githubtest.PullRequest{HeadSHA: headSHA})
+	pr := srv.AddPullRequest("acme", "iris", githubtest.PullRequest{HeadSHA: reportHeadSHA})
 	dir, evalPath, driftPath := reportFixture(t, "eval.json", 3)
-	env := prEnv(t, dir, srv, pr.Number)
+	env := reportPREnv(t, dir, srv, pr.Number)
 	ios, stdout, _ := iostreams.Test(env)
 	out := filepath.Join(dir, "body.md")
 	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), EvalFile: evalPath, DriftFile: driftPath, Out: out, DryRun: true}); err != nil {
@@ -115,12 +115,12 @@ func TestReportPublishesToEmulator(t *testing.T) {
 		t.Skip("starts the GitHub emulator")
 	}
 	srv := githubtest.New(t)
-	pr := srv.AddPullRequest("acme", "iris", githubtest.PullRequest{HeadSHA: headSHA})
+	pr := srv.AddPullRequest("acme", "iris", githubtest.PullRequest{HeadSHA: reportHeadSHA})
 
 	run := func(metrics string) (*ReportResult, map[string]string) {
 		t.Helper()
 		dir, evalPath, driftPath := reportFixture(t, metrics, 3)
-		env := prEnv(t, dir, srv, pr.Number)
+		env := reportPREnv(t, dir, srv, pr.Number)
 		ios, stdout, _ := iostreams.Test(env)
 		ios.Format = iostreams.JSON
 		err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), EvalFile: evalPath, DriftFile: driftPath,
@@ -141,7 +141,7 @@ func TestReportPublishesToEmulator(t *testing.T) {
 		t.Fatalf("first run: %+v", first)
 	}
 	comments := srv.Comments("acme", "iris", pr.Number)
-	checks := srv.CheckRuns("acme", "iris", headSHA)
+	checks := srv.CheckRuns("acme", "iris", reportHeadSHA)
 	if len(comments) != 1 || len(checks) != 1 {
 		t.Fatalf("after the first run: %d comments, %d check runs; want 1 and 1", len(comments), len(checks))
 	}
@@ -163,7 +163,7 @@ func TestReportPublishesToEmulator(t *testing.T) {
 		t.Fatalf("second run: %+v (first %+v)", second, first)
 	}
 	comments = srv.Comments("acme", "iris", pr.Number)
-	checks = srv.CheckRuns("acme", "iris", headSHA)
+	checks = srv.CheckRuns("acme", "iris", reportHeadSHA)
 	if len(comments) != 1 || len(checks) != 1 {
 		t.Fatalf("after the second run: %d comments, %d check runs; want 1 and 1", len(comments), len(checks))
 	}
@@ -187,16 +187,16 @@ func TestReportOversized(t *testing.T) {
 		t.Skip("starts the GitHub emulator")
 	}
 	srv := githubtest.New(t)
-	pr := srv.AddPullRequest("acme", "iris", githubtest.PullRequest{HeadSHA: headSHA})
+	pr := srv.AddPullRequest("acme", "iris", githubtest.PullRequest{HeadSHA: reportHeadSHA})
 	dir, evalPath, driftPath := reportFixture(t, "eval.json", 3000)
-	env := prEnv(t, dir, srv, pr.Number)
+	env := reportPREnv(t, dir, srv, pr.Number)
 	ios, _, _ := iostreams.Test(env)
 	ios.Format = iostreams.JSON
 	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), EvalFile: evalPath, DriftFile: driftPath, Out: filepath.Join(dir, "r.md")}); err != nil {
 		t.Fatal(err)
 	}
 	comments := srv.Comments("acme", "iris", pr.Number)
-	checks := srv.CheckRuns("acme", "iris", headSHA)
+	checks := srv.CheckRuns("acme", "iris", reportHeadSHA)
 	if len(comments) != 1 || len(checks) != 1 {
 		t.Fatalf("%d comments, %d check runs", len(comments), len(checks))
 	}

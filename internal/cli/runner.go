@@ -37,8 +37,8 @@ type RunnerRegisterOptions struct {
 // NewCmdRunner builds `mlship runner`.
 func NewCmdRunner(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "runner",
-		Short: "Manage self-hosted (GPU) runners",
+		Use:     "runner",
+		Short:   "Manage self-hosted (GPU) runners",
 		Example: `  ./run.sh --jitconfig "$(mlship runner register --repo acme/iris --name gpu-$(hostname))"`,
 	}
 	cmd.AddCommand(NewCmdRunnerRegister(f, nil))

@@ -39,7 +39,6 @@ train: {
 	seed: 5
 	gracePeriod: "2s"
 }
-package: files: []
 environments: dev: {}
 signing: {}
 ` + extra,
@@ -320,5 +319,40 @@ func TestTrainInvalidSpecAnnotates(t *testing.T) {
 	code, stdout, _ := runCLI(t, actionsEnv(t.TempDir()), "train", dir)
 	if code != 1 || !strings.Contains(stdout, "::error file=") {
 		t.Errorf("code %d stdout %q", code, stdout)
+	}
+}
+
+// TestTrainReuseAfterPush is train once, promote many across the two
+// steps: what `mlship push` uploads after a training, `train --reuse` finds.
+func TestTrainReuseAfterPush(t *testing.T) {
+	t.Parallel()
+	repo := testenv.InProcessRegistry(t) + "/acme/toy"
+	dir := trainToySpec(t, trainToyScript, "package: files: [{path: \"model/w.txt\", role: \"weight\"}]\n")
+	code, stdout, stderr := runCLI(t, nil, "train", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("train: %d %s", code, stderr)
+	}
+	trained := trainJSON(t, stdout)
+	code, stdout, stderr = runCLI(t, nil, "push", dir, "--repository", repo, "--plain-http", "-o", "json")
+	if code != 0 {
+		t.Fatalf("push: %d %s", code, stderr)
+	}
+	var pushed struct {
+		Digest string `json:"digest"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &pushed); err != nil || pushed.Digest == "" {
+		t.Fatalf("push output %q: %v", stdout, err)
+	}
+	os.RemoveAll(filepath.Join(dir, ".probe"))
+	code, stdout, stderr = runCLI(t, nil, "train", dir, "--reuse", "--repository", repo, "-o", "json")
+	if code != 0 {
+		t.Fatalf("train --reuse: %d %s", code, stderr)
+	}
+	out := trainJSON(t, stdout)
+	if !out.Reused || out.Artifact.Digest != pushed.Digest || out.InputDigest != trained.InputDigest {
+		t.Errorf("reuse %+v, want the pushed %s", out, pushed.Digest)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".probe", "started")); err == nil {
+		t.Error("training ran although its artifact was pushed")
 	}
 }

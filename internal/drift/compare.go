@@ -137,8 +137,9 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var scratch []uint64 // the radix sort's buffer, reused
 			for i := range next {
-				res.Columns[i] = testColumn(l.cols[i], cfg, l.approx)
+				res.Columns[i] = testColumn(l.cols[i], cfg, l.approx, &scratch)
 				l.cols[i] = nil // let the column's data go
 			}
 		}()
@@ -185,7 +186,7 @@ func chooseTest(c *column, cfg Config) string {
 	return TestJensenShannon
 }
 
-func testColumn(c *column, cfg Config, approx bool) ColumnResult {
+func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnResult {
 	test := chooseTest(c, cfg)
 	r := ColumnResult{
 		Name: c.name, Type: c.typ, Test: test,
@@ -215,7 +216,7 @@ func testColumn(c *column, cfg Config, approx bool) ColumnResult {
 		if approx {
 			scores = testNumericApprox(c, tests)
 		} else {
-			scores = testNumericExact(c, tests)
+			scores = testNumericExact(c, tests, scratch)
 		}
 	} else {
 		cs := c.cat
@@ -296,11 +297,11 @@ func sum64(x []int64) int64 {
 	return s
 }
 
-func testNumericExact(c *column, tests []string) []score {
+func testNumericExact(c *column, tests []string, scratch *[]uint64) []score {
 	ref := c.num[refSet].values()
 	cur := c.num[curSet].values()
-	sortFloats(ref)
-	sortFloats(cur)
+	sortFloats(ref, scratch)
+	sortFloats(cur, scratch)
 	out := make([]score, len(tests))
 	for i, test := range tests {
 		switch test {

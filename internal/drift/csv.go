@@ -18,8 +18,9 @@ type csvScanner struct {
 	name    string // file name, for errors
 	sep     byte
 	buf     []byte
-	start   int // first unread byte
-	end     int // end of buffered data
+	base    int64 // bytes of the input before buf[0]
+	start   int   // first unread byte
+	end     int   // end of buffered data
 	eof     bool
 	started bool
 	fields  [][]byte
@@ -53,6 +54,9 @@ func newCSVScanner(r io.Reader, name string) *csvScanner {
 // Line is the line number where the current record starts.
 func (s *csvScanner) Line() int { return s.line }
 
+// Offset is how many bytes of the input have been consumed.
+func (s *csvScanner) Offset() int64 { return s.base + int64(s.start) }
+
 // Fields are the current record's fields.
 func (s *csvScanner) Fields() [][]byte { return s.fields }
 
@@ -66,6 +70,7 @@ func (s *csvScanner) fill() bool {
 		return false
 	}
 	if s.start > 0 {
+		s.base += int64(s.start)
 		n := copy(s.buf, s.buf[s.start:s.end])
 		s.start, s.end = 0, n
 	}

@@ -28,8 +28,11 @@ const (
 const chunkLen = 1 << 16
 
 // numStore holds one data set's values of a numerical column: all of them
-// (exact mode) or a histogram (approximate mode).
+// (exact mode) or a histogram (approximate mode). Values go into base,
+// reserved up front from the estimated row count, then into fixed-size
+// chunks if the estimate was short; neither path copies what is stored.
 type numStore struct {
+	base   []float64
 	chunks [][]float64
 	n      int64
 	hist   *binHist
@@ -39,6 +42,11 @@ type numStore struct {
 }
 
 func (s *numStore) add(v float64) {
+	if len(s.base) < cap(s.base) {
+		s.base = append(s.base, v)
+		s.n++
+		return
+	}
 	if s.hist != nil {
 		s.hist.add(v)
 		s.n++
@@ -58,10 +66,30 @@ func (s *numStore) add(v float64) {
 	s.n++
 }
 
-// values concatenates the chunks into one slice, releasing each chunk as
-// it goes so the peak stays one chunk above the data.
+// reserve makes room for n values in base, moving what is stored there.
+func (s *numStore) reserve(n int64) {
+	if s.hist != nil || int64(cap(s.base)) >= n {
+		return
+	}
+	nb := make([]float64, 0, n)
+	nb = append(nb, s.base...)
+	for _, c := range s.chunks {
+		nb = append(nb, c...)
+	}
+	s.base, s.chunks = nb, nil
+}
+
+// values returns every value as one slice (base itself when nothing
+// overflowed into chunks), releasing the storage it copied from.
 func (s *numStore) values() []float64 {
+	if len(s.chunks) == 0 {
+		out := s.base
+		s.base = nil
+		return out
+	}
 	out := make([]float64, 0, s.n)
+	out = append(out, s.base...)
+	s.base = nil
 	for i, c := range s.chunks {
 		out = append(out, c...)
 		s.chunks[i] = nil
@@ -71,6 +99,9 @@ func (s *numStore) values() []float64 {
 }
 
 func (s *numStore) each(f func(float64)) {
+	for _, v := range s.base {
+		f(v)
+	}
 	for _, c := range s.chunks {
 		for _, v := range c {
 			f(v)

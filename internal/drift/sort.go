@@ -13,7 +13,10 @@ const radixMin = 1 << 12
 // bits, each a counting scatter, several times faster than pdqsort on
 // millions of values. Passes where every value has the same digit are
 // skipped.
-func sortFloats(x []float64) {
+//
+// scratch, when not nil, holds the radix sort's buffer between calls, so a
+// worker sorting many columns allocates it once.
+func sortFloats(x []float64, scratch *[]uint64) {
 	n := len(x)
 	if n < radixMin {
 		slices.Sort(x)
@@ -30,7 +33,15 @@ func sortFloats(x []float64) {
 			counts[p][(k>>(p*bits))&(buckets-1)]++
 		}
 	}
-	tmp := make([]uint64, n)
+	var tmp []uint64
+	if scratch != nil && cap(*scratch) >= n {
+		tmp = (*scratch)[:n]
+	} else {
+		tmp = make([]uint64, n)
+		if scratch != nil {
+			*scratch = tmp
+		}
+	}
 	src, dst := keys, tmp
 	for p := 0; p < passes; p++ {
 		c := &counts[p]
@@ -68,4 +79,3 @@ func unflipFloat(k uint64) uint64 {
 	mask := ((k >> 63) - 1) | (1 << 63)
 	return k ^ mask
 }
-

@@ -104,8 +104,8 @@ func TestKSTwoSampleReference(t *testing.T) {
 	}
 	for _, c := range cases {
 		x, y := append([]float64(nil), c.x...), append([]float64(nil), c.y...)
-		sortFloats(x)
-		sortFloats(y)
+		sortFloats(x, nil)
+		sortFloats(y, nil)
 		d, p, exact := KSTwoSample(x, y)
 		if !closeRel(d, c.d, 1e-12) || !closeRel(p, c.p, sigDigits6) || exact != c.wantExct {
 			t.Errorf("%s: got D=%v p=%v exact=%v, want D=%v p=%v exact=%v", c.source, d, p, exact, c.d, c.p, c.wantExct)
