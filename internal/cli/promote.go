@@ -334,7 +334,9 @@ func publishPlan(ctx context.Context, f *Factory, opts *PromoteOptions, client *
 	}); err != nil {
 		f.IO.Logf("warning: posting the check run %q: %v\n", name, err)
 	}
-	if opts.Mode != promote.ModePlan || prNum == 0 {
+	// A pull request that changes no environment (a training pull
+	// request) keeps its sticky report as the report step wrote it.
+	if opts.Mode != promote.ModePlan || prNum == 0 || len(pl.Envs) == 0 {
 		return
 	}
 	in := report.Input{Model: m.Name, FullReportURL: ev.RunURL, Sections: []report.Section{{

@@ -155,7 +155,7 @@ func (c *promoteCLI) env(event string, extra map[string]string) map[string]strin
 
 func (c *promoteCLI) run(env map[string]string, args ...string) (int, string, string) {
 	c.t.Helper()
-	return runCLI(c.t, env, append(args, c.dir, "--repository", c.repo, "--key", c.pub, "--fetch=false")...)
+	return runCLI(c.t, env, append(args, c.dir, "--repository", c.repo, "--key", c.pub)...)
 }
 
 func TestPromoteCLI(t *testing.T) {
@@ -182,6 +182,23 @@ func TestPromoteCLI(t *testing.T) {
 	if out, _ := os.ReadFile(c.out); !strings.Contains(string(out), "moved<<") || !strings.Contains(string(out), "dev") {
 		t.Errorf("GITHUB_OUTPUT: %s", out)
 	}
+
+	// propose --to next: dev changed, so staging is next.
+	origin := filepath.Join(t.TempDir(), "origin.git")
+	c.git("init", "-q", "--bare", origin)
+	c.git("remote", "add", "origin", origin)
+	c.git("push", "-q", "origin", "main")
+	code, stdout, stderr = c.run(c.env("push", nil), "promote", "propose", "--to", "next")
+	if code != 0 || !strings.Contains(stdout, "opened pull request #") || !strings.Contains(stdout, "to staging") {
+		t.Fatalf("propose: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if prs := c.gh.PullRequests("acme", "iris"); len(prs) != 1 || prs[0].Head != "mlship/promote-staging" || !strings.Contains(prs[0].Body, good) {
+		t.Errorf("pull requests %+v", prs)
+	}
+	if got := c.git("--git-dir", origin, "show", "mlship/promote-staging:ml/mlship/environments.json"); !strings.Contains(got, `"staging"`) {
+		t.Errorf("proposed file: %s", got)
+	}
+	c.git("remote", "remove", "origin")
 
 	// plan on the promotion pull request: check run + sticky report.
 	c.git("checkout", "-q", "-b", "mlship/promote-staging")

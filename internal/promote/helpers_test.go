@@ -28,9 +28,9 @@ import (
 )
 
 const (
-	testPassword = "promote-test"
+	testPassword  = "promote-test"
 	owner, ghRepo = "acme", "iris"
-	goodBuilder  = "https://github.com/acme/iris/.github/workflows/pr.yml@refs/pull/1/merge"
+	goodBuilder   = "https://github.com/acme/iris/.github/workflows/pr.yml@refs/pull/1/merge"
 )
 
 // specTemplate is a model with the three environments of the iris

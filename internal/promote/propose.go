@@ -210,4 +210,3 @@ func proposalBody(p *Promoter, pr *Proposal) string {
 	b.WriteString(pr.Plan.Markdown())
 	return b.String()
 }
-

@@ -178,7 +178,12 @@ func (p *Prepared) Run(ctx context.Context) (*Result, error) {
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	var selected []gpu.Device
 	if req.Count > 0 || (!o.noGPUProbe && hasExecutable(o.nvidiaSMI, env["PATH"])) {
-		inv, err := gpu.Discover(ctx, gpu.WithLookupEnv(lookup), gpu.WithNvidiaSMI(o.nvidiaSMI))
+		dopts := []gpu.Option{gpu.WithLookupEnv(lookup), gpu.WithNvidiaSMI(o.nvidiaSMI)}
+		if req.Count == 0 {
+			// Only for the record: a wedged driver must not hold up a CPU training.
+			dopts = append(dopts, gpu.WithTimeout(3*time.Second))
+		}
+		inv, err := gpu.Discover(ctx, dopts...)
 		if err != nil {
 			return nil, fmt.Errorf("GPU discovery: %w", err)
 		}
