@@ -222,6 +222,9 @@ func driftVerdict(res *drift.Result) string {
 func fmtScore(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
 
 func printDriftText(f *Factory, res *drift.Result) {
+	if len(res.UnknownColumns) > 0 {
+		f.IO.Logf("warning: drift.columns names columns that are not in the reference data: %s\n", strings.Join(res.UnknownColumns, ", "))
+	}
 	f.IO.Printf("%s\n", driftVerdict(res))
 	f.IO.Printf("reference %s (%d rows), current %s (%d rows), %s statistics\n\n", res.Reference.Path, res.Reference.Rows, res.Current.Path, res.Current.Rows, res.Mode)
 	f.IO.Printf("%-24s %-12s %-14s %12s %12s %10s  %s\n", "COLUMN", "TYPE", "TEST", "STATISTIC", "P-VALUE", "THRESHOLD", "DRIFT")

@@ -34,6 +34,9 @@ type Result struct {
 	// the current data only (not compared).
 	Ignored      []string `json:"ignored,omitempty"`
 	ExtraColumns []string `json:"extraColumns,omitempty"`
+	// UnknownColumns are configured (spec drift.columns) but absent from
+	// the reference data: likely a typo.
+	UnknownColumns []string `json:"unknownColumns,omitempty"`
 }
 
 // DatasetInfo describes one input.
@@ -125,6 +128,12 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 	}
 	res.Ignored = l.ignored
 	res.ExtraColumns = l.extra
+	for name := range cfg.Columns {
+		if _, ok := l.byName[name]; !ok {
+			res.UnknownColumns = append(res.UnknownColumns, name)
+		}
+	}
+	sort.Strings(res.UnknownColumns)
 
 	res.Columns = make([]ColumnResult, len(l.cols))
 	workers := cfg.Workers

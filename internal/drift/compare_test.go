@@ -170,9 +170,12 @@ func TestCompareInference(t *testing.T) {
 	// sets become categorical. "q" is quoted text with commas and newlines.
 	ref := writeFile(t, "ref.csv", "n,q,e\n1,\"a,b\",\n2,\"line\nbreak\",NA\n2,\"say \"\"hi\"\"\",\n")
 	cur := writeFile(t, "cur.csv", "q,n,e,extra\n\"a,b\",1,,9\nzz,oops,null,9\n")
-	res, err := Compare(context.Background(), File(ref), File(cur), Config{})
+	res, err := Compare(context.Background(), File(ref), File(cur), Config{Columns: map[string]ColumnConfig{"nn": {Type: Numerical}}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(res.UnknownColumns) != 1 || res.UnknownColumns[0] != "nn" {
+		t.Errorf("unknown columns %v, want [nn]", res.UnknownColumns)
 	}
 	got := map[string]ColumnResult{}
 	for _, c := range res.Columns {

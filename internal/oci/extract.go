@@ -100,6 +100,12 @@ type extractor struct {
 	buf  int
 }
 
+// maxExpansion bounds how many bytes a compressed tar layer may unpack to
+// per byte of blob (gzip tops out near 1032:1); an uncompressed tar may
+// not unpack to more than its own size. Sparse entries are refused: they
+// would let a small layer fill the disk.
+const maxExpansion = 1100
+
 // writeRaw writes one raw layer's stream to rel.
 func (x *extractor) writeRaw(rel string, r io.Reader) error {
 	if d := path.Dir(rel); d != "." {
@@ -128,8 +134,13 @@ func (x *extractor) writeRaw(rel string, r io.Reader) error {
 	return nil
 }
 
-// extractTar unpacks a tar stream (compressed per format).
-func (x *extractor) extractTar(r io.Reader, format Format) error {
+// extractTar unpacks a tar stream (compressed per format) of a blob of
+// blobSize bytes.
+func (x *extractor) extractTar(r io.Reader, format Format, blobSize int64) error {
+	budget := blobSize
+	if format != FormatTar {
+		budget = blobSize*maxExpansion + 1<<20
+	}
 	switch format {
 	case FormatTarGzip:
 		gz, err := gzip.NewReader(r)
@@ -158,6 +169,13 @@ func (x *extractor) extractTar(r io.Reader, format Format) error {
 			}
 			return refusef("reading tar: %v", err)
 		}
+		if hdr.Typeflag == tar.TypeGNUSparse || hasSparseRecord(hdr) {
+			return refusef("tar entry %s is a sparse file", hdr.Name)
+		}
+		if hdr.Size < 0 || hdr.Size > budget {
+			return refusef("tar entry %s unpacks to more bytes (%d) than the layer allows", hdr.Name, hdr.Size)
+		}
+		budget -= hdr.Size
 		if err := x.entry(tr, hdr); err != nil {
 			return err
 		}
@@ -314,4 +332,13 @@ func checkTree(dir string) error {
 		}
 		return checkLinkTarget(filepath.ToSlash(rel), filepath.ToSlash(t))
 	})
+}
+
+func hasSparseRecord(h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }

@@ -58,7 +58,7 @@ func FuzzExtractTar(f *testing.F) {
 		}
 		defer root.Close()
 		x := &extractor{root: root, dir: dir, buf: 32 << 10}
-		err = x.extractTar(bytes.NewReader(data), FormatTar)
+		err = x.extractTar(bytes.NewReader(data), FormatTar, int64(len(data)))
 		ents, _ := os.ReadDir(parent)
 		if len(ents) != 1 {
 			t.Fatalf("extraction wrote beside its root: %v", ents)

@@ -225,7 +225,7 @@ func fetchLayer(ctx context.Context, src source, x *extractor, l pullLayer, o *o
 	if l.format == FormatRaw {
 		return x.writeRaw(l.path, vr)
 	}
-	if err := x.extractTar(vr, l.format); err != nil {
+	if err := x.extractTar(vr, l.format, l.desc.Size); err != nil {
 		return err
 	}
 	return vr.drain()

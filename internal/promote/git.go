@@ -107,10 +107,11 @@ func (g *Git) LastCommit(ctx context.Context, rev string, paths ...string) (stri
 	return strings.TrimSpace(out), nil
 }
 
-// Commits returns the commits reachable from rev that touched any of
-// paths, newest first, at most limit.
-func (g *Git) Commits(ctx context.Context, rev string, limit int, paths ...string) ([]string, error) {
-	args := append([]string{"log", fmt.Sprintf("--max-count=%d", limit), "--format=%H", rev, "--"}, paths...)
+// Commits returns the commits reachable from rev selected by the git log
+// arguments args (options, then "--" and paths), newest first, at most
+// limit.
+func (g *Git) Commits(ctx context.Context, rev string, limit int, args ...string) ([]string, error) {
+	args = append([]string{"log", fmt.Sprintf("--max-count=%d", limit), "--format=%H", rev}, args...)
 	out, err := g.run(ctx, nil, args...)
 	if err != nil {
 		return nil, err

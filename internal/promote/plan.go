@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -538,7 +539,10 @@ func (p *Promoter) ranIn(ctx context.Context, env, digest string, bs, hs *State)
 	if cur == digest {
 		return "the tag " + p.TagRef(env) + " points at it", nil
 	}
-	commits, err := p.git.Commits(ctx, hs.Commit, p.o.historyLimit, spec.EnvironmentsFiles...)
+	// Only commits whose diff adds or removes a line holding the digest
+	// can have given it to env.
+	_, hex, _ := strings.Cut(digest, ":")
+	commits, err := p.git.Commits(ctx, hs.Commit, p.o.historyLimit, append([]string{"-G" + regexp.QuoteMeta(hex), "--"}, spec.EnvironmentsFiles...)...)
 	if err != nil {
 		return "", err
 	}
