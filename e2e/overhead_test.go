@@ -17,7 +17,8 @@ import (
 //
 //   - new-job: the first mlship step of a job: install.sh keys the source
 //     tree and finds the cached build;
-//   - same-job: a later step: MLSHIP_BIN from the first one is reused.
+//   - same-job: a later step: MLSHIP_BIN from the first one is reused;
+//   - version-only: `mlship version` alone, for comparison.
 //
 // Run it with: go test -run '^$' -bench StepOverhead -benchtime 20x ./e2e
 func BenchmarkStepOverhead(b *testing.B) {
@@ -50,8 +51,17 @@ func BenchmarkStepOverhead(b *testing.B) {
 	}{
 		{"new-job", base},
 		{"same-job", append(append([]string{}, base...), jobEnv...)},
+		{"version-only", nil},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			if bc.env == nil { // the binary's start-up alone
+				for b.Loop() {
+					if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
+						b.Fatalf("%s version: %v\n%s", bin, err, out)
+					}
+				}
+				return
+			}
 			dir := b.TempDir()
 			env := append(bc.env, "GITHUB_ENV="+filepath.Join(dir, "env"), "GITHUB_PATH="+filepath.Join(dir, "path"),
 				"GITHUB_OUTPUT="+filepath.Join(dir, "output"))
