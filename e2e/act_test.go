@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +156,13 @@ func (h *harness) run(t *testing.T, event, workflow, ref, sha string, runID, att
 		t.Logf("act output:\n%s", r.Output)
 		t.Fatalf("act %s -W %s failed after %s: %v\n%s", event, workflow, r.Wall.Round(time.Second), err, r.failureSummary())
 	}
-	t.Logf("act %s -W %s: %d steps in %s", event, workflow, len(r.Steps), r.Wall.Round(time.Millisecond))
+	var named []string
+	for _, s := range r.Steps {
+		if s.Stage == "Main" && !strings.ContainsAny(s.Name, `$"=/`) {
+			named = append(named, fmt.Sprintf("%s %s", s.Name, s.Took.Round(10*time.Millisecond)))
+		}
+	}
+	t.Logf("act %s -W %s: %s in all; %s", event, workflow, r.Wall.Round(time.Millisecond), strings.Join(named, ", "))
 	return r
 }
 
@@ -318,9 +325,14 @@ func (h *harness) checkPullRequest(t *testing.T, number int, head string) {
 		t.Errorf("the sticky comment does not report the iris model's accuracy:\n%s", body)
 	}
 	runs := h.gh.CheckRuns(owner, repoName, head)
-	if len(runs) == 0 {
-		t.Fatalf("no check run on the pull request's head %s", head)
+	var names []string
+	for _, cr := range runs {
+		names = append(names, fmt.Sprintf("%q %s", cr.Name, cr.Conclusion))
 	}
+	if !slices.ContainsFunc(runs, func(cr githubtest.CheckRun) bool { return cr.Name == "mlship report (iris)" }) {
+		t.Errorf("no check run \"mlship report (iris)\" on the pull request's head %s; check runs: %s", head, strings.Join(names, ", "))
+	}
+	t.Logf("check runs on %.12s: %s", head, strings.Join(names, ", "))
 	for _, cr := range runs {
 		if cr.Status != "completed" || cr.Conclusion == "" {
 			t.Errorf("check run %q on %s is %s/%s, want completed with a conclusion", cr.Name, head, cr.Status, cr.Conclusion)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func FuzzParseManifest(f *testing.F) {
@@ -58,7 +59,13 @@ func FuzzExtractTar(f *testing.F) {
 		}
 		defer root.Close()
 		x := &extractor{root: root, dir: dir, buf: 32 << 10}
-		err = x.extractTar(bytes.NewReader(data), FormatTar, int64(len(data)))
+		done := make(chan error, 1)
+		go func() { done <- x.extractTar(bytes.NewReader(data), FormatTar, int64(len(data))) }()
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("extraction of %d bytes did not finish in 10s", len(data))
+		}
 		ents, _ := os.ReadDir(parent)
 		if len(ents) != 1 {
 			t.Fatalf("extraction wrote beside its root: %v", ents)
