@@ -19,9 +19,8 @@ import (
 	"github.com/mlship/mlship/internal/testenv"
 )
 
-// copyTree copies the regular files and directories under src to dst,
-// skipping the paths (relative, slash-separated) for which skip is true.
-func copyTree(t testing.TB, src, dst string, skip func(rel string, d fs.DirEntry) bool) {
+// copyTree copies the regular files and directories under src to dst.
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -31,14 +30,7 @@ func copyTree(t testing.TB, src, dst string, skip func(rel string, d fs.DirEntry
 		if err != nil {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
-		if rel != "." && skip != nil && skip(rel, d) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, filepath.FromSlash(rel))
+		target := filepath.Join(dst, rel)
 		switch {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o755)

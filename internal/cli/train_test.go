@@ -81,9 +81,9 @@ func TestTrainFlags(t *testing.T) {
 	}
 }
 
-// irisCopy copies examples/iris into a temporary module of its own (the
-// trainer uses the standard library only), so tests never write into the
-// checkout and run the spec's own `go run ./trainer` unchanged.
+// irisCopy copies examples/iris into a temporary module of its own, in a
+// workspace with the checkout, so tests never write into the checkout and
+// run the spec's own `go run ./trainer` unchanged.
 func irisCopy(t *testing.T) string {
 	t.Helper()
 	src := "../../examples/iris"
@@ -111,8 +111,19 @@ func irisCopy(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dst, "go.mod"), []byte("module iris.example\n\ngo 1.26\n"), 0o644); err != nil {
+	// The trainer imports packages of the mlship module: a workspace holding
+	// the copy and the checkout resolves them to the code under test.
+	root, err := filepath.Abs("../..")
+	if err != nil {
 		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"go.mod":  "module iris.example\n\ngo 1.26\n",
+		"go.work": "go 1.26.8\n\nuse (\n\t.\n\t" + root + "\n)\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dst, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dst
 }
@@ -133,7 +144,7 @@ func TestTrainIrisDeterministic(t *testing.T) {
 	}
 	dir := irisCopy(t)
 	env := os.Environ()
-	env = append(env, "GOWORK=off", "GOFLAGS=")
+	env = append(env, "GOWORK="+filepath.Join(dir, "go.work"), "GOFLAGS=")
 	run := func(args ...string) (TrainOutput, map[string][]byte) {
 		t.Helper()
 		ios, out, errOut := iostreams.Test(nil)

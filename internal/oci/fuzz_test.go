@@ -47,8 +47,13 @@ func FuzzExtractTar(f *testing.F) {
 	add([]tarEntry{{name: "l", link: ".", typ: tar.TypeSymlink}, {name: "l/x", typ: tar.TypeReg, body: "x"}})
 	add([]tarEntry{{name: "a", typ: tar.TypeReg, body: "x"}, {name: "h", link: "a", typ: tar.TypeLink}})
 	add([]tarEntry{{name: "s", link: "../../etc", typ: tar.TypeSymlink}})
+	base := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		parent := t.TempDir()
+		parent, err := os.MkdirTemp(base, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(parent)
 		dir := filepath.Join(parent, "root")
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
