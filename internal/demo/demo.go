@@ -145,7 +145,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	r.say("train", "trained in %s: accuracy %s, input digest %s → %s", r.rel("model"), metric(tr, "accuracy"), short(tr.InputDigest), r.rel(filepath.Base(tr.RunPath)))
 
 	// 7. Evaluate against prod's model.
-	ev, err := eval.Run(ctx, m, eval.WithBaselineSource(eval.RegistryBaseline{Repository: r.repoRef, PlainHTTP: true}), eval.WithEnvironment("prod"), eval.WithOutput(r.o.Log, r.o.Log))
+	ev, err := eval.Run(ctx, m, eval.WithBaselineSource(eval.RegistryBaseline{Repository: r.repoRef, PlainHTTP: true}), eval.WithEnvironment("prod"), eval.WithBaselineExamplesFile(filepath.Join(r.o.Dir, "baseline-examples.jsonl")), eval.WithOutput(r.o.Log, r.o.Log))
 	if err != nil {
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
@@ -345,6 +345,13 @@ func (r *run) shipBaseline(ctx context.Context, m *spec.Model) (string, error) {
 	if err := writeJSON(evalPath, ev); err != nil {
 		return "", err
 	}
+	// Keep the per-example results: with them the new model's deltas get
+	// paired bootstrap confidence intervals.
+	if m.Eval != nil && m.Eval.ExamplesFile != "" {
+		if err := os.Rename(filepath.Join(r.repo, m.Eval.ExamplesFile), filepath.Join(r.o.Dir, "baseline-examples.jsonl")); err != nil {
+			return "", fmt.Errorf("keeping the baseline's per-example results: %w", err)
+		}
+	}
 	pushed, err := r.push(ctx, m, tr.InputDigest, "0.9.0")
 	if err != nil {
 		return "", err
@@ -385,7 +392,7 @@ func (r *run) push(ctx context.Context, m *spec.Model, inputDigest, version stri
 		return oci.Result{}, err
 	}
 	res, err := oci.Push(ctx, src, r.repoRef+":"+version, oci.WithPlainHTTP(true), oci.WithAnnotations(map[string]string{
-		oci.AnnotationInputDigest:                 inputDigest,
+		oci.AnnotationInputDigest:          inputDigest,
 		"org.opencontainers.image.version": version,
 	}))
 	if err != nil {

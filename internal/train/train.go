@@ -395,8 +395,8 @@ func isURL(s string) bool {
 }
 
 // codeDigest hashes the source files of the workdir, leaving out the spec
-// files (the train section is digested on its own), the datasets and the
-// outputs.
+// files (the train section is digested on its own), the environments file
+// (promotion state), the datasets and the outputs.
 func codeDigest(ctx context.Context, m *spec.Model, dir string, p *Prepared) (string, error) {
 	skip := map[string]bool{}
 	for _, f := range m.Files {
@@ -413,6 +413,10 @@ func codeDigest(ctx context.Context, m *spec.Model, dir string, p *Prepared) (st
 		if !isURL(ds.URI) {
 			skip[filepath.Join(dir, filepath.FromSlash(ds.URI))] = true
 		}
+	}
+	// The environments file changes with every promotion, never the model.
+	for _, name := range spec.EnvironmentsFiles {
+		skip[filepath.Join(dir, filepath.FromSlash(name))] = true
 	}
 	prefixes := []string{p.model + string(filepath.Separator)}
 	skip[p.metrics] = true

@@ -147,6 +147,12 @@ func TestInputDigest(t *testing.T) {
 	if digest(m) != base {
 		t.Fatal("restoring the data did not restore the digest")
 	}
+	// Promotion state is not an input.
+	os.MkdirAll(filepath.Join(m.Dir, "mlship"), 0o755)
+	write(t, filepath.Join(m.Dir, "mlship", "environments.cue"), "environments: prod: digest: \"sha256:"+strings.Repeat("a", 64)+"\"\n")
+	if digest(m) != base {
+		t.Error("the environments file changed the input digest")
+	}
 	write(t, filepath.Join(m.Dir, "helper.py"), "print(1)\n")
 	changed["code"] = digest(m)
 	os.Remove(filepath.Join(m.Dir, "helper.py"))
