@@ -148,6 +148,7 @@ func (h *harness) run(t *testing.T, event, workflow, ref, sha string, runID, att
 		"--local-repository", "mlship/mlship@v1=" + h.src,
 		"--action-cache-path", h.cache,
 		"--action-offline-mode",
+		"--no-cache-server", // no actions/cache here; it would write to ~/.cache/actcache
 		"--secret-file", h.secrets,
 		// The workflows' registry override: a repository variable.
 		"--var", "MLSHIP_REPOSITORY=" + h.repository(),

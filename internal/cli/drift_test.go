@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,13 +9,6 @@ import (
 
 	"github.com/mlship/mlship/internal/iostreams"
 )
-
-func runDriftCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	ios, out, errOut := iostreams.Test(env)
-	code := Execute(context.Background(), NewFactory(ios, "test"), args)
-	return code, out.String(), errOut.String()
-}
 
 const (
 	driftRef = "../drift/testdata/reference.csv"
@@ -30,7 +22,7 @@ func TestDriftJSONContract(t *testing.T) {
 	summary := filepath.Join(dir, "summary.md")
 	outputs := filepath.Join(dir, "outputs")
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs}
-	code, stdout, stderr := runDriftCLI(t, env, "drift", "--reference", driftRef, "--current", driftCur, "--output", "json", "--out", out)
+	code, stdout, stderr := mlship(t, env, "drift", "--reference", driftRef, "--current", driftCur, "--output", "json", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -106,7 +98,7 @@ func TestDriftExitCodesAndErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			code, stdout, stderr := runDriftCLI(t, nil, c.args...)
+			code, stdout, stderr := mlship(t, nil, c.args...)
 			if code != c.code || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q", code, stdout, stderr, c.code, c.stdout, c.stderr)
 			}
@@ -116,7 +108,7 @@ func TestDriftExitCodesAndErrors(t *testing.T) {
 
 func TestDriftFromSpec(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := runDriftCLI(t, nil, "drift", "--spec", "../../examples/iris", "-o", "json")
+	code, stdout, stderr := mlship(t, nil, "drift", "--spec", "../../examples/iris", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -138,7 +130,7 @@ func TestDriftFromSpec(t *testing.T) {
 
 func TestDriftHelpHasExamples(t *testing.T) {
 	t.Parallel()
-	code, stdout, _ := runDriftCLI(t, nil, "drift", "--help")
+	code, stdout, _ := mlship(t, nil, "drift", "--help")
 	if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "mlship drift --reference") {
 		t.Errorf("help: exit %d\n%s", code, stdout)
 	}

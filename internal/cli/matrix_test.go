@@ -28,7 +28,7 @@ func TestMatrix(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			actions := actionsEnv(t.TempDir())
-			code, stdout, stderr := runCLI(t, actions, "matrix", tt.dir)
+			code, stdout, stderr := mlship(t, actions, "matrix", tt.dir)
 			if code != 0 {
 				t.Fatalf("code %d: %s", code, stderr)
 			}
@@ -77,7 +77,7 @@ func TestMatrixTooLarge(t *testing.T) {
 	maxRuns: 10
 }
 `)
-	code, _, stderr := runCLI(t, nil, "matrix", dir)
+	code, _, stderr := mlship(t, nil, "matrix", dir)
 	if code != 1 || !strings.Contains(stderr, "64 combinations, more than maxRuns (10)") {
 		t.Errorf("code %d: %s", code, stderr)
 	}
@@ -106,7 +106,7 @@ func TestMatrixSelect(t *testing.T) {
 	os.WriteFile(filepath.Join(runs, "notes.json"), []byte("{}"), 0o644)
 
 	actions := actionsEnv(t.TempDir())
-	code, stdout, stderr := runCLI(t, actions, "matrix", "select", "--spec", "../../examples/iris", runs)
+	code, stdout, stderr := mlship(t, actions, "matrix", "select", "--spec", "../../examples/iris", runs)
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
@@ -121,15 +121,15 @@ func TestMatrixSelect(t *testing.T) {
 		t.Errorf("best-dir not in outputs: %s", outputs)
 	}
 
-	code, stdout, _ = runCLI(t, nil, "matrix", "select", "--metric", "loss", "--goal", "minimize", "-o", "json", runs)
+	code, stdout, _ = mlship(t, nil, "matrix", "select", "--metric", "loss", "--goal", "minimize", "-o", "json", runs)
 	var sel train.Selection
 	if code != 0 || json.Unmarshal([]byte(stdout), &sel) != nil || sel.Best.Value != 0.1 || len(sel.Runs) != 3 {
 		t.Errorf("minimize loss: %d %s", code, stdout)
 	}
-	if code, _, stderr := runCLI(t, nil, "matrix", "select", "--metric", "f1", runs); code != 1 || !strings.Contains(stderr, "no successful run with metric f1") {
+	if code, _, stderr := mlship(t, nil, "matrix", "select", "--metric", "f1", runs); code != 1 || !strings.Contains(stderr, "no successful run with metric f1") {
 		t.Errorf("absent metric: %d %s", code, stderr)
 	}
-	if code, _, _ := runCLI(t, nil, "matrix", "select", "--metric", "loss", "--goal", "up", runs); code != 2 {
+	if code, _, _ := mlship(t, nil, "matrix", "select", "--metric", "loss", "--goal", "up", runs); code != 2 {
 		t.Errorf("bad goal: exit %d, want 2", code)
 	}
 }

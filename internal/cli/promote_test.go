@@ -155,7 +155,7 @@ func (c *promoteCLI) env(event string, extra map[string]string) map[string]strin
 
 func (c *promoteCLI) run(env map[string]string, args ...string) (int, string, string) {
 	c.t.Helper()
-	return runCLI(c.t, env, append(args, c.dir, "--repository", c.repo, "--key", c.pub)...)
+	return mlship(c.t, env, append(args, c.dir, "--repository", c.repo, "--key", c.pub)...)
 }
 
 func TestPromoteCLI(t *testing.T) {
@@ -165,7 +165,7 @@ func TestPromoteCLI(t *testing.T) {
 	c.commit(fmt.Sprintf(`{"environments": {"dev": {"digest": %q}}}`, good))
 
 	// apply on push to main: the tag moves, a deployment is recorded.
-	code, stdout, stderr := runCLI(t, c.env("push", nil), "promote", "apply", c.dir, "--repository", c.repo, "--key", c.pub, "-o", "json")
+	code, stdout, stderr := mlship(t, c.env("push", nil), "promote", "apply", c.dir, "--repository", c.repo, "--key", c.pub, "-o", "json")
 	if code != 0 {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -266,16 +266,16 @@ func TestPromoteCLI(t *testing.T) {
 func TestPromoteCLIUsage(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"promote", "plan", "--help"}, {"promote", "apply", "--help"}, {"promote", "propose", "--help"}, {"status", "--help"}} {
-		code, stdout, _ := runCLI(t, nil, args...)
+		code, stdout, _ := mlship(t, nil, args...)
 		if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "--repository") {
 			t.Errorf("%v: exit %d\n%s", args, code, stdout)
 		}
 	}
-	code, _, stderr := runCLI(t, nil, "promote", "propose", ".")
+	code, _, stderr := mlship(t, nil, "promote", "propose", ".")
 	if code != 2 || !strings.Contains(stderr, "--to ENV is required") {
 		t.Errorf("propose without --to: exit %d %s", code, stderr)
 	}
-	code, _, stderr = runCLI(t, nil, "promote", "plan", "does/not/exist")
+	code, _, stderr = mlship(t, nil, "promote", "plan", "does/not/exist")
 	if code == 0 || !strings.Contains(stderr, "does/not/exist") {
 		t.Errorf("missing spec: exit %d %s", code, stderr)
 	}

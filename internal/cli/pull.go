@@ -21,7 +21,11 @@ type PullOptions struct {
 	Filter       []string
 	AllowUnknown bool
 	Force        bool
-	// Extra are options added by other flags (e.g. --verify's verifier).
+	// Verify checks the signature (and the attestations the policy asks
+	// for) before anything is downloaded; Policy says who may sign.
+	Verify bool
+	Policy PolicyFlags
+	// Extra are options added by callers (tests, other commands).
 	Extra []oci.Option
 }
 
@@ -50,10 +54,19 @@ directory beside DIR and renamed into place only when all of it verified.
 Refused, leaving DIR as it was: digest mismatches, absolute paths, paths
 with '..', symlinks or hardlinks escaping DIR, devices, and media types
 that are not ModelPack's (unless --allow-unknown). A non-empty DIR is
-refused unless --force.`,
+refused unless --force.
+
+With --verify, the resolved digest is verified first — the signature by
+--key (or the keyless --certificate-identity/--certificate-oidc-issuer),
+and the attestations --attestation or the spec's environment (--spec,
+--env) require — and nothing is downloaded when verification fails.`,
 		Example: `  mlship pull ghcr.io/acme/iris:prod ./model
   mlship pull localhost:5000/acme/llama@sha256:4f1c... ./llama --filter weight,weight-config
-  mlship pull oci:build/iris:1.0.0 ./iris --output json`,
+  mlship pull oci:build/iris:1.0.0 ./iris --output json
+
+  # verify the signature first (as cosign verify --key would), then pull
+  mlship pull ghcr.io/acme/iris:prod ./model --verify --key cosign.pub
+  mlship pull ghcr.io/acme/iris:prod ./model --verify --spec . --env prod`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Dir = args[0], args[1]
@@ -67,6 +80,8 @@ refused unless --force.`,
 	cmd.Flags().StringSliceVar(&opts.Filter, "filter", nil, "only these roles: weight, weight-config, code, dataset, doc (comma-separated)")
 	cmd.Flags().BoolVar(&opts.AllowUnknown, "allow-unknown", false, "accept artifacts and layers of unknown media types")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace DIR if it is not empty")
+	cmd.Flags().BoolVar(&opts.Verify, "verify", false, "verify the signature and required attestations before pulling")
+	opts.Policy.Register(cmd.Flags())
 	return cmd
 }
 
@@ -82,6 +97,15 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 	}
 	ref := applyRepository(opts.Ref, opts.Registry.Repository)
 	ropts := append(opts.Registry.options(f), oci.WithRoles(roles...), oci.WithAllowUnknown(opts.AllowUnknown), oci.WithForce(opts.Force))
+	if opts.Verify {
+		pol, err := opts.Policy.Policy(ctx, f)
+		if err != nil {
+			return &ExitError{Code: 1, Err: fmt.Errorf("--verify: %w", err)}
+		}
+		ropts = append(ropts, oci.WithVerifier(pol.Verifier(registryOptions(f, opts.Registry.PlainHTTP)...)))
+	} else if len(opts.Policy.Keys) > 0 || opts.Policy.Identity != "" || opts.Policy.IdentityRegexp != "" || opts.Policy.SpecDir != "" {
+		return &ExitError{Code: 2, Err: errors.New("--key, --certificate-identity and --spec say how to verify: add --verify to verify before pulling")}
+	}
 	ropts = append(ropts, opts.Extra...)
 	res, err := oci.Pull(ctx, ref, opts.Dir, ropts...)
 	if err != nil {

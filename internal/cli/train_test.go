@@ -239,14 +239,14 @@ func TestTrainPytorchGPUWithoutGPU(t *testing.T) {
 func TestTrainExitStatusAndOutputs(t *testing.T) {
 	t.Parallel()
 	dir := trainToySpec(t, "echo oops >&2; exit 7\n", "")
-	code, stdout, stderr := runCLI(t, nil, "train", dir)
+	code, stdout, stderr := mlship(t, nil, "train", dir)
 	if code != 7 || !strings.Contains(stderr, "oops") || !strings.Contains(stderr, "exited with status 7") {
 		t.Errorf("code %d stdout %q stderr %q", code, stdout, stderr)
 	}
 
 	dir = trainToySpec(t, trainToyScript, "")
 	actions := actionsEnv(t.TempDir())
-	code, stdout, stderr = runCLI(t, actions, "train", dir, "--output", "json")
+	code, stdout, stderr = mlship(t, actions, "train", dir, "--output", "json")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
@@ -271,7 +271,7 @@ func TestTrainExitStatusAndOutputs(t *testing.T) {
 		t.Errorf("summary %s", summary)
 	}
 	// A bad --param is a usage error.
-	if code, _, stderr := runCLI(t, nil, "train", dir, "--param", "9lives=1"); code != 2 || !strings.Contains(stderr, "9lives") {
+	if code, _, stderr := mlship(t, nil, "train", dir, "--param", "9lives=1"); code != 2 || !strings.Contains(stderr, "9lives") {
 		t.Errorf("bad param: %d %s", code, stderr)
 	}
 }
@@ -281,7 +281,7 @@ func TestTrainReuse(t *testing.T) {
 	host := testenv.InProcessRegistry(t)
 	repo := host + "/acme/toy"
 	dir := trainToySpec(t, trainToyScript, "")
-	code, stdout, stderr := runCLI(t, nil, "train", dir, "--digest-only")
+	code, stdout, stderr := mlship(t, nil, "train", dir, "--digest-only")
 	if code != 0 {
 		t.Fatal(stderr)
 	}
@@ -299,7 +299,7 @@ func TestTrainReuse(t *testing.T) {
 	want, _ := img.Digest()
 
 	actions := actionsEnv(t.TempDir())
-	code, stdout, stderr = runCLI(t, actions, "train", dir, "--reuse", "--repository", repo, "-o", "json")
+	code, stdout, stderr = mlship(t, actions, "train", dir, "--reuse", "--repository", repo, "-o", "json")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
@@ -315,7 +315,7 @@ func TestTrainReuse(t *testing.T) {
 		t.Errorf("outputs %s", outputs)
 	}
 	// Another seed: trains.
-	code, stdout, stderr = runCLI(t, nil, "train", dir, "--reuse", "--repository", repo, "--seed", "6", "-o", "json")
+	code, stdout, stderr = mlship(t, nil, "train", dir, "--reuse", "--repository", repo, "--seed", "6", "-o", "json")
 	if code != 0 || trainJSON(t, stdout).Reused {
 		t.Fatalf("code %d, %s %s", code, stdout, stderr)
 	}
@@ -327,7 +327,7 @@ func TestTrainReuse(t *testing.T) {
 func TestTrainInvalidSpecAnnotates(t *testing.T) {
 	t.Parallel()
 	dir := trainToySpec(t, trainToyScript, "train: seed: -1\n")
-	code, stdout, _ := runCLI(t, actionsEnv(t.TempDir()), "train", dir)
+	code, stdout, _ := mlship(t, actionsEnv(t.TempDir()), "train", dir)
 	if code != 1 || !strings.Contains(stdout, "::error file=") {
 		t.Errorf("code %d stdout %q", code, stdout)
 	}
@@ -339,12 +339,12 @@ func TestTrainReuseAfterPush(t *testing.T) {
 	t.Parallel()
 	repo := testenv.InProcessRegistry(t) + "/acme/toy"
 	dir := trainToySpec(t, trainToyScript, "package: files: [{path: \"model/w.txt\", role: \"weight\"}]\n")
-	code, stdout, stderr := runCLI(t, nil, "train", dir, "-o", "json")
+	code, stdout, stderr := mlship(t, nil, "train", dir, "-o", "json")
 	if code != 0 {
 		t.Fatalf("train: %d %s", code, stderr)
 	}
 	trained := trainJSON(t, stdout)
-	code, stdout, stderr = runCLI(t, nil, "push", dir, "--repository", repo, "--plain-http", "-o", "json")
+	code, stdout, stderr = mlship(t, nil, "push", dir, "--repository", repo, "--plain-http", "-o", "json")
 	if code != 0 {
 		t.Fatalf("push: %d %s", code, stderr)
 	}
@@ -355,7 +355,7 @@ func TestTrainReuseAfterPush(t *testing.T) {
 		t.Fatalf("push output %q: %v", stdout, err)
 	}
 	os.RemoveAll(filepath.Join(dir, ".probe"))
-	code, stdout, stderr = runCLI(t, nil, "train", dir, "--reuse", "--repository", repo, "-o", "json")
+	code, stdout, stderr = mlship(t, nil, "train", dir, "--reuse", "--repository", repo, "-o", "json")
 	if code != 0 {
 		t.Fatalf("train --reuse: %d %s", code, stderr)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,15 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlship/mlship/internal/iostreams"
 )
-
-func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	ios, out, errOut := iostreams.Test(env)
-	code := Execute(context.Background(), NewFactory(ios, "test"), args)
-	return code, out.String(), errOut.String()
-}
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
@@ -103,7 +94,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, stdout, stderr := runCLI(t, tt.env, tt.args...)
+			code, stdout, stderr := mlship(t, tt.env, tt.args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout, stderr)
 			}
@@ -114,7 +105,7 @@ func TestValidate(t *testing.T) {
 
 func TestSchemaExport(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := runCLI(t, nil, "schema", "export")
+	code, stdout, stderr := mlship(t, nil, "schema", "export")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
