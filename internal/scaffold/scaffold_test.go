@@ -112,3 +112,27 @@ func snapshot(t *testing.T, root string) string {
 	})
 	return b.String()
 }
+
+// TestWorkflowsMatchExample keeps the scaffolded workflows line for line
+// the example's, which the end-to-end tests run with a real runner.
+func TestWorkflowsMatchExample(t *testing.T) {
+	t.Parallel()
+	files, err := render(Params{Name: "iris", Repository: "localhost:5000/mlship/iris", SpecDir: ".", ActionRef: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"pr", "main"} {
+		got := files[".github/workflows/mlship-"+w+".yml"]
+		if got == nil {
+			t.Fatalf("no %s workflow template", w)
+		}
+		got = markerRe.ReplaceAll(got, nil)
+		want, err := os.ReadFile(filepath.Join("..", "..", "examples", "iris", ".github", "workflows", w+".yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("templates/dot-github/workflows/mlship-%s.yml.tmpl differs from examples/iris/.github/workflows/%s.yml: regenerate the template from the example", w, w)
+		}
+	}
+}
