@@ -260,7 +260,7 @@ func TestIrisWorkflows(t *testing.T) {
 		reportOverhead(t, first, second)
 	})
 	if digest == "" {
-		t.Fatal("no model was pushed: skipping the promotion")
+		t.Fatal("the pull_request workflow did not leave a model to promote: skipping the push to main")
 	}
 
 	t.Run("push_main", func(t *testing.T) {
@@ -318,11 +318,30 @@ func TestIrisWorkflows(t *testing.T) {
 		if next == nil {
 			t.Fatalf("no open pull request from mlship/promote-staging; pull requests: %+v", h.gh.PullRequests(owner, repoName))
 		}
+		// A deployer verifies what dev runs with the real cosign CLI:
+		// signed by the key the spec names, eval attestation included.
+		ref := h.repository() + "@" + got
+		pubKey := filepath.Join(h.repo, "cosign.pub")
+		h.cosign(t, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
+		h.cosign(t, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", sign.EvalPredicateType, ref)
+
 		staged := git(t, h.origin, "show", "mlship/promote-staging:"+envFile)
 		if !strings.Contains(staged, digest) || !strings.Contains(staged, "staging") {
 			t.Errorf("mlship/promote-staging's %s does not promote %s to staging:\n%s", envFile, digest, staged)
 		}
 	})
+}
+
+// cosign runs the real cosign CLI offline (no TUF root from the network)
+// and fails the test with its output when it fails.
+func (h *harness) cosign(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := testenv.Command(t, "", testenv.Tool(t, "cosign"), args...)
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"))
+	if stdout, stderr, err := testenv.TryCmd(t, cmd); err != nil {
+		t.Errorf("cosign %s: %v\n%s%s", strings.Join(args, " "), err, stdout, stderr)
+	}
 }
 
 // checkPullRequest checks what a pull-request run leaves on GitHub: one

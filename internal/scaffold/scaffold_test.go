@@ -136,3 +136,22 @@ func TestWorkflowsMatchExample(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeShowsTheExample keeps the README's workflow and spec examples
+// the very files the end-to-end tests run.
+func TestReadmeShowsTheExample(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"examples/iris/.github/workflows/pr.yml", "examples/iris/.github/workflows/main.yml", "examples/iris/model.cue"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), strings.TrimRight(string(b), "\n")) {
+			t.Errorf("README.md does not show %s as it is: copy it again", f)
+		}
+	}
+}
