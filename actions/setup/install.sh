@@ -61,9 +61,13 @@ if [[ -n "${MLSHIP_BIN:-}" && -x "${MLSHIP_BIN}" && "${MLSHIP_BIN_VERSION:-}" ==
 fi
 
 build_source() {
-  # Key the cache on the source tree so an edited checkout is rebuilt.
+  # Key the cache on the content of what goes into the binary (Go, CUE,
+  # templates and the embedded example), never on mtimes or git state: a
+  # fresh copy of the same tree must hit, an edited one must miss.
   local key
-  key="$(cd "$action_root" && { git rev-parse HEAD 2>/dev/null || true; git status --porcelain 2>/dev/null | sha256sum || true; find cmd internal schema go.mod go.sum -type f -newer go.mod 2>/dev/null | sort | xargs -r sha256sum 2>/dev/null; } | sha256sum | cut -c1-16)"
+  key="$(cd "$action_root" && find cmd internal schema examples/iris go.mod go.sum -type f \
+    \( -name '*.go' -o -name '*.cue' -o -name '*.tmpl' -o -name '*.csv' -o -name '*.md' -o -name go.mod -o -name go.sum \) \
+    -not -path '*/testdata/*' -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
   local dir="$cache_root/source-$key/$os-$arch"
   if [[ ! -x "$dir/mlship" ]]; then
     command -v go >/dev/null || { echo "::error::mlship: building from source needs Go on the runner (actions/setup-go)"; exit 1; }

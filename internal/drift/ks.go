@@ -410,7 +410,8 @@ func kolmogorovPomeranz(n int, x float64) float64 {
 	v1[0] = 1
 	v0s, v1s := 0, 0
 	conv := make([]float64, 2*npwrs)
-	j1, j2 := pomeranzJ1J2(0, n, ll, ceilf, roundf)
+	j1, _ := pomeranzJ1J2(0, n, ll, ceilf, roundf)
+	var j2 int
 	for i := 1; i < 2*n+2; i++ {
 		k1 := j1
 		v0, v1 = v1, v0

@@ -2,7 +2,6 @@ package githubtest
 
 import (
 	"encoding/json"
-	"sort"
 	"time"
 )
 
@@ -63,8 +62,6 @@ func (st *state) repo(owner, name string, now time.Time) *repo {
 }
 
 func (r *repo) newNumber() int { r.nextNumber++; return r.nextNumber }
-
-func (r *repo) branches() map[string]string { return r.heads }
 
 // branchSHA returns a branch's head, inventing a stable one for a branch
 // never seen (so "main" always resolves).
@@ -205,10 +202,4 @@ type JITConfig struct {
 	RunnerGroupID int64
 	WorkFolder    string
 	EncodedConfig string
-}
-
-func sortedByID[T any](xs []T, id func(T) int64) []T {
-	out := append([]T(nil), xs...)
-	sort.SliceStable(out, func(i, j int) bool { return id(out[i]) < id(out[j]) })
-	return out
 }

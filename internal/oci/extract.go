@@ -204,7 +204,7 @@ func (x *extractor) entry(tr io.Reader, hdr *tar.Header) error {
 			return refusef("cannot create directory %s: %v", rel, err)
 		}
 		return nil
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives use TypeRegA
+	case tar.TypeReg, 0: // 0 is the pre-POSIX (V7) regular-file flag, still written by old tools
 		mode := fs.FileMode(0o644)
 		if hdr.Mode&0o111 != 0 {
 			mode = 0o755

@@ -63,11 +63,10 @@ func (g *Git) Commit(ctx context.Context, rev string) (string, error) {
 // Show returns the content of path (relative to Dir) at commit rev, or
 // errNoPath when the path does not exist there.
 func (g *Git) Show(ctx context.Context, rev, path string) ([]byte, error) {
-	out, err := g.run(ctx, nil, "cat-file", "-e", rev+":./"+path)
-	if err != nil {
+	if _, err := g.run(ctx, nil, "cat-file", "-e", rev+":./"+path); err != nil {
 		return nil, errNoPath
 	}
-	out, err = g.run(ctx, nil, "show", rev+":./"+path)
+	out, err := g.run(ctx, nil, "show", rev+":./"+path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -14,11 +13,10 @@ import (
 type Option func(*options)
 
 type options struct {
-	remote    []remote.Option
-	name      []name.Option
-	now       func() time.Time
-	transport http.RoundTripper
-	replace   bool
+	remote  []remote.Option
+	name    []name.Option
+	now     func() time.Time
+	replace bool
 }
 
 func makeOptions(opts []Option) *options {
