@@ -145,44 +145,21 @@ func (l *Loader) build(files []string, dir string) (cue.Value, ErrorList) {
 	var errs ErrorList
 	v := l.ctx.CompileString("{}")
 	for _, f := range files {
-		switch strings.ToLower(filepath.Ext(f)) {
-		case ".cue":
+		if strings.ToLower(filepath.Ext(f)) == ".cue" {
 			cueFiles = append(cueFiles, f)
-		case ".json":
-			data, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, Error{File: l.rel(f), Message: err.Error()})
-				continue
-			}
-			expr, err := cuejson.Extract(f, data)
-			if err != nil {
-				errs = append(errs, l.convertList(err, []string{f})...)
-				continue
-			}
-			fv := l.ctx.BuildExpr(expr, cue.Filename(f))
-			if fv.Err() != nil {
-				errs = append(errs, l.convertList(fv.Err(), []string{f})...)
-				continue
-			}
-			v = v.Unify(fv)
-		default:
-			data, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, Error{File: l.rel(f), Message: err.Error()})
-				continue
-			}
-			af, err := cueyaml.Extract(f, data)
-			if err != nil {
-				errs = append(errs, l.convertList(err, []string{f})...)
-				continue
-			}
-			fv := l.ctx.BuildFile(af, cue.Filename(f))
-			if fv.Err() != nil {
-				errs = append(errs, l.convertList(fv.Err(), []string{f})...)
-				continue
-			}
-			v = v.Unify(fv)
+			continue
 		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, Error{File: l.rel(f), Message: err.Error()})
+			continue
+		}
+		fv, err := l.buildData(f, data)
+		if err != nil {
+			errs = append(errs, l.convertList(err, []string{f})...)
+			continue
+		}
+		v = v.Unify(fv)
 	}
 	if len(cueFiles) > 0 {
 		fv, err := l.buildCUE(cueFiles, dir)
@@ -230,24 +207,35 @@ func (l *Loader) buildCUE(files []string, dir string) (cue.Value, error) {
 	return v, v.Err()
 }
 
+// buildData compiles a JSON or YAML file, keeping positions for errors.
+func (l *Loader) buildData(filename string, data []byte) (cue.Value, error) {
+	var v cue.Value
+	if strings.ToLower(filepath.Ext(filename)) == ".json" {
+		expr, err := cuejson.Extract(filename, data)
+		if err != nil {
+			return v, err
+		}
+		v = l.ctx.BuildExpr(expr, cue.Filename(filename))
+	} else {
+		af, err := cueyaml.Extract(filename, data)
+		if err != nil {
+			return v, err
+		}
+		v = l.ctx.BuildFile(af, cue.Filename(filename))
+	}
+	return v, v.Err()
+}
+
 // ParseEnvironments decodes an environments file (CUE, JSON or YAML) and
 // validates it against #Environments.
 func (l *Loader) ParseEnvironments(filename string, data []byte) (*Environments, error) {
 	var v cue.Value
-	switch strings.ToLower(filepath.Ext(filename)) {
-	case ".json":
-		expr, err := cuejson.Extract(filename, data)
-		if err != nil {
+	if ext := strings.ToLower(filepath.Ext(filename)); ext == ".json" || ext == ".yaml" || ext == ".yml" {
+		var err error
+		if v, err = l.buildData(filename, data); err != nil {
 			return nil, l.convertList(err, []string{filename})
 		}
-		v = l.ctx.BuildExpr(expr, cue.Filename(filename))
-	case ".yaml", ".yml":
-		af, err := cueyaml.Extract(filename, data)
-		if err != nil {
-			return nil, l.convertList(err, []string{filename})
-		}
-		v = l.ctx.BuildFile(af, cue.Filename(filename))
-	default:
+	} else {
 		af, err := parser.ParseFile(filename, data, parser.ParseComments)
 		if err != nil {
 			return nil, l.convertList(err, []string{filename})
