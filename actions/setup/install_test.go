@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/mlship/mlship/internal/testenv"
 )
 
 // release builds a tar.gz holding an executable "mlship" that prints marker.
@@ -169,5 +171,68 @@ func TestInstallFallsBackToSource(t *testing.T) {
 	v, err := exec.Command(bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(v), "mlship ") {
 		t.Fatalf("built binary %s: %q %v", bin, v, err)
+	}
+}
+
+// TestInstallVerifiesSignature checks the cosign signature over
+// checksums.txt when a key is given: a release signed by that key
+// installs, one signed by another key does not.
+func TestInstallVerifiesSignature(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the cosign CLI")
+	}
+	t.Parallel()
+	cosign := testenv.Tool(t, "cosign")
+	keys := t.TempDir()
+	for _, k := range []string{"release", "other"} {
+		cmd := exec.Command(cosign, "generate-key-pair", "--output-key-prefix", filepath.Join(keys, k))
+		cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=pw")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+		}
+	}
+	asset := fmt.Sprintf("mlship_1.2.3_%s_%s.tar.gz", runtime.GOOS, runtime.GOARCH)
+	good := release(t, "signed-1.2.3")
+	sum := sha256.Sum256(good)
+	checksums := []byte(hex.EncodeToString(sum[:]) + "  " + asset + "\n")
+	sumsFile := filepath.Join(keys, "checksums.txt")
+	if err := os.WriteFile(sumsFile, checksums, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sig := func(key string) []byte {
+		cmd := exec.Command(cosign, "sign-blob", "--yes", "--tlog-upload=false", "--key", filepath.Join(keys, key+".key"), sumsFile)
+		cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=pw")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("cosign sign-blob: %v", err)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		signer  string
+		wantErr bool
+	}{{"release", false}, {"other", true}} {
+		h := &host{files: map[string][]byte{
+			"/v1.2.3/" + asset:          good,
+			"/v1.2.3/checksums.txt":     checksums,
+			"/v1.2.3/checksums.txt.sig": sig(tt.signer),
+		}}
+		srv := httptest.NewServer(h)
+		env := map[string]string{"MLSHIP_VERSION": "v1.2.3", "MLSHIP_RELEASE_URL": srv.URL, "RUNNER_TOOL_CACHE": t.TempDir(),
+			"MLSHIP_COSIGN_KEY": filepath.Join(keys, "release.pub")}
+		// install.sh finds cosign on PATH, as on a runner with
+		// cosign-installer (exec keeps the last PATH given).
+		env["PATH"] = filepath.Dir(cosign) + string(os.PathListSeparator) + os.Getenv("PATH")
+		stdout, stderr, err := runInstall(t, env)
+		srv.Close()
+		if tt.wantErr {
+			if err == nil || !strings.Contains(stdout+stderr, "does not verify") {
+				t.Errorf("signed by %s: installed anyway or said the wrong thing (%v):\n%s%s", tt.signer, err, stdout, stderr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("signed by the release key: %v\n%s%s", err, stdout, stderr)
+		}
 	}
 }
