@@ -184,7 +184,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := r.signAndAttest(ctx, pushed.Ref, evalPath, tr.InputDigest); err != nil {
 		return nil, err
 	}
-	r.say("sign", "signed %s and attached eval + SLSA provenance attestations (cosign verify --key %s accepts them)", short(pushed.Digest), r.rel("cosign.pub"))
+	r.say("sign", "signed %s and attached eval + SLSA provenance attestations, where cosign looks for them (sha256-<hex>.sig, .att)", short(pushed.Digest))
 
 	// 11. The pull-request report.
 	md, err := report.Render(report.Input{Model: m.Name, Eval: ev, Drift: dr}, report.CommentLimits)
