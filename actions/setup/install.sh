@@ -14,7 +14,9 @@
 # Inputs (environment): MLSHIP_VERSION (a tag such as v1.2.0, "source", or
 # empty for the action's own ref), MLSHIP_RELEASE_URL (base URL of release
 # downloads, default https://github.com/mlship/mlship/releases/download),
-# MLSHIP_COSIGN_KEY (optional public key verifying checksums.txt),
+# MLSHIP_COSIGN_KEY (optional public key verifying checksums.txt) or
+# MLSHIP_COSIGN_IDENTITY (the keyless release workflow identity, e.g.
+# https://github.com/mlship/mlship/.github/workflows/release.yml@refs/tags/v1.2.3),
 # MLSHIP_ACTION_REF (the ref the action was used at).
 set -euo pipefail
 
@@ -93,11 +95,21 @@ if ! fetch "$release_url/$version/checksums.txt" "$tmp/checksums.txt" || ! fetch
   log "no release asset $asset for $version at $release_url: building from source instead"
   build_source; exit 0
 fi
-if [[ -n "${MLSHIP_COSIGN_KEY:-}" ]]; then
+if [[ -n "${MLSHIP_COSIGN_KEY:-}" || -n "${MLSHIP_COSIGN_IDENTITY:-}" ]]; then
   fetch "$release_url/$version/checksums.txt.sig" "$tmp/checksums.txt.sig" || { echo "::error::mlship: checksums.txt.sig missing for $version"; exit 1; }
   command -v cosign >/dev/null || { echo "::error::mlship: verifying the release signature needs cosign on PATH (sigstore/cosign-installer)"; exit 1; }
-  cosign verify-blob --key "$MLSHIP_COSIGN_KEY" --signature "$tmp/checksums.txt.sig" --insecure-ignore-tlog=true "$tmp/checksums.txt" >/dev/null \
-    || { echo "::error::mlship: the signature of checksums.txt for $version does not verify with $MLSHIP_COSIGN_KEY"; exit 1; }
+  if [[ -n "${MLSHIP_COSIGN_KEY:-}" ]]; then
+    verify=(--key "$MLSHIP_COSIGN_KEY" --insecure-ignore-tlog=true)
+    signer="$MLSHIP_COSIGN_KEY"
+  else
+    # Keyless: the release workflow's certificate, checked against the
+    # identity given and GitHub's OIDC issuer, and its Rekor entry.
+    fetch "$release_url/$version/checksums.txt.pem" "$tmp/checksums.txt.pem" || { echo "::error::mlship: checksums.txt.pem missing for $version"; exit 1; }
+    verify=(--certificate "$tmp/checksums.txt.pem" --certificate-identity "$MLSHIP_COSIGN_IDENTITY" --certificate-oidc-issuer "${MLSHIP_COSIGN_ISSUER:-https://token.actions.githubusercontent.com}")
+    signer="$MLSHIP_COSIGN_IDENTITY"
+  fi
+  cosign verify-blob "${verify[@]}" --signature "$tmp/checksums.txt.sig" "$tmp/checksums.txt" >/dev/null 2>"$tmp/cosign.err" \
+    || { echo "::error::mlship: the signature of checksums.txt for $version does not verify with $signer: $(tail -n 1 "$tmp/cosign.err")"; exit 1; }
 fi
 want="$(awk -v a="$asset" '$2 == a || $2 == "*"a {print $1}' "$tmp/checksums.txt")"
 got="$(sha256sum "$tmp/$asset" | cut -d' ' -f1)"
