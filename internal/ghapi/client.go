@@ -217,3 +217,33 @@ func (c *Client) wrap(method, path string, resp *github.Response, err error, att
 	}
 	return e
 }
+
+// listAll calls list for page 1, 2, … of path (the page size set in opt,
+// each call with the client's retries) and hands every item to visit,
+// until GitHub reports no next page or visit returns false.
+func listAll[T any](ctx context.Context, c *Client, path string, opt *github.ListOptions, list func() ([]T, *github.Response, error), visit func(T) bool) error {
+	for {
+		var page []T
+		var next int
+		err := c.do(ctx, http.MethodGet, path, idempotent, func() (*github.Response, error) {
+			p, resp, err := list()
+			page = p
+			if resp != nil {
+				next = resp.NextPage
+			}
+			return resp, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, item := range page {
+			if !visit(item) {
+				return nil
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		opt.Page = next
+	}
+}

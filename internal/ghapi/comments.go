@@ -79,30 +79,17 @@ func ambiguous(err error) bool {
 func (c *Client) findSticky(ctx context.Context, owner, repo string, issue int, hidden string) (*github.IssueComment, error) {
 	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	path := fmt.Sprintf("repos/%s/%s/issues/%d/comments", owner, repo, issue)
-	for {
-		var page []*github.IssueComment
-		var next int
-		err := c.do(ctx, http.MethodGet, path, idempotent, func() (*github.Response, error) {
-			p, resp, err := c.gh.Issues.ListComments(ctx, owner, repo, issue, opt)
-			page = p
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
-		})
-		if err != nil {
-			return nil, err
+	var found *github.IssueComment
+	err := listAll(ctx, c, path, &opt.ListOptions, func() ([]*github.IssueComment, *github.Response, error) {
+		return c.gh.Issues.ListComments(ctx, owner, repo, issue, opt)
+	}, func(cm *github.IssueComment) bool {
+		// The marker must open the body: a reply quoting the report
+		// ("> <!-- mlship:… -->") is not the sticky comment.
+		if strings.HasPrefix(cm.GetBody(), hidden) {
+			found = cm
+			return false
 		}
-		for _, cm := range page {
-			// The marker must open the body: a reply quoting the report
-			// ("> <!-- mlship:… -->") is not the sticky comment.
-			if strings.HasPrefix(cm.GetBody(), hidden) {
-				return cm, nil
-			}
-		}
-		if next == 0 {
-			return nil, nil
-		}
-		opt.Page = next
-	}
+		return true
+	})
+	return found, err
 }

@@ -132,30 +132,17 @@ func (c *Client) ListDeployments(ctx context.Context, owner, repo, environment, 
 	opt := &github.DeploymentsListOptions{Environment: environment, SHA: sha, ListOptions: github.ListOptions{PerPage: min(limit, 100)}}
 	path := fmt.Sprintf("repos/%s/%s/deployments", owner, repo)
 	var out []Deployment
-	for len(out) < limit {
-		var page []*github.Deployment
-		var next int
-		err := c.do(ctx, http.MethodGet, path, idempotent, func() (*github.Response, error) {
-			p, resp, err := c.gh.Repositories.ListDeployments(ctx, owner, repo, opt)
-			page = p
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
+	err := listAll(ctx, c, path, &opt.ListOptions, func() ([]*github.Deployment, *github.Response, error) {
+		return c.gh.Repositories.ListDeployments(ctx, owner, repo, opt)
+	}, func(d *github.Deployment) bool {
+		out = append(out, Deployment{
+			ID: d.GetID(), SHA: d.GetSHA(), Ref: d.GetRef(), Task: d.GetTask(), Environment: d.GetEnvironment(),
+			Description: d.GetDescription(), Payload: d.Payload, Creator: d.GetCreator().GetLogin(), CreatedAt: d.GetCreatedAt().Time,
 		})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range page {
-			out = append(out, Deployment{
-				ID: d.GetID(), SHA: d.GetSHA(), Ref: d.GetRef(), Task: d.GetTask(), Environment: d.GetEnvironment(),
-				Description: d.GetDescription(), Payload: d.Payload, Creator: d.GetCreator().GetLogin(), CreatedAt: d.GetCreatedAt().Time,
-			})
-		}
-		if next == 0 {
-			break
-		}
-		opt.Page = next
+		return len(out) < limit
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) > limit {
 		out = out[:limit]

@@ -58,28 +58,13 @@ func (c *Client) PullRequestsForCommit(ctx context.Context, owner, repo, sha str
 	opt := &github.ListOptions{PerPage: 100}
 	path := fmt.Sprintf("repos/%s/%s/commits/%s/pulls", owner, repo, sha)
 	var out []PullRequest
-	for {
-		var page []*github.PullRequest
-		var next int
-		err := c.do(ctx, http.MethodGet, path, idempotent, func() (*github.Response, error) {
-			p, resp, err := c.gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, sha, opt)
-			page = p
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range page {
-			out = append(out, fromPR(p))
-		}
-		if next == 0 {
-			return out, nil
-		}
-		opt.Page = next
-	}
+	err := listAll(ctx, c, path, opt, func() ([]*github.PullRequest, *github.Response, error) {
+		return c.gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, sha, opt)
+	}, func(p *github.PullRequest) bool {
+		out = append(out, fromPR(p))
+		return true
+	})
+	return out, err
 }
 
 // UpsertPullRequest opens a pull request from head to base (branches of
@@ -165,32 +150,19 @@ func (c *Client) ApprovingReviews(ctx context.Context, owner, repo string, pr in
 	opt := &github.ListOptions{PerPage: 100}
 	path := fmt.Sprintf("repos/%s/%s/pulls/%d/reviews", owner, repo, pr)
 	latest := map[string]Review{}
-	for {
-		var page []*github.PullRequestReview
-		var next int
-		err := c.do(ctx, http.MethodGet, path, idempotent, func() (*github.Response, error) {
-			p, resp, err := c.gh.PullRequests.ListReviews(ctx, owner, repo, pr, opt)
-			page = p
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
-		})
-		if err != nil {
-			return nil, err
+	// Reviews come oldest first; a later verdict replaces an earlier one.
+	err := listAll(ctx, c, path, opt, func() ([]*github.PullRequestReview, *github.Response, error) {
+		return c.gh.PullRequests.ListReviews(ctx, owner, repo, pr, opt)
+	}, func(r *github.PullRequestReview) bool {
+		switch st := r.GetState(); st {
+		case "APPROVED", "CHANGES_REQUESTED", "DISMISSED":
+			login := r.GetUser().GetLogin()
+			latest[strings.ToLower(login)] = Review{ID: r.GetID(), User: login, State: st, CommitID: r.GetCommitID(), SubmittedAt: r.GetSubmittedAt().Time}
 		}
-		// Reviews come oldest first; a later verdict replaces an earlier one.
-		for _, r := range page {
-			switch st := r.GetState(); st {
-			case "APPROVED", "CHANGES_REQUESTED", "DISMISSED":
-				login := r.GetUser().GetLogin()
-				latest[strings.ToLower(login)] = Review{ID: r.GetID(), User: login, State: st, CommitID: r.GetCommitID(), SubmittedAt: r.GetSubmittedAt().Time}
-			}
-		}
-		if next == 0 {
-			break
-		}
-		opt.Page = next
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []Review
 	for _, r := range latest {
