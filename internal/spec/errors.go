@@ -118,7 +118,12 @@ func (l *Loader) convertList(err error, files []string) ErrorList {
 	var list ErrorList
 	for _, e := range cueerrors.Errors(err) {
 		format, args := e.Msg()
-		msg := humanize(fmt.Sprintf(format, args...))
+		msg := fmt.Sprintf(format, args...)
+		if msg == "" {
+			// Plain Go errors wrapped by CUE carry no format.
+			msg = e.Error()
+		}
+		msg = humanize(msg)
 		path := strings.Join(trimDefinition(e.Path()), ".")
 		var chosen token.Pos
 		for _, p := range cueerrors.Positions(e) {
@@ -142,6 +147,9 @@ func (l *Loader) convertList(err error, files []string) ErrorList {
 			if !userFile[chosen.Filename()] {
 				item.File = chosen.Filename()
 			}
+		}
+		if item.File == "" && len(files) == 1 {
+			item.File = l.rel(files[0])
 		}
 		list = append(list, item)
 	}

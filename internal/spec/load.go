@@ -208,8 +208,15 @@ func (l *Loader) buildCUE(files []string, dir string) (cue.Value, error) {
 }
 
 // buildData compiles a JSON or YAML file, keeping positions for errors.
-func (l *Loader) buildData(filename string, data []byte) (cue.Value, error) {
-	var v cue.Value
+// CUE's decoders have panicked on malformed input (the YAML decoder on
+// "\r\r00", found by FuzzLoad); a spec is user input, so a panic there
+// becomes an error naming the file.
+func (l *Loader) buildData(filename string, data []byte) (v cue.Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cannot parse %s (the CUE decoder failed: %v): check its syntax", strings.TrimPrefix(strings.ToUpper(filepath.Ext(filename)), "."), p)
+		}
+	}()
 	if strings.ToLower(filepath.Ext(filename)) == ".json" {
 		expr, err := cuejson.Extract(filename, data)
 		if err != nil {
