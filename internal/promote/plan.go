@@ -166,28 +166,37 @@ func (pl *Plan) finish() {
 // nothing. A plan whose rules fail is returned with a nil error: see
 // Plan.Err.
 func (p *Promoter) Plan(ctx context.Context, mode Mode, baseRev, headRev string) (*Plan, error) {
+	bs, hs, err := p.states(ctx, mode, baseRev, headRev)
+	if err != nil {
+		return nil, err
+	}
+	return p.plan(ctx, mode, bs, hs)
+}
+
+// states resolves headRev (default HEAD) and baseRev (see resolveBase) and
+// reads the desired state at both; a missing base is an empty state.
+func (p *Promoter) states(ctx context.Context, mode Mode, baseRev, headRev string) (bs, hs *State, err error) {
 	if headRev == "" {
 		headRev = "HEAD"
 	}
 	head, err := p.git.Commit(ctx, headRev)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	base, err := p.resolveBase(ctx, mode, baseRev, head)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bs := &State{Commit: base, Envs: map[string]spec.EnvState{}}
+	bs = &State{Commit: base, Envs: map[string]spec.EnvState{}}
 	if base != "" {
 		if bs, err = p.StateAt(ctx, base); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	hs, err := p.StateAt(ctx, head)
-	if err != nil {
-		return nil, err
+	if hs, err = p.StateAt(ctx, head); err != nil {
+		return nil, nil, err
 	}
-	return p.plan(ctx, mode, bs, hs)
+	return bs, hs, nil
 }
 
 func (p *Promoter) resolveBase(ctx context.Context, mode Mode, baseRev, head string) (string, error) {

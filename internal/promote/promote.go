@@ -136,24 +136,7 @@ func (p *Promoter) mainRef(ctx context.Context) string {
 // digest changed between baseRev (default headRev^) and headRev (default
 // HEAD): after a promotion to staging is applied, prod is next.
 func (p *Promoter) NextEnvironments(ctx context.Context, baseRev, headRev string) ([]string, error) {
-	if headRev == "" {
-		headRev = "HEAD"
-	}
-	head, err := p.git.Commit(ctx, headRev)
-	if err != nil {
-		return nil, err
-	}
-	base, err := p.resolveBase(ctx, ModeApply, baseRev, head)
-	if err != nil {
-		return nil, err
-	}
-	bs := &State{Envs: map[string]spec.EnvState{}}
-	if base != "" {
-		if bs, err = p.StateAt(ctx, base); err != nil {
-			return nil, err
-		}
-	}
-	hs, err := p.StateAt(ctx, head)
+	bs, hs, err := p.states(ctx, ModeApply, baseRev, headRev)
 	if err != nil {
 		return nil, err
 	}
