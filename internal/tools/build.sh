@@ -19,10 +19,12 @@ TOOLS=(
 	"act|github.com/nektos/act|v0.2.89|-X main.version=0.2.89"
 	"oras|oras.land/oras/cmd/oras|v1.3.6|"
 	"crane|github.com/google/go-containerregistry/cmd/crane|v0.22.1|-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=v0.22.1"
+	"cosign3|github.com/sigstore/cosign/v3/cmd/cosign|v3.1.3|-X sigs.k8s.io/release-utils/version.gitVersion=v3.1.3"
+	"actionlint|github.com/rhysd/actionlint/cmd/actionlint|v1.7.12|-X github.com/rhysd/actionlint.version=v1.7.12"
 )
 
 usage() {
-	echo "usage: $0 DIR [TOOL...]   (tools: registry cosign act oras crane)" >&2
+	echo "usage: $0 DIR [TOOL...]   (tools: registry cosign act oras crane cosign3 actionlint)" >&2
 	exit 2
 }
 
