@@ -177,7 +177,11 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 	}
 	prep, err := train.Prepare(ctx, m, topts...)
 	if err != nil {
-		return trainFail(f, m, err, 1)
+		code := 1
+		if errors.Is(err, train.ErrUndeclaredParam) {
+			code = 2 // a usage error, like a malformed --param
+		}
+		return trainFail(f, m, err, code)
 	}
 	if opts.DigestOnly {
 		_ = f.Actions.SetOutput("input-digest", prep.InputDigest())

@@ -367,3 +367,17 @@ func TestTrainReuseAfterPush(t *testing.T) {
 		t.Error("training ran although its artifact was pushed")
 	}
 }
+
+// TestTrainUndeclaredParam: -p KEY=V with a KEY the spec does not declare is
+// a usage error before anything runs, as sweep keys are.
+func TestTrainUndeclaredParam(t *testing.T) {
+	t.Parallel()
+	dir := trainToySpec(t, trainToyScript, "")
+	code, _, stderr := mlship(t, nil, "train", dir, "-p", "learning_rte=0.3")
+	if code != 2 || !strings.Contains(stderr, `"learning_rte" is not a declared hyperparameter (declared: epochs, learning_rate)`) {
+		t.Errorf("exit %d, stderr %q: want a usage error naming the key and the declared ones", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".probe", "started")); err == nil {
+		t.Error("training ran with an undeclared parameter")
+	}
+}

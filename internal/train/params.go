@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -76,20 +77,46 @@ func normalize(v any) any {
 	return v
 }
 
-// EffectiveParams merges overrides into the spec's hyperparameters. A
-// sweep may introduce a parameter the spec lacks.
+// ErrUndeclaredParam marks an override (--param, a matrix entry) of a
+// hyperparameter the spec does not declare: the training would get a value
+// the spec, its digest and its reviewers never saw, so it is refused, as
+// sweep keys are.
+var ErrUndeclaredParam = errors.New("undeclared hyperparameter")
+
+// EffectiveParams merges overrides into the spec's hyperparameters. Every
+// override must name a declared hyperparameter (sweep keys are checked
+// against the same list when the spec loads).
 func EffectiveParams(spec map[string]any, overrides map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for k, v := range spec {
 		out[k] = normalize(v)
 	}
-	for k, v := range overrides {
+	for _, k := range sortedNames(overrides) {
 		if !paramName.MatchString(k) {
 			return nil, fmt.Errorf("parameter name %q: want letters, digits and _", k)
 		}
-		out[k] = normalize(v)
+		if _, ok := spec[k]; !ok {
+			return nil, undeclared(k, spec)
+		}
+		out[k] = normalize(overrides[k])
 	}
 	return out, nil
+}
+
+func undeclared(k string, spec map[string]any) error {
+	if len(spec) == 0 {
+		return fmt.Errorf("parameter %q: %w: the spec declares no hyperparameters; declare it under train.hyperparameters with its default", k, ErrUndeclaredParam)
+	}
+	return fmt.Errorf("parameter %q is not a declared hyperparameter (declared: %s): %w; declare it under train.hyperparameters with its default, or fix its spelling", k, strings.Join(sortedNames(spec), ", "), ErrUndeclaredParam)
+}
+
+func sortedNames(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // ParamEnv renders parameters as MLSHIP_PARAM_<NAME>=value, sorted, with
