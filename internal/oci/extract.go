@@ -28,15 +28,19 @@ func refusef(format string, a ...any) error {
 }
 
 // verifyingReader hashes what it reads and fails at EOF unless the size
-// and digest match; a blob longer than its descriptor fails at once.
+// and digest match; a blob longer than its descriptor fails at once, and
+// any other end of the stream (a cut connection) is an error naming how
+// far it got. Consumers call complete when they are done, so that a blob
+// is never taken as verified unless its end was reached and checked.
 type verifyingReader struct {
-	r    io.Reader
-	h    hash.Hash
-	want v1.Hash
-	size int64
-	n    int64
-	prog func(int64)
-	err  error // sticky once the blob failed
+	r        io.Reader
+	h        hash.Hash
+	want     v1.Hash
+	size     int64
+	n        int64
+	prog     func(int64)
+	err      error // sticky once the blob failed
+	verified bool  // EOF was reached with the right size and digest
 }
 
 func newVerifyingReader(r io.Reader, want v1.Hash, size int64) *verifyingReader {
@@ -46,6 +50,9 @@ func newVerifyingReader(r io.Reader, want v1.Hash, size int64) *verifyingReader 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
+	}
+	if v.verified {
+		return 0, io.EOF
 	}
 	if rem := v.size - v.n + 1; int64(len(p)) > rem {
 		p = p[:rem]
@@ -62,7 +69,8 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 			v.prog(int64(n))
 		}
 	}
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		if v.n != v.size {
 			v.err = refusef("blob %s has %d bytes, expected %d", v.want, v.n, v.size)
 			return n, v.err
@@ -71,14 +79,32 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 			v.err = refusef("blob %s does not match its digest (got sha256:%s)", v.want, got)
 			return n, v.err
 		}
+		v.verified = true
+	case err != nil:
+		v.err = fmt.Errorf("blob %s ended after %d of %d bytes (not verified): %w", v.want, v.n, v.size, err)
+		return n, v.err
 	}
 	return n, err
 }
 
+// complete returns nil only if the blob was read to its end and matched
+// its size and digest: every path that finishes with a blob calls it.
+func (v *verifyingReader) complete() error {
+	if v.err != nil {
+		return v.err
+	}
+	if !v.verified {
+		return fmt.Errorf("blob %s was not read to its end (%d of %d bytes): not verified", v.want, v.n, v.size)
+	}
+	return nil
+}
+
 // drain reads the rest so that the digest is checked.
 func (v *verifyingReader) drain() error {
-	_, err := io.Copy(io.Discard, v)
-	return err
+	if _, err := io.Copy(io.Discard, v); err != nil {
+		return err
+	}
+	return v.complete()
 }
 
 func readAllLimit(r io.Reader, limit int64) ([]byte, error) {
@@ -106,22 +132,25 @@ type extractor struct {
 // would let a small layer fill the disk.
 const maxExpansion = 1100
 
-// writeRaw writes one raw layer's stream to rel.
-func (x *extractor) writeRaw(rel string, r io.Reader) error {
+// writeRaw writes one raw layer's verified stream to rel with mode perm.
+func (x *extractor) writeRaw(rel string, vr *verifyingReader, perm fs.FileMode) error {
 	if d := path.Dir(rel); d != "." {
 		if err := x.root.MkdirAll(d, 0o755); err != nil {
 			return refusef("cannot create directory %s: %v", d, err)
 		}
 	}
-	f, err := x.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := x.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return refusef("cannot create %s: %v", rel, err)
 	}
 	// Network reads and verification overlap with the file writes.
-	ra := newReadAhead(r, x.buf, 4)
+	ra := newReadAhead(vr, x.buf, 4)
 	_, err = ra.WriteTo(f)
 	ra.Close()
 	ra.wait()
+	if err == nil {
+		err = vr.complete()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

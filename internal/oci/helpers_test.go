@@ -120,6 +120,13 @@ type rawLayer struct {
 // check Push makes, and returns the reference.
 func pushRawArtifact(t *testing.T, host, repo string, artifactType string, layers []rawLayer) string {
 	t.Helper()
+	return pushAnnotatedArtifact(t, host, repo, artifactType, layers, nil)
+}
+
+// pushAnnotatedArtifact is pushRawArtifact with extra annotations on
+// layer i from annotations[i].
+func pushAnnotatedArtifact(t *testing.T, host, repo string, artifactType string, layers []rawLayer, annotations map[int]map[string]string) string {
+	t.Helper()
 	ctx := context.Background()
 	r, err := name.NewRepository(host+"/"+repo, name.Insecure)
 	if err != nil {
@@ -136,14 +143,20 @@ func pushRawArtifact(t *testing.T, host, repo string, artifactType string, layer
 	}
 	m := Manifest{SchemaVersion: 2, MediaType: ManifestMediaType, ArtifactType: artifactType,
 		Config: Descriptor{MediaType: cfgMT, Digest: sha256Hash(cfg).String(), Size: int64(len(cfg))}}
-	for _, l := range layers {
+	for i, l := range layers {
 		sl := static.NewLayer(l.data, types.MediaType(l.mediaType))
 		if err := remote.WriteLayer(r, sl, remote.WithContext(ctx)); err != nil {
 			t.Fatal(err)
 		}
 		d := Descriptor{MediaType: l.mediaType, Digest: sha256Hash(l.data).String(), Size: int64(len(l.data))}
+		if l.path != "" || len(annotations[i]) > 0 {
+			d.Annotations = map[string]string{}
+			for k, v := range annotations[i] {
+				d.Annotations[k] = v
+			}
+		}
 		if l.path != "" {
-			d.Annotations = map[string]string{AnnotationFilepath: l.path}
+			d.Annotations[AnnotationFilepath] = l.path
 		}
 		m.Layers = append(m.Layers, d)
 	}

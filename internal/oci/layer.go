@@ -33,6 +33,8 @@ type layerPlan struct {
 	size     int64
 	cacheKey string
 	stat     digestcache.Stat
+	// meta is the file metadata annotation of a raw layer.
+	meta string
 
 	digest v1.Hash
 	diffID v1.Hash
@@ -45,6 +47,10 @@ func planLayers(src Source) ([]*layerPlan, error) {
 	}
 	if len(src.Files) == 0 {
 		return nil, fmt.Errorf("source %s has no files to package", src.Dir)
+	}
+	root, err := filepath.EvalSymlinks(src.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("model root %s: %w", src.Dir, err)
 	}
 	seen := map[string]bool{}
 	plans := make([]*layerPlan, 0, len(src.Files))
@@ -65,6 +71,9 @@ func planLayers(src Source) ([]*layerPlan, error) {
 		fi, err := os.Stat(p.abs)
 		if err != nil {
 			return nil, fmt.Errorf("packaging %s: %w (did training write it?)", rel, err)
+		}
+		if err := insideRoot(root, p.abs, rel); err != nil {
+			return nil, err
 		}
 		p.isDir = fi.IsDir()
 		if !p.isDir && !fi.Mode().IsRegular() {
@@ -88,10 +97,16 @@ func planLayers(src Source) ([]*layerPlan, error) {
 			p.size = fi.Size()
 			p.stat = digestcache.StatOf(fi)
 			p.cacheKey = "file:" + p.abs
+			if p.meta, err = fileMetadata(rel, fi.Mode(), p.size); err != nil {
+				return nil, err
+			}
 		} else {
-			key, size, err := treeFingerprint(p.abs, rel, fi)
+			key, size, files, err := treeFingerprint(p.abs, rel, fi)
 			if err != nil {
 				return nil, fmt.Errorf("packaging %s: %w", rel, err)
+			}
+			if files == 0 {
+				return nil, fmt.Errorf("packaging %s: the directory has no regular files: an empty directory is not model content (did training write it? remove it from package.files otherwise)", rel)
 			}
 			p.size = size
 			p.stat = digestcache.Stat{Size: size}
@@ -102,21 +117,39 @@ func planLayers(src Source) ([]*layerPlan, error) {
 	return plans, nil
 }
 
+// insideRoot refuses a packaged path that is, or lies under, a symlink
+// resolving outside the model root: push would otherwise publish whatever
+// the link points at (a home directory, /etc) under a model's name.
+func insideRoot(root, abs, rel string) error {
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return fmt.Errorf("packaging %s: resolving symlinks: %w", rel, err)
+	}
+	r, err := filepath.Rel(root, real)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
+		return fmt.Errorf("packaging %s: it resolves to %s, outside the model root %s: packaged files must stay inside it (copy the file in instead of linking to it)", rel, real, root)
+	}
+	return nil
+}
+
 // treeFingerprint hashes what stat says about every entry of a layer's
 // tree, so a tar layer's digest can be cached without reading file data.
-func treeFingerprint(abs, rel string, fi fs.FileInfo) (string, int64, error) {
+// It returns the fingerprint, the bytes and the number of regular files.
+func treeFingerprint(abs, rel string, fi fs.FileInfo) (string, int64, int, error) {
 	h := sha256.New()
 	var total int64
+	files := 0
 	add := func(name string, fi fs.FileInfo) {
 		st := digestcache.StatOf(fi)
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\x00%d\n", name, fi.Mode(), st.Size, st.ModTime, st.Inode, st.Dev)
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\x00%d\x00%d\n", name, fi.Mode(), st.Size, st.ModTime, st.Ctime, st.Inode, st.Dev)
 		if fi.Mode().IsRegular() {
 			total += fi.Size()
+			files++
 		}
 	}
 	if !fi.IsDir() {
 		add(rel, fi)
-		return hex.EncodeToString(h.Sum(nil)), total, nil
+		return hex.EncodeToString(h.Sum(nil)), total, files, nil
 	}
 	err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -134,7 +167,7 @@ func treeFingerprint(abs, rel string, fi fs.FileInfo) (string, int64, error) {
 		}
 		return nil
 	})
-	return hex.EncodeToString(h.Sum(nil)), total, err
+	return hex.EncodeToString(h.Sum(nil)), total, files, err
 }
 
 // content is a layer's byte stream with a way to learn its diffID (the
@@ -152,7 +185,7 @@ func (p *layerPlan) open(bufSize int) (*content, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", p.file.Path, err)
 		}
-		return &content{ReadCloser: f}, nil
+		return &content{ReadCloser: &exactFile{f: f, name: p.file.Path, want: p.size}}, nil
 	}
 	pr, pw := io.Pipe()
 	var diff hash.Hash
@@ -317,3 +350,29 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 func (h *hashingReader) digest() v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.h.Sum(nil))}
 }
+
+// exactFile reads a raw layer's file and fails unless it has exactly the
+// size planned: a file that shrinks or grows while it is pushed (training
+// still writing) must fail the push, on every path that reads it
+// (streamed, hashed first, or sent from the cache), before any blob is
+// committed under a digest the manifest would name.
+type exactFile struct {
+	f    *os.File
+	name string
+	want int64
+	n    int64
+}
+
+func (e *exactFile) Read(p []byte) (int, error) {
+	n, err := e.f.Read(p)
+	e.n += int64(n)
+	if e.n > e.want {
+		return n, fmt.Errorf("%s grew while being read (more than the %d bytes it had): push it again once it is written", e.name, e.want)
+	}
+	if err == io.EOF && e.n != e.want {
+		return n, fmt.Errorf("%s changed size while being read (%d bytes, expected %d): push it again once it is written", e.name, e.n, e.want)
+	}
+	return n, err
+}
+
+func (e *exactFile) Close() error { return e.f.Close() }

@@ -176,6 +176,9 @@ func fetchConfig(ctx context.Context, src source, m *Manifest) (*modelspec.Model
 	defer rc.Close()
 	vr := newVerifyingReader(rc, d, m.Config.Size)
 	b, err := readAllLimit(vr, maxManifestSize)
+	if err == nil {
+		err = vr.complete()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", d, err)
 	}
@@ -315,6 +318,9 @@ type TagInfo struct {
 	Version string `json:"version,omitempty"`
 	Created string `json:"created,omitempty"`
 	Model   bool   `json:"model"`
+	// Kind is TagKind(Tag): "" for a model's tag, else signature,
+	// attestation, sbom or referrers.
+	Kind string `json:"kind,omitempty"`
 }
 
 // List returns the tags of a repository (host/repo or oci:PATH) with the
@@ -333,7 +339,10 @@ func List(ctx context.Context, repo string, opts ...Option) ([]TagInfo, error) {
 		}
 		var out []TagInfo
 		for tag, d := range tags {
-			ti := TagInfo{Tag: tag, Digest: d.String()}
+			if o.tagFilter != nil && !o.tagFilter(tag) {
+				continue
+			}
+			ti := TagInfo{Tag: tag, Digest: d.String(), Kind: TagKind(tag)}
 			if rc, err := ls.p.Blob(d); err == nil {
 				raw, _ := readAllLimit(rc, maxManifestSize)
 				rc.Close()
@@ -360,6 +369,15 @@ func List(ctx context.Context, repo string, opts ...Option) ([]TagInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing tags of %s: %w", repo, err)
 	}
+	if o.tagFilter != nil {
+		kept := tags[:0:0]
+		for _, tag := range tags {
+			if o.tagFilter(tag) {
+				kept = append(kept, tag)
+			}
+		}
+		tags = kept
+	}
 	out := make([]TagInfo, len(tags))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -376,7 +394,7 @@ func List(ctx context.Context, repo string, opts ...Option) ([]TagInfo, error) {
 				errs[i] = err
 				return
 			}
-			out[i] = TagInfo{Tag: tag, Digest: d.String()}
+			out[i] = TagInfo{Tag: tag, Digest: d.String(), Kind: TagKind(tag)}
 			fillTagInfo(&out[i], raw)
 		}()
 	}

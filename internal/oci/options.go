@@ -36,6 +36,7 @@ type options struct {
 	created      *time.Time
 	chunkSize    int
 	userAgent    string
+	tagFilter    func(tag string) bool
 }
 
 func makeOptions(opts []Option) *options {
@@ -137,3 +138,10 @@ func WithChunkSize(n int) Option {
 
 // WithUserAgent sets the User-Agent sent to registries.
 func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
+
+// WithTagFilter makes List keep only the tags for which keep returns
+// true, before it resolves any (e.g. func(t string) bool { return
+// TagKind(t) == "" } for models only).
+func WithTagFilter(keep func(tag string) bool) Option {
+	return func(o *options) { o.tagFilter = keep }
+}

@@ -63,7 +63,7 @@ func (p *hashPipe) produce(src io.Reader) {
 			p.err = errPipeClosed
 			return
 		}
-		n, err := io.ReadFull(src, buf[:cap(buf)])
+		n, err := fill(src, buf[:cap(buf)])
 		if n > 0 {
 			if p.h != nil {
 				p.h.Write(buf[:n])
@@ -76,14 +76,35 @@ func (p *hashPipe) produce(src io.Reader) {
 				return
 			}
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if err == io.EOF {
 			return
 		}
 		if err != nil {
+			// io.ErrUnexpectedEOF from src is a cut stream, not an end.
 			p.err = err
 			return
 		}
 	}
+}
+
+// fill reads into buf until it is full or src fails. Unlike io.ReadFull
+// it hands back src's own error: only io.EOF ends a stream cleanly, and an
+// io.ErrUnexpectedEOF from src (a cut connection) stays an error.
+func fill(src io.Reader, buf []byte) (int, error) {
+	n, empty := 0, 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			if empty++; empty >= 100 {
+				return n, io.ErrNoProgress
+			}
+		}
+	}
+	return n, nil
 }
 
 // newReadAhead is a hashPipe that does not hash: src is read (and, for a

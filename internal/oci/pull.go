@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,6 +34,7 @@ type pullLayer struct {
 	digest v1.Hash
 	path   string
 	format Format
+	perm   fs.FileMode // raw layers
 }
 
 // Pull fetches ref (registry reference or oci:PATH[:tag|@digest]) into
@@ -158,14 +160,18 @@ func selectLayers(m *Manifest, o *options) ([]pullLayer, error) {
 		if err != nil {
 			return nil, refusef("layer %d: %v", i, err)
 		}
+		perm := fs.FileMode(0o644)
 		if format == FormatRaw {
 			if paths[rel] {
 				return nil, refusef("layer %d: %s is written by two layers", i, rel)
 			}
 			paths[rel] = true
+			if perm, err = rawFileMode(l); err != nil {
+				return nil, err
+			}
 		}
 		d, _ := v1.NewHash(l.Digest)
-		out = append(out, pullLayer{desc: l, digest: d, path: rel, format: format})
+		out = append(out, pullLayer{desc: l, digest: d, path: rel, format: format, perm: perm})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no layers to pull (check --filter)")
@@ -223,9 +229,12 @@ func fetchLayer(ctx context.Context, src source, x *extractor, l pullLayer, o *o
 	vr := newVerifyingReader(rc, l.digest, l.desc.Size)
 	vr.prog = o.progress.Add
 	if l.format == FormatRaw {
-		return x.writeRaw(l.path, vr)
+		return x.writeRaw(l.path, vr, l.perm)
 	}
 	if err := x.extractTar(vr, l.format, l.desc.Size); err != nil {
+		if vr.err != nil {
+			return vr.err // the blob failed (a cut stream): say so, not "bad tar"
+		}
 		return err
 	}
 	return vr.drain()

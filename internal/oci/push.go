@@ -374,11 +374,15 @@ func buildManifest(src Source, plans []*layerPlan, cfg Descriptor, created time.
 		m.Annotations[k] = v
 	}
 	for _, p := range plans {
+		ann := map[string]string{AnnotationFilepath: p.file.Path}
+		if p.meta != "" {
+			ann[AnnotationFileMetadata] = p.meta
+		}
 		m.Layers = append(m.Layers, Descriptor{
 			MediaType:   p.mediaType,
 			Digest:      p.digest.String(),
 			Size:        p.blob,
-			Annotations: map[string]string{AnnotationFilepath: p.file.Path},
+			Annotations: ann,
 		})
 	}
 	return m

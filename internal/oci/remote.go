@@ -93,7 +93,7 @@ func newRegistry(ctx context.Context, repo name.Repository, o *options, push boo
 		}
 		a, err := authn.Resolve(ctx, kc, repo)
 		if err != nil {
-			return nil, fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err)
+			return nil, Redact(fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err))
 		}
 		auth = a
 	}
@@ -118,7 +118,7 @@ func newRegistry(ctx context.Context, repo name.Repository, o *options, push boo
 	}
 	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, base, scopes)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to registry %s: %w", repo.RegistryStr(), err)
+		return nil, Redact(fmt.Errorf("connecting to registry %s: %w", repo.RegistryStr(), err))
 	}
 	return &registry{repo: repo, tr: tr, client: &http.Client{Transport: tr}, o: o}, nil
 }
@@ -131,7 +131,9 @@ func (r *registry) url(p string) string {
 	return fmt.Sprintf("%s://%s/v2/%s/%s", r.repo.Scheme(), r.repo.RegistryStr(), r.repo.RepositoryStr(), p)
 }
 
-// regError reads a registry error response into an error naming the endpoint.
+// regError reads a registry error response into an error naming the
+// endpoint. A body that holds credentials (a token echoed back, a
+// presigned URL's signature) is withheld, not printed.
 func regError(resp *http.Response, what string) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	msg := strings.TrimSpace(string(b))
@@ -148,8 +150,10 @@ func regError(resp *http.Response, what string) error {
 		}
 		msg = strings.Join(parts, "; ")
 	}
-	err := &statusError{Status: resp.StatusCode, Msg: fmt.Sprintf("%s: %s %s: %s %s", what, resp.Request.Method, redact(resp.Request.URL), resp.Status, msg)}
-	return err
+	if RedactString(msg) != msg {
+		msg = "(response body withheld: it holds credentials)"
+	}
+	return &statusError{Status: resp.StatusCode, Msg: RedactString(fmt.Sprintf("%s: %s %s: %s %s", what, resp.Request.Method, redact(resp.Request.URL), resp.Status, msg))}
 }
 
 type statusError struct {
@@ -159,9 +163,10 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.Msg }
 
+// redact prints a request URL without its query or userinfo.
 func redact(u *url.URL) string {
 	c := *u
-	c.RawQuery = ""
+	c.RawQuery, c.ForceQuery, c.User, c.Fragment, c.RawFragment = "", false, nil, "", ""
 	return c.String()
 }
 
@@ -178,20 +183,21 @@ func retriable(err error) bool {
 }
 
 // withRetry runs f up to three times with backoff while it fails in a way
-// worth retrying.
+// worth retrying. What it returns is redacted: every registry call of
+// this package goes through it or through do.
 func withRetry(ctx context.Context, f func() error) error {
 	var err error
 	for i := range 3 {
 		if err = f(); !retriable(err) {
-			return err
+			return Redact(err)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return Redact(err)
 		case <-time.After(time.Duration(200*(1<<i)) * time.Millisecond):
 		}
 	}
-	return err
+	return Redact(err)
 }
 
 func (r *registry) do(ctx context.Context, method, u string, body io.Reader, size int64, hdr map[string]string) (*http.Response, error) {
@@ -211,7 +217,9 @@ func (r *registry) do(ctx context.Context, method, u string, body io.Reader, siz
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, redact(req.URL), err)
+		// The client's error names the URL it failed on, which after a
+		// redirect is a presigned one: redact it.
+		return nil, Redact(fmt.Errorf("%s %s: %w", method, redact(req.URL), err))
 	}
 	return resp, nil
 }

@@ -16,16 +16,20 @@ const maxLocations = 8
 
 // Stat is what must not change for a cached digest to stay valid.
 type Stat struct {
-	Size    int64  `json:"size"`
-	ModTime int64  `json:"mtime"` // nanoseconds since the epoch
-	Inode   uint64 `json:"inode"`
-	Dev     uint64 `json:"dev"`
+	Size    int64 `json:"size"`
+	ModTime int64 `json:"mtime"` // nanoseconds since the epoch
+	// Ctime is the inode change time (nanoseconds): a file rewritten in
+	// place with its mtime put back (os.Chtimes, rsync -t, tar -x) keeps
+	// size, mtime and inode, but not its ctime, which no user call sets.
+	Ctime int64  `json:"ctime"`
+	Inode uint64 `json:"inode"`
+	Dev   uint64 `json:"dev"`
 }
 
 // StatOf extracts a Stat from file info.
 func StatOf(fi fs.FileInfo) Stat {
 	ino, dev := inode(fi)
-	return Stat{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: ino, Dev: dev}
+	return Stat{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Ctime: ctime(fi), Inode: ino, Dev: dev}
 }
 
 // Entry is a cached result: the blob's digest and size, and the digest of

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestCacheRoundTrip(t *testing.T) {
@@ -67,5 +68,41 @@ func TestDefaultPath(t *testing.T) {
 	})
 	if err != nil || got != filepath.Join("/c", "digests.json") {
 		t.Errorf("DefaultPath = %q, %v", got, err)
+	}
+}
+
+// TestRewriteInPlaceMisses: a file rewritten in place (same size, same
+// inode) with its mtime restored must not hit: ctime moved.
+func TestRewriteInPlaceMisses(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "w.bin")
+	if err := os.WriteFile(f, []byte("weights-1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if StatOf(fi).Ctime == 0 {
+		t.Skip("no ctime on this platform")
+	}
+	c := New("")
+	c.Store(f, Entry{Stat: StatOf(fi), Digest: "sha256:old", BlobSize: 9})
+	time.Sleep(20 * time.Millisecond) // ctime has a coarse clock
+	if err := os.WriteFile(f, []byte("weights-2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(f, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	fi2, err := os.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi2.ModTime().Equal(fi.ModTime()) || fi2.Size() != fi.Size() {
+		t.Fatalf("setup: mtime or size not restored")
+	}
+	if e, ok := c.Lookup(f, StatOf(fi2)); ok {
+		t.Errorf("lookup after an in-place rewrite with the mtime restored hit %s: the file must be re-hashed", e.Digest)
 	}
 }
