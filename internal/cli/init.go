@@ -57,7 +57,7 @@ overwrites a file it did not write, or one edited since it wrote it.`,
 
 var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
 
-func runInit(_ context.Context, opts *InitOptions) error {
+func runInit(ctx context.Context, opts *InitOptions) error {
 	name := opts.Name
 	if name == "" {
 		abs, err := filepath.Abs(opts.Root)
@@ -78,7 +78,7 @@ func runInit(_ context.Context, opts *InitOptions) error {
 	if filepath.IsAbs(specDir) || strings.HasPrefix(specDir, "..") {
 		return fmt.Errorf("--spec-dir %q must be a path inside the repository", opts.SpecDir)
 	}
-	files, err := scaffold.Write(opts.Root, scaffold.Params{Name: name, Repository: repo, SpecDir: specDir, ActionRef: opts.ActionRef}, opts.Force)
+	files, err := scaffold.Write(ctx, opts.Root, scaffold.Params{Name: name, Repository: repo, SpecDir: specDir, ActionRef: opts.ActionRef}, opts.Force)
 	if err != nil {
 		return err
 	}

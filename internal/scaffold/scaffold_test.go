@@ -22,7 +22,7 @@ func TestWrite(t *testing.T) {
 	}{
 		{"fresh repository", nil, false, "", map[string]string{"models/churn/model.cue": "created", "models/churn/mlship/environments.cue": "created"}},
 		{"re-run is idempotent", func(t *testing.T, root string) {
-			if _, err := Write(root, p, false); err != nil {
+			if _, err := Write(context.Background(), root, p, false); err != nil {
 				t.Fatal(err)
 			}
 		}, false, "", map[string]string{"models/churn/model.cue": "unchanged"}},
@@ -34,7 +34,7 @@ func TestWrite(t *testing.T) {
 			write(t, filepath.Join(root, "models/churn/model.cue"), []byte("name: \"mine\"\n"))
 		}, false, "refusing to overwrite models/churn/model.cue", nil},
 		{"edited file refused", func(t *testing.T, root string) {
-			if _, err := Write(root, p, false); err != nil {
+			if _, err := Write(context.Background(), root, p, false); err != nil {
 				t.Fatal(err)
 			}
 			f := filepath.Join(root, "models/churn/model.cue")
@@ -53,7 +53,7 @@ func TestWrite(t *testing.T) {
 				tt.prepare(t, root)
 			}
 			before := snapshot(t, root)
-			files, err := Write(root, p, tt.force)
+			files, err := Write(context.Background(), root, p, tt.force)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
