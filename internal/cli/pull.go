@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/oci/progress"
+	"github.com/mlship/mlship/internal/sign"
 )
 
 // PullOptions are the inputs of `mlship pull`.
@@ -37,6 +39,10 @@ type PullOutput struct {
 	Files       []string          `json:"files"`
 	Size        int64             `json:"size"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Verification is what --verify established before the download:
+	// signatures (signer, issuer or key fingerprint), attestations and
+	// the gates checked with their values. Absent without --verify.
+	Verification *sign.Verified `json:"verification,omitempty"`
 }
 
 // NewCmdPull builds `mlship pull`.
@@ -97,12 +103,18 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 	}
 	ref := applyRepository(opts.Ref, opts.Registry.Repository)
 	ropts := append(opts.Registry.options(f), oci.WithRoles(roles...), oci.WithAllowUnknown(opts.AllowUnknown), oci.WithForce(opts.Force))
+	var verified *sign.Verified
 	if opts.Verify {
 		pol, err := opts.Policy.Policy(ctx, f)
 		if err != nil {
 			return &ExitError{Code: 1, Err: fmt.Errorf("--verify: %w", err)}
 		}
-		ropts = append(ropts, oci.WithVerifier(pol.Verifier(registryOptions(f, opts.Registry.PlainHTTP)...)))
+		sopts := registryOptions(f, opts.Registry.PlainHTTP)
+		ropts = append(ropts, oci.WithVerifier(func(ctx context.Context, d name.Digest) error {
+			v, err := sign.Verify(ctx, d.String(), pol, sopts...)
+			verified = v
+			return err
+		}))
 	} else if len(opts.Policy.Keys) > 0 || opts.Policy.Identity != "" || opts.Policy.IdentityRegexp != "" || opts.Policy.SpecDir != "" {
 		return &ExitError{Code: 2, Err: errors.New("--key, --certificate-identity and --spec say how to verify: add --verify to verify before pulling")}
 	}
@@ -123,7 +135,13 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 		_ = f.Actions.AddStepSummary(fmt.Sprintf("Pulled `%s` into `%s` (%d files, %s)\n", res.Ref, opts.Dir, len(res.Files), progress.Bytes(res.Size)))
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(PullOutput{Digest: res.Digest, Ref: res.Ref, Dir: res.Dir, Files: res.Files, Size: res.Size, Annotations: res.Annotations})
+		return f.IO.PrintJSON(PullOutput{Digest: res.Digest, Ref: res.Ref, Dir: res.Dir, Files: res.Files, Size: res.Size, Annotations: res.Annotations, Verification: verified})
+	}
+	if verified != nil {
+		f.IO.Logf("Verified %s before pulling:\n", verified.Digest)
+		for _, line := range verifiedLines(verified) {
+			f.IO.Logf("  %s\n", line)
+		}
 	}
 	f.IO.Logf("Pulled %s into %s: %s (%s)\n", res.Ref, opts.Dir, strings.Join(res.Files, ", "), progress.Bytes(res.Size))
 	f.IO.Printf("%s\n", res.Digest)

@@ -43,12 +43,21 @@ func (p *PolicyFlags) Register(fs *pflag.FlagSet) {
 	fs.BoolVar(&p.InsecureIgnoreTLog, "insecure-ignore-tlog", false, "do not require a Rekor entry for key-based signatures (the default unless --tlog or the spec's signing.tlog)")
 	fs.BoolVar(&p.InsecureIgnoreSCT, "insecure-ignore-sct", false, "keyless: skip the certificate-transparency check (private Fulcio without a CT log)")
 	fs.DurationVar(&p.MaxAge, "max-age", 0, "refuse signatures older than this (e.g. 720h); 0: no bound")
-	fs.StringVar(&p.SpecDir, "spec", "", "take the policy from the spec in this directory (signing section; with --env, its required attestations and gates)")
+	fs.StringVar(&p.SpecDir, "spec", "", "take the policy from the spec in this directory (signing section; with --env, its required attestations and gates, which --key and the identity flags never remove: they replace only the signer)")
 	fs.StringVar(&p.Env, "env", "", "with --spec: the environment whose attestations and gates must hold")
 }
 
-// Policy assembles the policy. Flags add to what the spec says; --tlog
-// and --insecure-ignore-tlog override it.
+// hasSigners reports whether the flags name who may sign.
+func (p *PolicyFlags) hasSigners() bool {
+	return len(p.Keys) > 0 || p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != ""
+}
+
+// Policy assembles the policy. With --spec the spec says what must hold
+// (signing.tlog, signing.maxAge, and with --env that environment's
+// attestations and gates); --key and the identity flags replace only who
+// may sign, --attestation adds rules, and --tlog/--insecure-ignore-tlog
+// and --max-age override. Anything that cannot be built is an error: no
+// combination of flags falls back to a narrower policy.
 func (p *PolicyFlags) Policy(ctx context.Context, f *Factory) (*sign.Policy, error) {
 	if p.Env != "" && p.SpecDir == "" {
 		return nil, errors.New("--env needs --spec DIR")
@@ -56,24 +65,53 @@ func (p *PolicyFlags) Policy(ctx context.Context, f *Factory) (*sign.Policy, err
 	if p.TLog && p.InsecureIgnoreTLog {
 		return nil, errors.New("--tlog and --insecure-ignore-tlog contradict each other")
 	}
-	pol := &sign.Policy{}
-	if p.SpecDir != "" {
-		m, err := spec.Load(ctx, p.SpecDir)
-		if err != nil {
-			return nil, err
-		}
-		sp, err := sign.PolicyFromSpec(m, p.Env, f.IO.Getenv)
-		if err != nil && (len(p.Keys) == 0 && p.Identity == "" && p.IdentityRegexp == "") {
-			return nil, fmt.Errorf("policy from the spec in %s: %w", p.SpecDir, err)
-		}
-		if sp != nil {
-			pol = sp
-		}
+	pol, err := p.specPolicy(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.applyFlags(pol, f); err != nil {
+		return nil, err
+	}
+	trust, err := sign.TrustFromEnv(f.IO.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	pol.Trust = trust
+	return pol, pol.Validate()
+}
+
+// specPolicy is the spec's part of the policy (empty without --spec): its
+// rules always, its signers only when the flags name none.
+func (p *PolicyFlags) specPolicy(ctx context.Context, f *Factory) (*sign.Policy, error) {
+	if p.SpecDir == "" {
+		return &sign.Policy{}, nil
+	}
+	m, err := spec.Load(ctx, p.SpecDir)
+	if err != nil {
+		return nil, fmt.Errorf("--spec %s: %w", p.SpecDir, err)
+	}
+	pol, err := sign.SpecRules(m, p.Env)
+	if err != nil {
+		return nil, fmt.Errorf("policy from the spec in %s: %w", p.SpecDir, err)
+	}
+	if p.hasSigners() {
+		return pol, nil
+	}
+	if pol.Keys, pol.Identities, err = sign.SpecSigners(m, f.IO.Getenv); err != nil {
+		return nil, fmt.Errorf("policy from the spec in %s: %w", p.SpecDir, err)
+	}
+	return pol, nil
+}
+
+// applyFlags puts the flags' signers, rules and overrides on pol.
+func (p *PolicyFlags) applyFlags(pol *sign.Policy, f *Factory) error {
+	if p.hasSigners() {
+		pol.Keys, pol.Identities = nil, nil
 	}
 	for _, k := range p.Keys {
 		pk, err := sign.LoadPublicKey(k, f.IO.Getenv)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("--key: %w", err)
 		}
 		pol.Keys = append(pol.Keys, pk)
 	}
@@ -95,12 +133,7 @@ func (p *PolicyFlags) Policy(ctx context.Context, f *Factory) (*sign.Policy, err
 	if p.MaxAge != 0 {
 		pol.MaxAge = p.MaxAge
 	}
-	trust, err := sign.TrustFromEnv(f.IO.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	pol.Trust = trust
-	return pol, pol.Validate()
+	return nil
 }
 
 // VerifyOptions are the inputs of `mlship verify`.
@@ -181,6 +214,17 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 		}{v, true})
 	}
 	f.IO.Printf("Verified %s\n", v.Ref)
+	for _, line := range verifiedLines(v) {
+		f.IO.Printf("  %s\n", line)
+	}
+	return nil
+}
+
+// verifiedLines says what was verified, one line per signature,
+// attestation and gate: who signed (key name and fingerprint, or
+// certificate identity and issuer), when, and with which values.
+func verifiedLines(v *sign.Verified) []string {
+	var lines []string
 	for _, s := range v.Signatures {
 		when := "no signing time"
 		if !s.SignedAt.IsZero() {
@@ -190,14 +234,27 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 		if s.TLog {
 			tl = "rekor entry verified"
 		}
-		f.IO.Printf("  signature: %s (%s, %s)\n", s.Signer, when, tl)
+		lines = append(lines, fmt.Sprintf("signature: %s (%s, %s)", signerName(s.Signer, s.Issuer, s.KeyFingerprint), when, tl))
 	}
 	for _, a := range v.Attestations {
 		extra := ""
 		if a.Passed != nil {
 			extra = ", gate passed"
 		}
-		f.IO.Printf("  attestation: %s by %s%s\n", sign.ShortName(a.PredicateType), a.Signer, extra)
+		lines = append(lines, fmt.Sprintf("attestation: %s by %s%s", sign.ShortName(a.PredicateType), signerName(a.Signer, a.Issuer, a.KeyFingerprint), extra))
+		for _, g := range a.Gates {
+			lines = append(lines, "  gate: "+g.String())
+		}
 	}
-	return nil
+	return lines
+}
+
+func signerName(signer, issuer, fingerprint string) string {
+	switch {
+	case fingerprint != "":
+		return signer + " [" + fingerprint + "]"
+	case issuer != "":
+		return signer + " [issuer " + issuer + "]"
+	}
+	return signer
 }

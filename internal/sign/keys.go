@@ -2,6 +2,9 @@ package sign
 
 import (
 	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -68,6 +71,25 @@ func LoadPrivateKey(ref string, password []byte, getenv func(string) string) (si
 type PublicKey struct {
 	Name     string
 	Verifier signature.Verifier
+}
+
+// Fingerprint is "sha256:<hex>" of the key's PKIX DER encoding, the
+// same for a key however it was given (file, env://, certificate); ""
+// when the key cannot be encoded.
+func (k PublicKey) Fingerprint() string {
+	if k.Verifier == nil {
+		return ""
+	}
+	pub, err := k.Verifier.PublicKey()
+	if err != nil {
+		return ""
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // LoadPublicKey reads a PEM public key (file or env://VAR). A certificate

@@ -128,22 +128,26 @@ func (p *Policy) Validate() error {
 // required attestations and gates. env "" means no attestation rules.
 // Relative key paths are relative to the spec directory.
 func PolicyFromSpec(m *spec.Model, env string, getenv func(string) string) (*Policy, error) {
+	p, err := SpecRules(m, env)
+	if err != nil {
+		return nil, err
+	}
+	if p.Keys, p.Identities, err = SpecSigners(m, getenv); err != nil {
+		return nil, err
+	}
+	return p, p.Validate()
+}
+
+// SpecRules is the part of the spec's policy that says what must hold,
+// whoever signs: signing.tlog, signing.maxAge and, for env, that
+// environment's required attestations and gates. It has no signers: a
+// caller adds the spec's (SpecSigners) or its own. An environment the
+// spec does not name is an error, never "no rules".
+func SpecRules(m *spec.Model, env string) (*Policy, error) {
+	if m == nil {
+		return nil, errors.New("no spec to take the verification policy from")
+	}
 	p := &Policy{RequireTLog: m.Signing.TLog}
-	if m.Signing.Key != "" {
-		ref := m.Signing.Key
-		if !strings.HasPrefix(ref, EnvPrefix) && !filepath.IsAbs(ref) && m.Dir != "" {
-			ref = filepath.Join(m.Dir, ref)
-		}
-		k, err := LoadPublicKey(ref, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("signing.key: %w", err)
-		}
-		k.Name = m.Signing.Key
-		p.Keys = append(p.Keys, k)
-	}
-	if kl := m.Signing.Keyless; kl != nil {
-		p.Identities = append(p.Identities, Identity{Subject: kl.Identity, SubjectRegexp: kl.IdentityRegexp, Issuer: kl.Issuer})
-	}
 	if m.Signing.MaxAge != "" {
 		d, err := time.ParseDuration(m.Signing.MaxAge)
 		if err != nil {
@@ -151,23 +155,59 @@ func PolicyFromSpec(m *spec.Model, env string, getenv func(string) string) (*Pol
 		}
 		p.MaxAge = d
 	}
-	if env != "" {
-		e, ok := m.Environments[env]
-		if !ok {
-			return nil, fmt.Errorf("environment %q is not in the spec (have %s)", env, strings.Join(m.EnvironmentOrder, ", "))
-		}
-		for _, a := range e.Attestations {
-			r := NewAttestationRule(a)
-			if r.PredicateType == EvalPredicateType && len(e.Gates) > 0 {
-				r.Gates = map[string]Bound{}
-				for k, g := range e.Gates {
-					r.Gates[k] = Bound{Min: g.Min, Max: g.Max}
-				}
-			}
-			p.Attestations = append(p.Attestations, r)
-		}
+	rules, err := EnvironmentRules(m, env)
+	if err != nil {
+		return nil, err
 	}
-	return p, p.Validate()
+	p.Attestations = rules
+	return p, nil
+}
+
+// EnvironmentRules returns the attestations environment env requires,
+// the eval rule carrying the environment's gates. env "" has none.
+func EnvironmentRules(m *spec.Model, env string) ([]AttestationRule, error) {
+	if env == "" {
+		return nil, nil
+	}
+	e, ok := m.Environments[env]
+	if !ok {
+		return nil, fmt.Errorf("environment %q is not in the spec (have %s)", env, strings.Join(m.EnvironmentOrder, ", "))
+	}
+	var rules []AttestationRule
+	for _, a := range e.Attestations {
+		r := NewAttestationRule(a)
+		if r.PredicateType == EvalPredicateType && len(e.Gates) > 0 {
+			r.Gates = map[string]Bound{}
+			for k, g := range e.Gates {
+				r.Gates[k] = Bound{Min: g.Min, Max: g.Max}
+			}
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// SpecSigners loads who the spec's signing section accepts: signing.key
+// (relative to the spec directory) and signing.keyless.
+func SpecSigners(m *spec.Model, getenv func(string) string) ([]PublicKey, []Identity, error) {
+	var keys []PublicKey
+	var ids []Identity
+	if m.Signing.Key != "" {
+		ref := m.Signing.Key
+		if !strings.HasPrefix(ref, EnvPrefix) && !filepath.IsAbs(ref) && m.Dir != "" {
+			ref = filepath.Join(m.Dir, ref)
+		}
+		k, err := LoadPublicKey(ref, getenv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("signing.key: %w", err)
+		}
+		k.Name = m.Signing.Key
+		keys = append(keys, k)
+	}
+	if kl := m.Signing.Keyless; kl != nil {
+		ids = append(ids, Identity{Subject: kl.Identity, SubjectRegexp: kl.IdentityRegexp, Issuer: kl.Issuer})
+	}
+	return keys, ids, nil
 }
 
 // TrustFromEnv reads the trust material cosign also honours:

@@ -174,6 +174,35 @@ func (p *EvalPredicate) CheckGates(bounds map[string]Bound) error {
 	return nil
 }
 
+// gateChecks lists what CheckGates compared, with the attested values:
+// the policy's bounds (sorted by metric), then the gates the evaluation
+// recorded.
+func (p *EvalPredicate) gateChecks(bounds map[string]Bound) []VerifiedGate {
+	keys := make([]string, 0, len(bounds))
+	for k := range bounds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []VerifiedGate
+	for _, k := range keys {
+		v, ok := p.Metrics[k]
+		if !ok {
+			continue
+		}
+		b := bounds[k]
+		if b.Min != nil {
+			out = append(out, VerifiedGate{Metric: k, Value: v, Op: ">=", Bound: *b.Min, Passed: v >= *b.Min, Source: "policy"})
+		}
+		if b.Max != nil {
+			out = append(out, VerifiedGate{Metric: k, Value: v, Op: "<=", Bound: *b.Max, Passed: v <= *b.Max, Source: "policy"})
+		}
+	}
+	for _, g := range p.Gates {
+		out = append(out, VerifiedGate{Metric: g.Metric, Value: g.Value, Op: g.Op, Bound: g.Bound, Passed: g.Passed, Source: "eval"})
+	}
+	return out
+}
+
 // negate turns a gate's requirement (">=") into the violated relation ("<").
 func negate(op string) string {
 	switch op {

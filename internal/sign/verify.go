@@ -40,14 +40,40 @@ type VerifiedSignature struct {
 	SignedAt time.Time `json:"signedAt,omitzero"`
 	// TLog says whether a Rekor entry was verified.
 	TLog bool `json:"tlog"`
+	// KeyFingerprint identifies the accepting key (sha256 of its PKIX
+	// DER, "sha256:<hex>") for key-based signatures.
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
 }
 
 // VerifiedAttestation is one accepted attestation.
 type VerifiedAttestation struct {
 	PredicateType string `json:"predicateType"`
 	Signer        string `json:"signer"`
+	// Issuer and KeyFingerprint identify the signer as for signatures.
+	Issuer         string `json:"issuer,omitempty"`
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
 	// Passed is the eval gate outcome (eval attestations only).
 	Passed *bool `json:"passed,omitempty"`
+	// Gates are the checks made on an eval attestation's metrics: the
+	// policy's bounds (source "policy") and the gates the evaluation
+	// recorded (source "eval"), each with the attested value.
+	Gates []VerifiedGate `json:"gates,omitempty"`
+}
+
+// VerifiedGate is one gate checked against an attested metric.
+type VerifiedGate struct {
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Op     string  `json:"op"`
+	Bound  float64 `json:"bound"`
+	Passed bool    `json:"passed"`
+	// Source is "policy" (the environment's or flags' bound, checked here)
+	// or "eval" (recorded by the evaluation and covered by its signature).
+	Source string `json:"source"`
+}
+
+func (g VerifiedGate) String() string {
+	return fmt.Sprintf("%s %s %s %s (%s)", g.Metric, fmtFloat(g.Value), g.Op, fmtFloat(g.Bound), g.Source)
 }
 
 // Refusal is a verification failure naming the rule that failed.
@@ -127,8 +153,9 @@ func Verify(ctx context.Context, ref string, p *Policy, opts ...Option) (*Verifi
 
 // candidate is one way of accepting a signature: a key or the identities.
 type candidate struct {
-	name string
-	co   *cosign.CheckOpts
+	name        string
+	fingerprint string
+	co          *cosign.CheckOpts
 }
 
 func (p *Policy) candidates(ctx context.Context, o *options, claim func(oci.Signature, v1.Hash, map[string]any) error) ([]candidate, error) {
@@ -149,7 +176,7 @@ func (p *Policy) candidates(ctx context.Context, o *options, claim func(oci.Sign
 		if err := p.fillTrust(ctx, co, false); err != nil {
 			return nil, err
 		}
-		cs = append(cs, candidate{name: "key " + k.Name, co: co})
+		cs = append(cs, candidate{name: "key " + k.Name, fingerprint: k.Fingerprint(), co: co})
 	}
 	if len(p.Identities) > 0 {
 		co := base()
@@ -224,7 +251,7 @@ func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest
 				}
 				continue
 			}
-			vs := VerifiedSignature{Signer: c.name, TLog: bundleVerified}
+			vs := VerifiedSignature{Signer: c.name, TLog: bundleVerified, KeyFingerprint: c.fingerprint}
 			if cert, _ := sig.Cert(); cert != nil {
 				vs.Signer = certIdentity(cert)
 				vs.Issuer = certIssuer(cert)
@@ -337,8 +364,8 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 		return nil, fmt.Errorf("fetching the attestations of %s from %s: %w", d, at, err)
 	}
 	type accepted struct {
-		st     Statement
-		signer string
+		st  Statement
+		who VerifiedAttestation
 	}
 	good := map[string][]accepted{}
 	bad := map[string][]string{}
@@ -358,11 +385,11 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 				}
 				continue
 			}
-			signer := c.name
+			who := VerifiedAttestation{PredicateType: st.PredicateType, Signer: c.name, KeyFingerprint: c.fingerprint}
 			if cert, _ := att.Cert(); cert != nil {
-				signer = certIdentity(cert)
+				who.Signer, who.Issuer = certIdentity(cert), certIssuer(cert)
 			}
-			good[st.PredicateType] = append(good[st.PredicateType], accepted{st: st, signer: signer})
+			good[st.PredicateType] = append(good[st.PredicateType], accepted{st: st, who: who})
 			break
 		}
 	}
@@ -377,7 +404,7 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 		}
 		if rule.PredicateType != EvalPredicateType {
 			for _, a := range list {
-				out = append(out, VerifiedAttestation{PredicateType: rule.PredicateType, Signer: a.signer})
+				out = append(out, a.who)
 			}
 			continue
 		}
@@ -396,7 +423,9 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 				return nil, &Refusal{Ref: d.String(), Rule: "eval gate failed: " + err.Error()}
 			}
 		}
-		out = append(out, VerifiedAttestation{PredicateType: rule.PredicateType, Signer: a.signer, Passed: &passed})
+		va := a.who
+		va.Passed, va.Gates = &passed, ep.gateChecks(rule.Gates)
+		out = append(out, va)
 	}
 	return out, nil
 }
