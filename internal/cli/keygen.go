@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +43,11 @@ CLI signs and verifies with the pair, and mlship sign/verify read keys
 cosign generate-key-pair wrote. Existing files are never overwritten
 without --force.
 
+Inside a git work tree, keygen refuses to write the private key where git
+would track it (not ignored per git check-ignore): add it to .gitignore
+(mlship init does), write it outside the repository, or keep it only in a
+secret (--key env://COSIGN_PRIVATE_KEY). --force writes it anyway.
+
 Store cosign.key (or its contents, for --key env://COSIGN_KEY) and the
 password as repository secrets; commit cosign.pub next to the spec
 (signing: key: "cosign.pub").`,
@@ -54,14 +62,17 @@ password as repository secrets; commit cosign.pub next to the spec
 		},
 	}
 	cmd.Flags().StringVar(&opts.Prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub")
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing key pair")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing key pair, and write the private key even where git would track it")
 	return cmd
 }
 
-func runKeygen(_ context.Context, opts *KeygenOptions) error {
+func runKeygen(ctx context.Context, opts *KeygenOptions) error {
 	f := opts.F
 	keyPath, pubPath := opts.Prefix+".key", opts.Prefix+".pub"
 	if !opts.Force {
+		if err := refuseTrackedKey(ctx, keyPath); err != nil {
+			return err
+		}
 		for _, p := range []string{keyPath, pubPath} {
 			if _, err := os.Stat(p); err == nil {
 				return &ExitError{Code: 1, Err: fmt.Errorf("%s already exists: refusing to overwrite a key (use --force, or --output-key-prefix)", p)}
@@ -123,4 +134,93 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// refuseTrackedKey fails when keyPath lies in a git work tree and git would
+// track it there (it is not ignored, or it is already tracked): a private
+// key that `git add -A` picks up is a leaked key. Outside any work tree it
+// allows the write. A check that cannot run (git missing beside a .git, a
+// git error) refuses too: fail closed, --force overrides.
+func refuseTrackedKey(ctx context.Context, keyPath string) error {
+	abs, err := filepath.Abs(keyPath)
+	if err != nil {
+		return fmt.Errorf("resolving %s: %w", keyPath, err)
+	}
+	dir := existingDir(filepath.Dir(abs))
+	if _, err := exec.LookPath("git"); err != nil {
+		if top := dotGitAbove(dir); top != "" {
+			return &ExitError{Code: 1, Err: fmt.Errorf("refusing to write the private key %s: it is inside the git repository %s and git is not installed to check it is ignored (rule: a private key is never written where git would track it); write it outside the repository, or pass --force", keyPath, top)}
+		}
+		return nil
+	}
+	top, inside, err := gitTopLevel(ctx, dir)
+	if err != nil || !inside {
+		return err
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil {
+		return fmt.Errorf("locating %s in the repository %s: %w", keyPath, top, err)
+	}
+	rel = filepath.ToSlash(rel)
+	cmd := exec.CommandContext(ctx, "git", "-C", top, "check-ignore", "-q", "--", rel)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil // ignored
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return &ExitError{Code: 1, Err: fmt.Errorf("refusing to write the private key %s: git would track it in the repository %s (rule: a private key is never written where git would track it). Fix it one of these ways: add it to .gitignore (echo '%s' >> %s), write it outside the repository (--output-key-prefix ~/.mlship/cosign), or keep it only in a secret and sign with --key env://COSIGN_PRIVATE_KEY; --force writes it anyway",
+			keyPath, top, "/"+rel, filepath.Join(top, ".gitignore"))}
+	default:
+		return &ExitError{Code: 1, Err: fmt.Errorf("refusing to write the private key %s: git check-ignore could not tell whether git would track it in %s (%v: %s); write it outside the repository, or pass --force", keyPath, top, err, strings.TrimSpace(stderr.String()))}
+	}
+}
+
+// gitTopLevel returns the work tree holding dir; inside is false when dir is
+// in none (or in a .git directory or a bare repository, where nothing is
+// tracked).
+func gitTopLevel(ctx context.Context, dir string) (top string, inside bool, err error) {
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-inside-work-tree", "--show-toplevel")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if strings.Contains(stderr.String(), "not a git repository") {
+			return "", false, nil
+		}
+		return "", false, &ExitError{Code: 1, Err: fmt.Errorf("refusing to write a private key in %s: git rev-parse could not tell whether it is a git work tree (%v: %s); pass --force to write it anyway", dir, err, strings.TrimSpace(stderr.String()))}
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) < 2 || lines[0] != "true" {
+		return "", false, nil
+	}
+	return lines[1], true, nil
+}
+
+// existingDir is dir or its nearest existing ancestor: keygen creates the
+// missing directories later, git needs one that exists.
+func existingDir(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return d
+		}
+	}
+}
+
+// dotGitAbove returns the closest directory at or above dir holding .git.
+func dotGitAbove(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
