@@ -42,7 +42,9 @@ func NewCmdEval(f *Factory, runF func(context.Context, *EvalOptions) error) *cob
 		Use:   "eval [SPEC_DIR]",
 		Short: "Evaluate a model against its gates and the baseline in an environment",
 		Long: `Eval runs the spec's eval command (eval.command, an argv run in the spec
-directory) or reads a metrics file (--metrics: a JSON object, or JSON Lines
+directory), which must write eval.metricsFile in this run: a metrics or
+examples file left from an earlier run is removed first, and a command that
+writes none fails. Or it reads a metrics file (--metrics: a JSON object, or JSON Lines
 where the last line wins per metric). It then finds the baseline, the model
 currently in the target environment (eval.baseline, default prod): the
 <repository>:<env> tag in the registry, its eval attestation or its

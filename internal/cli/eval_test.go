@@ -284,3 +284,29 @@ func evalB2I(b bool) int {
 	}
 	return 0
 }
+
+// TestEvalStaleMetricsFile: eval.json with passing values from an earlier
+// run and an eval command that writes nothing: eval fails naming the
+// file, and writes no passing result.
+func TestEvalStaleMetricsFile(t *testing.T) {
+	t.Parallel()
+	dir := evalSpec(t)
+	spec := filepath.Join(dir, "model.cue")
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, spec, strings.Replace(string(b), `metricsFile: "eval.json"`, `metricsFile: "eval.json"
+	command: ["true"]`, 1))
+	out := filepath.Join(dir, "out", "eval-result.json")
+	code, stdout, stderr := mlship(t, nil, "eval", dir, "--no-baseline", "--out", out, "--report", "")
+	if code == 0 {
+		t.Fatalf("eval passed on a stale metrics file:\n%s%s", stdout, stderr)
+	}
+	if !strings.Contains(stderr, filepath.Join(dir, "eval.json")) || !strings.Contains(stderr, "wrote no metrics file") {
+		t.Errorf("exit %d, error does not name the metrics file:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed eval wrote %s (%v)", out, err)
+	}
+}

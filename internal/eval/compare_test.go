@@ -286,3 +286,64 @@ func TestCompareGateChecks(t *testing.T) {
 		t.Errorf("regression check: %+v", g)
 	}
 }
+
+// TestRunStaleMetrics: a metrics (or examples) file left from an earlier
+// run must never decide this run's gates. An eval command that writes
+// nothing is an error naming the file, however good the stale values.
+func TestRunStaleMetrics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		command  string
+		examples bool
+		want     string // error substring; "" means success
+	}{
+		{"command writes nothing", "true", false, "eval.json"},
+		{"command writes only examples", `printf '{"id":1,"accuracy":1}\n' > examples.jsonl`, true, "eval.json"},
+		{"command rewrites the metrics", `printf '{"accuracy":0.81,"log_loss":0.3}' > "$MLSHIP_EVAL_METRICS_FILE"`, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			stale := filepath.Join(dir, "eval.json")
+			os.WriteFile(stale, []byte(`{"accuracy":0.99,"log_loss":0.01}`), 0o644)
+			os.WriteFile(filepath.Join(dir, "examples.jsonl"), []byte("{\"id\":9,\"accuracy\":1}\n"), 0o644)
+			m := testModel(dir)
+			m.Eval.Command = []string{"sh", "-c", tt.command}
+			if tt.examples {
+				m.Eval.ExamplesFile = "examples.jsonl"
+			}
+			r, err := Run(context.Background(), m, WithBaselineSource(NoBaseline()))
+			if tt.want != "" {
+				if err == nil {
+					t.Fatalf("a stale metrics file decided the gates: passed=%v metrics=%v", r.Passed, r.Metrics)
+				}
+				if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "wrote no") {
+					t.Fatalf("error does not name the missing file %s: %v", tt.want, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Metrics["accuracy"] != 0.81 {
+				t.Fatalf("metrics %v, want this run's", r.Metrics)
+			}
+		})
+	}
+	t.Run("stale examples are not used", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "examples.jsonl"), []byte("{\"id\":9,\"accuracy\":1}\n"), 0o644)
+		m := testModel(dir)
+		m.Eval.ExamplesFile = "examples.jsonl"
+		m.Eval.Command = []string{"sh", "-c", `printf '{"accuracy":0.81,"log_loss":0.3}' > "$MLSHIP_EVAL_METRICS_FILE"`}
+		if _, err := Run(context.Background(), m, WithBaselineSource(NoBaseline())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "examples.jsonl")); !os.IsNotExist(err) {
+			t.Errorf("the stale examples file survived the eval command (%v)", err)
+		}
+	})
+}

@@ -37,16 +37,12 @@ func Run(ctx context.Context, model *spec.Model, opts ...Option) (*Result, error
 
 	metricsPath := o.metricsFile
 	if metricsPath == "" {
+		metricsPath = inDir(model.Dir, metricsFileName(ev))
 		if len(ev.Command) > 0 {
-			if err := runCommand(ctx, model, ev, o); err != nil {
+			if err := runFresh(ctx, model, ev, o, metricsPath); err != nil {
 				return nil, err
 			}
 		}
-		mf := ev.MetricsFile
-		if mf == "" {
-			mf = "eval.json"
-		}
-		metricsPath = inDir(model.Dir, mf)
 	}
 	metrics, err := ReadMetricsFile(metricsPath)
 	if err != nil {
@@ -110,6 +106,36 @@ func Run(ctx context.Context, model *spec.Model, opts ...Option) (*Result, error
 	return res, nil
 }
 
+func metricsFileName(ev *spec.Eval) string {
+	if ev.MetricsFile == "" {
+		return "eval.json"
+	}
+	return ev.MetricsFile
+}
+
+// runFresh runs the eval command so that only what it writes in this run
+// can be read afterwards: the metrics file (and the spec's examples file,
+// unless one is given) is removed first, as train does for its metrics,
+// and a command that writes no metrics file is an error naming it.
+func runFresh(ctx context.Context, model *spec.Model, ev *spec.Eval, o *options, metricsPath string) error {
+	stale := []string{metricsPath}
+	if o.examplesFile == "" && ev.ExamplesFile != "" {
+		stale = append(stale, inDir(model.Dir, ev.ExamplesFile))
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing %s, left from an earlier eval, before running the eval command: %w", p, err)
+		}
+	}
+	if err := runCommand(ctx, model, ev, o); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(metricsPath); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("the eval command %q wrote no metrics file %s: it must write this run's metrics there (eval.metricsFile; its path is in MLSHIP_EVAL_METRICS_FILE)", strings.Join(ev.Command, " "), metricsPath)
+	}
+	return nil
+}
+
 func runCommand(ctx context.Context, model *spec.Model, ev *spec.Eval, o *options) error {
 	cmd := exec.CommandContext(ctx, ev.Command[0], ev.Command[1:]...)
 	cmd.Dir = model.Dir
@@ -118,7 +144,7 @@ func runCommand(ctx context.Context, model *spec.Model, ev *spec.Eval, o *option
 	cmd.Env = append(os.Environ(),
 		"MLSHIP_MODEL="+model.Name,
 		"MLSHIP_VERSION="+model.Version,
-		"MLSHIP_EVAL_METRICS_FILE="+ev.MetricsFile,
+		"MLSHIP_EVAL_METRICS_FILE="+metricsFileName(ev),
 		"MLSHIP_EVAL_EXAMPLES_FILE="+ev.ExamplesFile,
 	)
 	cmd.Env = append(cmd.Env, o.env...)
