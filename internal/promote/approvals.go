@@ -55,20 +55,36 @@ func (a *approvalCheck) load(ctx context.Context) {
 			return
 		}
 		found := false
+		var elsewhere []string
 		for _, c := range prs {
-			if c.Merged && (c.MergeCommitSHA == a.head || c.HeadSHA == a.head) {
-				pr, found = c, true
-				break
+			if !c.Merged || (c.MergeCommitSHA != a.head && c.HeadSHA != a.head) {
+				continue
 			}
+			// Only a review of a pull request into main approves a
+			// change to main: one merged into another branch that then
+			// reached main brings no approvals.
+			if c.BaseRef != o.mainBranch {
+				elsewhere = append(elsewhere, fmt.Sprintf("#%d was merged into %s, not %s", c.Number, orNone(c.BaseRef), o.mainBranch))
+				continue
+			}
+			pr, found = c, true
+			break
 		}
 		if !found {
-			a.why, a.failed = fmt.Sprintf("commit %s was not brought to %s by a merged pull request: a direct push cannot promote to a gated environment", short(a.head), o.mainBranch), true
+			a.why, a.failed = fmt.Sprintf("commit %s was not brought to %s by a merged pull request into %s: a direct push cannot promote to a gated environment", short(a.head), o.mainBranch, o.mainBranch), true
+			if len(elsewhere) > 0 {
+				a.why += " (pull request " + strings.Join(elsewhere, "; ") + ": its approvals do not count)"
+			}
 			return
 		}
 	case o.pullRequest > 0:
 		pr, err = o.github.GetPullRequest(ctx, o.owner, o.repo, o.pullRequest)
 		if err != nil {
 			a.why, a.failed = fmt.Sprintf("reading pull request #%d: %v", o.pullRequest, err), true
+			return
+		}
+		if pr.BaseRef != o.mainBranch {
+			a.why, a.failed = fmt.Sprintf("pull request #%d goes into %s, not %s: its approvals do not count", pr.Number, orNone(pr.BaseRef), o.mainBranch), true
 			return
 		}
 	default:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -63,14 +64,48 @@ func (g *Git) Commit(ctx context.Context, rev string) (string, error) {
 // Show returns the content of path (relative to Dir) at commit rev, or
 // errNoPath when the path does not exist there.
 func (g *Git) Show(ctx context.Context, rev, path string) ([]byte, error) {
-	if _, err := g.run(ctx, nil, "cat-file", "-e", rev+":./"+path); err != nil {
+	return g.blob(ctx, rev+":./"+path)
+}
+
+// show is Show with path relative to the work tree's top.
+func (g *Git) show(ctx context.Context, rev, path string) ([]byte, error) {
+	return g.blob(ctx, rev+":"+path)
+}
+
+// blob reads the blob object (REV:PATH), refusing one larger than maxBlob
+// before reading it: files from a pull request are untrusted input.
+func (g *Git) blob(ctx context.Context, object string) ([]byte, error) {
+	out, err := g.run(ctx, nil, "cat-file", "-s", object)
+	if err != nil {
 		return nil, errNoPath
 	}
-	out, err := g.run(ctx, nil, "show", rev+":./"+path)
+	size, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("the size of %s: %w", object, err)
+	}
+	if size > maxBlob {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d promote reads: refused", object, size, maxBlob)
+	}
+	data, err := g.run(ctx, nil, "cat-file", "blob", object)
 	if err != nil {
 		return nil, err
 	}
-	return []byte(out), nil
+	return []byte(data), nil
+}
+
+// OnFirstParent reports whether commit is on ref's first-parent history
+// (the commits the branch itself moved through, not those merged into it).
+func (g *Git) OnFirstParent(ctx context.Context, ref, commit string) (bool, error) {
+	out, err := g.run(ctx, nil, "rev-list", "--first-parent", ref)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range strings.Fields(out) {
+		if c == commit {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // MergeBase returns the best common ancestor of a and b.

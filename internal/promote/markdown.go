@@ -89,6 +89,7 @@ func (pl *Plan) Markdown() string {
 	}
 	fmt.Fprintf(&b, "### %s Promotion %s: `%s` — %s\n\n", icon, pl.Mode, esc(pl.Model), pl.Verdict())
 	fmt.Fprintf(&b, "Desired state `%s`: `%s` → `%s`; registry `%s`.\n\n", esc(pl.File), short(pl.Base), short(pl.Head), esc(pl.Repository))
+	policyMarkdown(&b, pl)
 	if len(pl.Envs) == 0 {
 		b.WriteString("No environment's digest changes between these commits: nothing to promote.\n")
 		return b.String()
@@ -146,4 +147,24 @@ func firstWith(rules []Rule, st Status) (Rule, bool) {
 		}
 	}
 	return Rule{}, false
+}
+
+// policyMarkdown shows reviewers what a change does to the promotion
+// policy: the fields, before and after.
+func policyMarkdown(b *strings.Builder, pl *Plan) {
+	d := pl.PolicyChange
+	if d == nil {
+		return
+	}
+	fmt.Fprintf(b, "#### Policy change\n\nThis change edits the promotion policy read from the main branch (`%s` → `%s`). ", short(d.Base), short(d.Head))
+	if len(pl.Envs) > 0 {
+		b.WriteString("It also promotes, so it is refused (`policy-change`): change the policy in one PR, promote in another.\n\n")
+	} else {
+		b.WriteString("It promotes nothing; once merged, later promotions are judged by it.\n\n")
+	}
+	b.WriteString("| policy field | before | after |\n| --- | --- | --- |\n")
+	for _, c := range d.Changes {
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", esc(c.Path), codeOrNone(esc(c.Before)), codeOrNone(esc(c.After)))
+	}
+	b.WriteString("\n")
 }

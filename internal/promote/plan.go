@@ -2,15 +2,12 @@ package promote
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/mlship/mlship/internal/oci"
-	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -35,6 +32,12 @@ const (
 	RuleAttestations = "attestations"
 	RuleOrder        = "order"
 	RuleApprovals    = "approvals"
+	// RulePolicy fails when the policy that must judge the change (the
+	// spec on main before it) cannot be read.
+	RulePolicy = "policy"
+	// RulePolicyChange fails when one change both edits the policy and
+	// promotes.
+	RulePolicyChange = "policy-change"
 )
 
 // Rule is one rule's result for one environment.
@@ -99,14 +102,18 @@ func (e *EnvPlan) Passed(mode Mode) bool {
 // Plan is what a promotion would do: for each environment whose desired
 // digest differs between Base and Head, the rules and their results.
 type Plan struct {
-	Model       string    `json:"model"`
-	Repository  string    `json:"repository"`
-	Mode        Mode      `json:"mode"`
-	Base        string    `json:"base"`
-	Head        string    `json:"head"`
-	File        string    `json:"file,omitempty"`
-	PullRequest int       `json:"pullRequest,omitempty"`
-	Envs        []EnvPlan `json:"environments"`
+	Model       string `json:"model"`
+	Repository  string `json:"repository"`
+	Mode        Mode   `json:"mode"`
+	Base        string `json:"base"`
+	Head        string `json:"head"`
+	File        string `json:"file,omitempty"`
+	PullRequest int    `json:"pullRequest,omitempty"`
+	// PolicyChange is set when the head's policy differs from the base's.
+	PolicyChange *PolicyDiff `json:"policyChange,omitempty"`
+	// PolicyCommit is the commit whose policy judged the plan.
+	PolicyCommit string    `json:"policyCommit,omitempty"`
+	Envs         []EnvPlan `json:"environments"`
 	// OK is true when nothing failed (apply: nothing pending either).
 	OK bool `json:"ok"`
 	// Pending is true when only pending rules (approvals) stand in the way.
@@ -165,12 +172,51 @@ func (pl *Plan) finish() {
 // base with the main branch (plan); headRev "" means HEAD. It changes
 // nothing. A plan whose rules fail is returned with a nil error: see
 // Plan.Err.
+//
+// The rules are those of the policy on the main branch before the change
+// (see policyCommit), never the head's own: a change can propose a policy,
+// it cannot be judged by it.
 func (p *Promoter) Plan(ctx context.Context, mode Mode, baseRev, headRev string) (*Plan, error) {
 	bs, hs, err := p.states(ctx, mode, baseRev, headRev)
 	if err != nil {
 		return nil, err
 	}
-	return p.plan(ctx, mode, bs, hs)
+	pc, why := p.policyCommit(ctx, mode, bs.Commit, hs.Commit)
+	return p.plan(ctx, mode, bs, hs, pc, why)
+}
+
+// policyCommit is the commit whose policy judges the change to head: on
+// apply the first parent of head, which must be on the main branch's
+// first-parent history (main before the merge); on a plan the merge base
+// of head with the main branch (base when there is no main branch: --base
+// named it). why says why there is none.
+func (p *Promoter) policyCommit(ctx context.Context, mode Mode, base, head string) (string, error) {
+	ref := p.mainRef(ctx)
+	if mode != ModeApply {
+		if ref == "" {
+			return base, nil
+		}
+		mb, err := p.git.MergeBase(ctx, head, ref)
+		if err != nil {
+			return "", fmt.Errorf("finding the merge base of %s with %s: %w", short(head), p.o.mainBranch, err)
+		}
+		return mb, nil
+	}
+	if ref == "" {
+		return "", fmt.Errorf("no %s branch to check that commit %s is on it (fetch it: actions/checkout with fetch-depth: 0)", p.o.mainBranch, short(head))
+	}
+	on, err := p.git.OnFirstParent(ctx, ref, head)
+	if err != nil {
+		return "", err
+	}
+	if !on {
+		return "", fmt.Errorf("commit %s is not on %s's first-parent history: apply promotes only what %s merged", short(head), p.o.mainBranch, p.o.mainBranch)
+	}
+	parent, err := p.git.Commit(ctx, head+"^1")
+	if err != nil {
+		return "", fmt.Errorf("commit %s has no parent on %s: no policy before it", short(head), p.o.mainBranch)
+	}
+	return parent, nil
 }
 
 // states resolves headRev (default HEAD) and baseRev (see resolveBase) and
@@ -221,14 +267,31 @@ func (p *Promoter) resolveBase(ctx context.Context, mode Mode, baseRev, head str
 	return p.git.MergeBase(ctx, head, ref)
 }
 
-// plan checks the changes from bs to hs.
-func (p *Promoter) plan(ctx context.Context, mode Mode, bs, hs *State) (*Plan, error) {
-	pl := &Plan{Model: p.model.Name, Repository: p.repo, Mode: mode, Base: bs.Commit, Head: hs.Commit, File: hs.File, PullRequest: p.o.pullRequest, Envs: []EnvPlan{}}
+// plan checks the changes from bs to hs under the policy at commit pc
+// (why: the reason there is none).
+func (p *Promoter) plan(ctx context.Context, mode Mode, bs, hs *State, pc string, why error) (*Plan, error) {
+	pl := &Plan{Model: p.model.Name, Repository: p.repo, Mode: mode, Base: bs.Commit, Head: hs.Commit, File: hs.File, PullRequest: p.o.pullRequest, PolicyCommit: pc, Envs: []EnvPlan{}}
 	if pl.File == "" {
 		pl.File = bs.File
 	}
+	base, baseErr := (*policyView)(nil), why
+	if why == nil {
+		base, baseErr = p.policyAt(ctx, pc)
+	}
+	head, headErr := p.policyAt(ctx, hs.Commit)
+	if baseErr == nil && headErr == nil {
+		d, err := diffPolicies(base, head)
+		if err != nil {
+			return nil, err
+		}
+		pl.PolicyChange = d
+	}
+	order := p.model.EnvironmentOrder
+	if base != nil {
+		order = base.model.EnvironmentOrder
+	}
 	ap := &approvalCheck{p: p, mode: mode, head: hs.Commit}
-	for _, env := range p.envNames(bs, hs) {
+	for _, env := range envNames(order, bs, hs) {
 		from, to := bs.Envs[env].Digest, hs.Envs[env].Digest
 		if from == to {
 			continue
@@ -237,7 +300,22 @@ func (p *Promoter) plan(ctx context.Context, mode Mode, bs, hs *State) (*Plan, e
 			return nil, err
 		}
 		p.o.logf("checking %s: %s -> %s", env, orNone(from), to)
-		e := p.checkEnv(ctx, env, from, to, bs, hs, ap)
+		if baseErr != nil {
+			pl.Envs = append(pl.Envs, EnvPlan{Environment: env, From: from, To: to, Version: hs.Envs[env].Version, Tag: p.TagRef(env), Rules: []Rule{{
+				Name: RulePolicy, Status: Fail,
+				Detail: fmt.Sprintf("the policy that judges this change (the spec on %s before it%s) cannot be read: %v; a change is never judged by its own policy: fix the spec on %s in a change that promotes nothing", p.o.mainBranch, commitSuffix(pc), baseErr, p.o.mainBranch),
+			}}})
+			continue
+		}
+		var pre []Rule
+		switch {
+		case headErr != nil:
+			pre = append(pre, Rule{Name: RulePolicy, Status: Fail, Detail: fmt.Sprintf("the spec at %s cannot be read, so whether this change edits the policy is unknown: %v", short(hs.Commit), headErr)})
+		case pl.PolicyChange != nil:
+			pre = append(pre, Rule{Name: RulePolicyChange, Status: Fail, Detail: fmt.Sprintf("this change edits the promotion policy (%s) and promotes %s: change the policy in one PR, promote in another (this one is judged by the policy at %s)", strings.Join(pl.PolicyChange.Paths(), ", "), env, short(pc))})
+		}
+		e := p.checkEnv(ctx, base, env, from, to, hs, ap)
+		e.Rules = append(pre, e.Rules...)
 		pl.Envs = append(pl.Envs, e)
 	}
 	if ap.pr != nil {
@@ -247,6 +325,13 @@ func (p *Promoter) plan(ctx context.Context, mode Mode, bs, hs *State) (*Plan, e
 	return pl, nil
 }
 
+func commitSuffix(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ", commit " + short(c)
+}
+
 func orNone(d string) string {
 	if d == "" {
 		return "(none)"
@@ -254,12 +339,12 @@ func orNone(d string) string {
 	return d
 }
 
-// envNames lists the spec's environments in promotion order, then any
+// envNames lists the policy's environments in promotion order, then any
 // others the files name (sorted), which the plan refuses.
-func (p *Promoter) envNames(states ...*State) []string {
+func envNames(order []string, states ...*State) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, e := range p.model.EnvironmentOrder {
+	for _, e := range order {
 		seen[e] = true
 		out = append(out, e)
 	}
@@ -276,7 +361,7 @@ func (p *Promoter) envNames(states ...*State) []string {
 	return append(out, extra...)
 }
 
-func (p *Promoter) checkEnv(ctx context.Context, env, from, to string, bs, hs *State, ap *approvalCheck) EnvPlan {
+func (p *Promoter) checkEnv(ctx context.Context, v *policyView, env, from, to string, hs *State, ap *approvalCheck) EnvPlan {
 	ep := EnvPlan{Environment: env, From: from, To: to, Version: hs.Envs[env].Version, Tag: p.TagRef(env)}
 	add := func(name string, st Status, detail string, args ...any) {
 		if len(args) > 0 {
@@ -284,9 +369,9 @@ func (p *Promoter) checkEnv(ctx context.Context, env, from, to string, bs, hs *S
 		}
 		ep.Rules = append(ep.Rules, Rule{Name: name, Status: st, Detail: detail})
 	}
-	e, ok := p.model.Environments[env]
+	e, ok := v.model.Environments[env]
 	if !ok {
-		add(RuleEnvironment, Fail, "%s is not an environment of the spec (it has %s)", env, strings.Join(p.model.EnvironmentOrder, ", "))
+		add(RuleEnvironment, Fail, "%s is not an environment of the spec on %s (it has %s)", env, p.o.mainBranch, strings.Join(v.model.EnvironmentOrder, ", "))
 		return ep
 	}
 	if to == "" {
@@ -322,7 +407,7 @@ func (p *Promoter) checkEnv(ctx context.Context, env, from, to string, bs, hs *S
 		add(RuleSignature, Skip, "the digest is not in the registry")
 		add(RuleAttestations, Skip, "the digest is not in the registry")
 	} else {
-		p.checkSigned(ctx, env, e, to, add)
+		p.checkSigned(ctx, v, env, e, to, add)
 	}
 
 	// order
@@ -330,7 +415,7 @@ func (p *Promoter) checkEnv(ctx context.Context, env, from, to string, bs, hs *S
 	case e.After == "":
 		add(RuleOrder, Pass, "%s is the first environment", env)
 	default:
-		where, err := p.ranIn(ctx, e.After, to, bs, hs)
+		where, err := p.ranIn(ctx, e.After, to, v.commit)
 		switch {
 		case err != nil:
 			add(RuleOrder, Fail, "checking whether %s ran %s: %v", e.After, shortDigest(to), err)
@@ -339,7 +424,7 @@ func (p *Promoter) checkEnv(ctx context.Context, env, from, to string, bs, hs *S
 		case e.AllowSkip:
 			add(RuleOrder, Pass, "%s has not run it, but %s allows skipping (allowSkip)", e.After, env)
 		default:
-			add(RuleOrder, Fail, "%s has not run %s", e.After, to)
+			add(RuleOrder, Fail, "%s has not run %s on %s (only %s's first-parent history counts, before this change)", e.After, to, p.o.mainBranch, p.o.mainBranch)
 		}
 	}
 
@@ -358,214 +443,4 @@ func versionSuffix(v string) string {
 		return ""
 	}
 	return " (version " + v + ")"
-}
-
-// Policy is the verification policy for promoting to env: the spec's
-// signing section (or the WithSigner override) and env's required
-// attestations and gates.
-func (p *Promoter) Policy(env string) (*sign.Policy, error) {
-	m := *p.model
-	if p.o.signer != nil {
-		m.Signing.Key, m.Signing.Keyless = "", nil
-	}
-	pol, err := sign.PolicyFromSpec(&m, env, p.o.getenv)
-	if pol == nil {
-		return nil, err
-	}
-	if p.o.signer != nil {
-		pol.Keys, pol.Identities = p.o.signer.Keys, p.o.signer.Identities
-		err = pol.Validate()
-	}
-	if err != nil {
-		return nil, err
-	}
-	pol.Trust = p.o.trust
-	return pol, nil
-}
-
-func (p *Promoter) checkSigned(ctx context.Context, env string, e spec.Environment, digest string, add func(string, Status, string, ...any)) {
-	ref := digestRef(p.repo, digest)
-	pol, err := p.Policy(env)
-	if err != nil {
-		add(RuleSignature, Fail, "%v", err)
-		add(RuleAttestations, Skip, "no verification policy")
-		return
-	}
-	sigOnly := *pol
-	sigOnly.Attestations = nil
-	v, err := p.o.verifier.Verify(ctx, ref, &sigOnly)
-	if err != nil {
-		add(RuleSignature, Fail, "%s", refusalText(err))
-		add(RuleAttestations, Skip, "the signature failed")
-		return
-	}
-	signer := ""
-	if len(v.Signatures) > 0 {
-		signer = v.Signatures[0].Signer
-	}
-	add(RuleSignature, Pass, "signed by %s", signer)
-
-	if len(pol.Attestations) == 0 {
-		add(RuleAttestations, Pass, "none required")
-		return
-	}
-	if _, err := p.o.verifier.Verify(ctx, ref, pol); err != nil {
-		add(RuleAttestations, Fail, "%s", refusalText(err))
-		return
-	}
-	var got []string
-	for _, r := range pol.Attestations {
-		switch r.PredicateType {
-		case sign.EvalPredicateType:
-			got = append(got, "eval passed"+gatesText(e.Gates))
-		case sign.ProvenancePredicateType:
-			builder, err := p.checkProvenance(ctx, ref, digest)
-			if err != nil {
-				add(RuleAttestations, Fail, "provenance: %v", err)
-				return
-			}
-			got = append(got, "provenance from "+builder)
-		default:
-			got = append(got, r.Name())
-		}
-	}
-	add(RuleAttestations, Pass, "%s", strings.Join(got, "; "))
-}
-
-func refusalText(err error) string {
-	var r *sign.Refusal
-	if errors.As(err, &r) {
-		s := r.Rule
-		if r.Detail != "" {
-			d := r.Detail
-			if len(d) > 300 {
-				d = d[:300] + "…"
-			}
-			s += " (" + d + ")"
-		}
-		return s
-	}
-	return err.Error()
-}
-
-func gatesText(g map[string]spec.Gate) string {
-	if len(g) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(g))
-	for k := range g {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		if g[k].Min != nil {
-			parts = append(parts, fmt.Sprintf("%s ≥ %g", k, *g[k].Min))
-		}
-		if g[k].Max != nil {
-			parts = append(parts, fmt.Sprintf("%s ≤ %g", k, *g[k].Max))
-		}
-	}
-	return " with gates " + strings.Join(parts, ", ")
-}
-
-// checkProvenance requires every provenance statement about digest to come
-// from an allowed workflow (conservative: the statements are read without
-// matching each to its signature, so one foreign builder refuses), and
-// returns the builder.
-func (p *Promoter) checkProvenance(ctx context.Context, ref, digest string) (string, error) {
-	sts, err := p.o.verifier.Statements(ctx, ref, sign.ProvenancePredicateType)
-	if err != nil {
-		return "", err
-	}
-	var builders []string
-	for _, st := range sts {
-		if !aboutDigest(st, digest) {
-			continue
-		}
-		var pred struct {
-			RunDetails struct {
-				Builder struct {
-					ID string `json:"id"`
-				} `json:"builder"`
-			} `json:"runDetails"`
-		}
-		if err := json.Unmarshal(st.Predicate, &pred); err != nil || pred.RunDetails.Builder.ID == "" {
-			return "", errors.New("a provenance attestation names no builder (runDetails.builder.id)")
-		}
-		b := pred.RunDetails.Builder.ID
-		if len(p.o.workflows) > 0 && !matchesAny(p.o.workflows, b) {
-			return "", fmt.Errorf("builder %s is not an allowed workflow (allowed: %s)", b, patterns(p.o.workflows))
-		}
-		builders = append(builders, b)
-	}
-	if len(builders) == 0 {
-		return "", fmt.Errorf("no provenance attestation about %s", digest)
-	}
-	sort.Strings(builders)
-	out := strings.Join(uniq(builders), ", ")
-	if len(p.o.workflows) == 0 {
-		out += " (any workflow accepted: no allowed workflows configured)"
-	}
-	return out, nil
-}
-
-func aboutDigest(st sign.Statement, digest string) bool {
-	alg, hex, _ := strings.Cut(digest, ":")
-	for _, s := range st.Subject {
-		if s.Digest[alg] == hex {
-			return true
-		}
-	}
-	return false
-}
-
-func uniq(s []string) []string {
-	out := s[:0]
-	for i, x := range s {
-		if i == 0 || x != s[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// ranIn reports where env ran digest: its desired state at the base or
-// head commit, its registry tag, or its desired state at an earlier commit
-// (so a rollback to a digest that went through env passes). "" means it
-// did not.
-func (p *Promoter) ranIn(ctx context.Context, env, digest string, bs, hs *State) (string, error) {
-	if hs.Envs[env].Digest == digest {
-		return "desired state at " + short(hs.Commit), nil
-	}
-	if bs.Envs[env].Digest == digest {
-		return "desired state at " + short(bs.Commit), nil
-	}
-	cur, err := p.o.registry.Resolve(ctx, p.repo, env)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return "", err
-	}
-	if cur == digest {
-		return "the tag " + p.TagRef(env) + " points at it", nil
-	}
-	// Only commits whose diff adds or removes a line holding the digest
-	// can have given it to env.
-	_, hex, _ := strings.Cut(digest, ":")
-	commits, err := p.git.Commits(ctx, hs.Commit, p.o.historyLimit, append([]string{"-G" + regexp.QuoteMeta(hex), "--"}, spec.EnvironmentsFiles...)...)
-	if err != nil {
-		return "", err
-	}
-	for _, c := range commits {
-		if c == hs.Commit || c == bs.Commit {
-			continue
-		}
-		st, err := p.StateAt(ctx, c)
-		if err != nil {
-			continue // an old invalid file proves nothing
-		}
-		if st.Envs[env].Digest == digest {
-			return "desired state at " + short(c), nil
-		}
-	}
-	return "", nil
 }

@@ -18,6 +18,8 @@ type Promoter struct {
 	git    *Git
 	o      *options
 	repo   string
+	// evidence answers the order rule, in turn (see runEvidence).
+	evidence []runEvidence
 }
 
 // New returns a Promoter for the model loaded from its spec directory
@@ -61,7 +63,9 @@ func New(m *spec.Model, opts ...Option) (*Promoter, error) {
 			}
 		}
 	}
-	return &Promoter{model: m, loader: l, git: &Git{Dir: m.Dir}, o: o, repo: repo}, nil
+	p := &Promoter{model: m, loader: l, git: &Git{Dir: m.Dir}, o: o, repo: repo}
+	p.evidence = []runEvidence{mainHistory{p}}
+	return p, nil
 }
 
 // Repository is the registry repository the environment tags live in.

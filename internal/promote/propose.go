@@ -102,7 +102,7 @@ func (p *Promoter) Propose(ctx context.Context, env string, opts ProposeOptions)
 	}
 	pr.Commit = commit
 	hs := &State{Commit: commit, File: file, Envs: envs, Raw: data}
-	if pr.Plan, err = p.plan(ctx, ModePlan, bs, hs); err != nil {
+	if pr.Plan, err = p.plan(ctx, ModePlan, bs, hs, base, nil); err != nil {
 		return nil, err
 	}
 	pr.Body = proposalBody(p, pr)

@@ -49,7 +49,7 @@ func (p *Promoter) Status(ctx context.Context, rev string) ([]EnvStatus, error) 
 		return nil, err
 	}
 	var out []EnvStatus
-	for _, env := range p.envNames(st) {
+	for _, env := range envNames(p.model.EnvironmentOrder, st) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
