@@ -16,6 +16,9 @@ type LsOptions struct {
 	F        *Factory
 	Repo     string
 	Registry RegistryFlags
+	// All also lists the tags signatures, attestations, SBOMs and the
+	// referrers tag schema live under (sha256-<hex>[.sig|.att|.sbom]).
+	All bool
 }
 
 // NewCmdLs builds `mlship ls`.
@@ -26,9 +29,14 @@ func NewCmdLs(f *Factory, runF func(context.Context, *LsOptions) error) *cobra.C
 		Short: "List the tags of a model repository with their digests and versions",
 		Long: `Ls lists the tags of REPO (HOST/REPO or oci:PATH; default --repository)
 with the manifest digest each points at and the model version recorded in
-its annotations.`,
+its annotations.
+
+The tags that hold proof about a model rather than a model — cosign's
+sha256-<hex>.sig, .att and .sbom, and the referrers tag schema's
+sha256-<hex> — are left out; --all lists them too, with their kind.`,
 		Example: `  mlship ls ghcr.io/acme/iris
-  mlship ls oci:build/iris --output json`,
+  mlship ls oci:build/iris --output json
+  mlship ls ghcr.io/acme/iris --all`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -41,6 +49,7 @@ its annotations.`,
 		},
 	}
 	opts.Registry.register(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.All, "all", false, "also list signature, attestation, SBOM and referrers tags")
 	return cmd
 }
 
@@ -53,7 +62,18 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 	if repo == "" {
 		return &ExitError{Code: 2, Err: errors.New("no repository: give REPO (HOST/REPO or oci:PATH) or --repository")}
 	}
-	tags, err := oci.List(ctx, repo, opts.Registry.options(f)...)
+	ropts := opts.Registry.options(f)
+	hidden := 0
+	if !opts.All {
+		ropts = append(ropts, oci.WithTagFilter(func(tag string) bool {
+			if oci.TagKind(tag) != "" {
+				hidden++ // List calls the filter from one goroutine
+				return false
+			}
+			return true
+		}))
+	}
+	tags, err := oci.List(ctx, repo, ropts...)
 	if err != nil {
 		return err
 	}
@@ -63,8 +83,15 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(map[string]any{"repository": repo, "tags": tags})
 	}
+	if hidden > 0 {
+		f.IO.Logf("%d signature, attestation, SBOM or referrers tags not shown: --all lists them\n", hidden)
+	}
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TAG\tDIGEST\tVERSION\tCREATED")
+	if opts.All {
+		fmt.Fprintln(w, "TAG\tDIGEST\tVERSION\tCREATED\tKIND")
+	} else {
+		fmt.Fprintln(w, "TAG\tDIGEST\tVERSION\tCREATED")
+	}
 	for _, t := range tags {
 		v := t.Version
 		if v == "" {
@@ -73,6 +100,18 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 		c := t.Created
 		if c == "" {
 			c = "-"
+		}
+		if opts.All {
+			k := t.Kind
+			switch {
+			case k != "":
+			case t.Model:
+				k = "model"
+			default:
+				k = "other"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Tag, t.Digest, v, c, k)
+			continue
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Tag, t.Digest, v, c)
 	}
