@@ -160,17 +160,16 @@ type CommitInfo struct {
 	Author string `json:"author"`
 }
 
-// Introduced returns the newest commit reachable from rev whose change to
-// paths added or removed the string s (git log -S), or nil.
-func (g *Git) Introduced(ctx context.Context, rev, s string, paths ...string) (*CommitInfo, error) {
-	args := append([]string{"log", "-1", "--format=%H%x00%cI%x00%an", "-S" + s, rev, "--"}, paths...)
-	out, err := g.run(ctx, nil, args...)
+// Info is when and by whom commit was made (the committer date: for a
+// merge, when it was merged).
+func (g *Git) Info(ctx context.Context, commit string) (*CommitInfo, error) {
+	out, err := g.run(ctx, nil, "log", "-1", "--format=%H%x00%cI%x00%an", commit)
 	if err != nil {
 		return nil, err
 	}
 	parts := strings.Split(strings.TrimSpace(out), "\x00")
 	if len(parts) != 3 {
-		return nil, nil
+		return nil, fmt.Errorf("git log %s: unexpected output %q", commit, out)
 	}
 	return &CommitInfo{SHA: parts[0], Date: parts[1], Author: parts[2]}, nil
 }

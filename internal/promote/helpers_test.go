@@ -72,6 +72,8 @@ type fixture struct {
 	gh     *githubtest.Server
 	client *ghapi.Client
 	model  *spec.Model
+	// gitEnv is added to the environment of gitRun's commands.
+	gitEnv []string
 }
 
 // newFixture makes a fixture on registry host (testenv.StartRegistry).
@@ -126,6 +128,7 @@ func (f *fixture) gitRun(args ...string) string {
 	f.t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = f.root
+	cmd.Env = append(os.Environ(), f.gitEnv...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		f.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)

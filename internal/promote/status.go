@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -21,6 +23,13 @@ type EnvStatus struct {
 	Tag     string `json:"tag"`
 	Current string `json:"current,omitempty"`
 	InSync  bool   `json:"inSync"`
+	// Sync is SyncYes, SyncNo or SyncError (the tag could not be read:
+	// RegistryError says why).
+	Sync          string `json:"sync"`
+	RegistryError string `json:"registryError,omitempty"`
+	// Reconcile says, for an environment out of sync, what apply would do
+	// about it (refuse, leave it to a newer commit, move it if re-run).
+	Reconcile string `json:"reconcile,omitempty"`
 	Version string `json:"version,omitempty"`
 	// Signature is "verified", "unsigned", "invalid" or "unknown"; Signer
 	// or SignatureDetail say more.
@@ -34,6 +43,13 @@ type EnvStatus struct {
 	PromotedBy string `json:"promotedBy,omitempty"`
 	Source     string `json:"source,omitempty"`
 }
+
+// Sync values.
+const (
+	SyncYes   = "yes"
+	SyncNo    = "no"
+	SyncError = "error"
+)
 
 // Status reports every environment of the spec at rev (default HEAD).
 func (p *Promoter) Status(ctx context.Context, rev string) ([]EnvStatus, error) {
@@ -58,18 +74,30 @@ func (p *Promoter) Status(ctx context.Context, rev string) ([]EnvStatus, error) 
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
-			es.SignatureDetail = "reading the tag: " + err.Error()
+			// Unknown is not "in sync": a registry that cannot be read
+			// says nothing about the tag.
+			es.Sync, es.RegistryError = SyncError, "reading the tag "+es.Tag+": "+err.Error()
 		default:
 			es.Current = cur
 		}
-		es.InSync = es.Desired == es.Current
+		if es.Sync == "" {
+			es.InSync = es.Desired == es.Current
+			es.Sync = map[bool]string{true: SyncYes, false: SyncNo}[es.InSync]
+		}
 		subject := es.Desired
 		if subject == "" {
 			subject = es.Current
 		}
 		if subject != "" {
 			p.signatureState(ctx, env, subject, &es)
-			p.promotedWhen(ctx, commit, env, st, &es)
+		}
+		var changer *CommitInfo
+		if es.Desired != "" {
+			changer = p.changedTo(ctx, commit, env, es.Desired)
+			p.promotedWhen(ctx, env, changer, &es)
+		}
+		if es.Sync == SyncNo {
+			es.Reconcile = p.reconcile(ctx, commit, env, changer, &es)
 		}
 		out = append(out, es)
 	}
@@ -106,8 +134,11 @@ func (p *Promoter) signatureState(ctx context.Context, env, digest string, es *E
 	}
 }
 
-func (p *Promoter) promotedWhen(ctx context.Context, commit, env string, st *State, es *EnvStatus) {
-	if gh := p.o.github; gh != nil && es.Desired != "" {
+// promotedWhen takes PROMOTED from the newest GitHub deployment of env
+// when it names the desired digest, else from the commit that changed
+// env's line to it.
+func (p *Promoter) promotedWhen(ctx context.Context, env string, changer *CommitInfo, es *EnvStatus) {
+	if gh := p.o.github; gh != nil {
 		if deps, err := gh.ListDeployments(ctx, p.o.owner, p.o.repo, env, "", 1); err == nil && len(deps) > 0 {
 			var pl struct {
 				Digest string `json:"digest"`
@@ -121,13 +152,77 @@ func (p *Promoter) promotedWhen(ctx context.Context, commit, env string, st *Sta
 			}
 		}
 	}
-	if es.Desired == "" || st.File == "" {
-		return
+	if changer != nil {
+		es.PromotedAt, es.PromotedBy, es.Source = changer.Date, changer.Author, "commit "+short(changer.SHA)
 	}
-	ci, err := p.git.Introduced(ctx, commit, es.Desired, spec.EnvironmentsFiles...)
-	if err == nil && ci != nil {
-		es.PromotedAt, es.PromotedBy, es.Source = ci.Date, ci.Author, "commit "+short(ci.SHA)
+}
+
+// changedTo is the newest commit on rev's first-parent history that
+// changed env's digest to digest (env's line, not another environment's
+// line holding the same digest), or nil.
+func (p *Promoter) changedTo(ctx context.Context, rev, env, digest string) *CommitInfo {
+	_, hex, _ := strings.Cut(digest, ":")
+	args := append([]string{"--first-parent", "-G" + regexp.QuoteMeta(hex), "--"}, spec.EnvironmentsFiles...)
+	commits, err := p.git.Commits(ctx, rev, p.o.historyLimit, args...)
+	if err != nil {
+		return nil
 	}
+	for _, c := range commits {
+		st, err := p.StateAt(ctx, c)
+		if err != nil || st.Envs[env].Digest != digest {
+			continue
+		}
+		before := ""
+		if parent, err := p.git.Commit(ctx, c+"^1"); err == nil {
+			if ps, err := p.StateAt(ctx, parent); err == nil {
+				before = ps.Envs[env].Digest
+			}
+		}
+		if before == digest {
+			continue
+		}
+		ci, err := p.git.Info(ctx, c)
+		if err != nil {
+			return nil
+		}
+		return ci
+	}
+	return nil
+}
+
+// reconcile says what apply would do about env, out of sync at commit:
+// only an apply of the commit that set env's digest can move its tag, and
+// only if that commit is still the newest word on env and its rules pass.
+func (p *Promoter) reconcile(ctx context.Context, commit, env string, changer *CommitInfo, es *EnvStatus) string {
+	if es.Desired == "" {
+		return fmt.Sprintf("the environments file gives %s no digest and apply never removes a tag: set a digest by a promotion, or delete %s by hand", env, es.Tag)
+	}
+	if changer == nil {
+		return fmt.Sprintf("no commit on the first-parent history of %s sets %s to %s: apply will not move the tag", short(commit), env, shortDigest(es.Desired))
+	}
+	if ref := p.mainRef(ctx); ref != "" {
+		if tip, err := p.git.LastCommit(ctx, ref, spec.EnvironmentsFiles...); err == nil && tip != "" && tip != commit {
+			if ts, err := p.StateAt(ctx, tip); err == nil && ts.Envs[env].Digest != es.Desired {
+				return fmt.Sprintf("superseded: commit %s on %s wants %s for %s; apply of this state will not move the tag", short(tip), p.o.mainBranch, orNone(ts.Envs[env].Digest), env)
+			}
+		}
+	}
+	pl, err := p.Plan(ctx, ModeApply, "", changer.SHA)
+	if err != nil {
+		return fmt.Sprintf("re-checking commit %s failed (%v): apply will not move the tag until it can check it", short(changer.SHA), err)
+	}
+	for _, e := range pl.Envs {
+		if e.Environment != env {
+			continue
+		}
+		for _, r := range e.Rules {
+			if r.Status == Fail || r.Status == Pending {
+				return fmt.Sprintf("apply of commit %s refuses it (%s: %s): the tag stays until a promotion passes", short(changer.SHA), r.Name, r.Detail)
+			}
+		}
+		return fmt.Sprintf("the rules pass for commit %s but its apply did not move the tag (it failed, or the tag was moved by hand): re-run `mlship promote apply --head %s`", short(changer.SHA), changer.SHA)
+	}
+	return fmt.Sprintf("commit %s does not change %s for apply: it will not move the tag", short(changer.SHA), env)
 }
 
 func itoa(n int64) string {
