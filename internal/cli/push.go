@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"github.com/mlship/mlship/internal/oci/digestcache"
 	"github.com/mlship/mlship/internal/oci/progress"
 	"github.com/mlship/mlship/internal/spec"
-	"github.com/mlship/mlship/internal/train/lineage"
 )
 
 // RegistryFlags are the flags of every command that talks to a registry.
@@ -95,6 +93,7 @@ type PushOptions struct {
 	Annotations []string
 	Tags        []string
 	InputDigest string
+	RequireRun  bool
 	RunURL      string
 	Monolithic  bool
 	NoCache     bool
@@ -113,6 +112,9 @@ type PushOutput struct {
 	Uploaded int64    `json:"uploaded"`
 	Layers   int      `json:"layers"`
 	Seconds  float64  `json:"seconds"`
+	// Lineage is the training run whose input digest was stamped, or why
+	// it was not.
+	Lineage *RunLineage `json:"lineage,omitempty"`
 }
 
 // NewCmdPush builds `mlship push`.
@@ -136,6 +138,13 @@ defaults to the spec's registry repository tagged with the spec's version;
 a bare TAG goes on that repository (or on --repository). Registries on
 loopback get plain HTTP; others HTTPS unless --plain-http. Credentials come
 from the Docker config, and for ghcr.io inside Actions from GITHUB_TOKEN.
+
+After mlship train, the run's input digest (annotation
+dev.mlship.input-digest and tag input-<hex12>, which train --reuse finds)
+is stamped only when every packaged file in the model directory is one that
+run.json lists, with the same sha256; otherwise the artifact is pushed
+without it and a warning names the first file that differs, or, with
+--require-run, nothing is pushed.
 
 The manifest digest is printed on stdout, and set as the step outputs
 digest and ref (REPO@DIGEST).`,
@@ -169,7 +178,8 @@ func (opts *PushOptions) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&opts.Roles, "role", nil, "PATTERN=ROLE: role of matching files of a plain directory (weight, weight-config, code, dataset, doc)")
 	fs.StringArrayVar(&opts.Annotations, "annotation", nil, "KEY=VALUE manifest annotation (repeatable)")
 	fs.StringArrayVar(&opts.Tags, "tag", nil, "extra tag to point at the pushed manifest (repeatable)")
-	fs.StringVar(&opts.InputDigest, "input-digest", "", "training input digest (default: from the training's run.json); also tags input-<hex12>")
+	fs.StringVar(&opts.InputDigest, "input-digest", "", "training input digest (default: from the training's run.json, when the packaged files are the ones it lists); also tags input-<hex12>")
+	fs.BoolVar(&opts.RequireRun, "require-run", false, "refuse unless the packaged files are the training run's outputs (sha256 in run.json outputs.files)")
 	fs.StringVar(&opts.RunURL, "run-url", "", "URL of the run that built the model (default: the Actions run)")
 	fs.BoolVar(&opts.NoCache, "no-cache", false, "do not use the digest cache (re-hash every file)")
 	fs.StringVar(&opts.CacheDir, "cache-dir", "", "digest cache directory (default: $MLSHIP_CACHE_DIR or the user cache dir)")
@@ -222,26 +232,6 @@ func gitInfo(ctx context.Context, dir string) (time.Time, string) {
 	return time.Unix(n, 0), rev
 }
 
-// inputDigestFromRun reads the training input digest from the run.json
-// that training writes beside the model directory.
-func inputDigestFromRun(m *spec.Model) string {
-	if m == nil || m.Train == nil || m.Train.Outputs.Model == "" {
-		return ""
-	}
-	p := filepath.Join(m.Dir, filepath.Dir(filepath.FromSlash(m.Train.Outputs.Model)), "run.json")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return ""
-	}
-	var rec struct {
-		InputDigest string `json:"inputDigest"`
-	}
-	if json.Unmarshal(b, &rec) != nil {
-		return ""
-	}
-	return rec.InputDigest
-}
-
 func runPush(ctx context.Context, opts *PushOptions) error {
 	f := opts.F
 	start := time.Now()
@@ -272,6 +262,11 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	}
 
 	getenv := f.IO.Getenv
+	cache := opts.openCache(getenv)
+	lin, err := opts.resolveLineage(f, m, src, cache)
+	if err != nil {
+		return err
+	}
 	commitTime, rev := gitInfo(ctx, src.Dir)
 	created, err := oci.CreatedTime(getenv, commitTime)
 	if err != nil {
@@ -293,11 +288,8 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	if opts.RunURL != "" {
 		ann[oci.AnnotationRunURL] = opts.RunURL
 	}
-	if opts.InputDigest == "" {
-		opts.InputDigest = inputDigestFromRun(m)
-	}
-	if opts.InputDigest != "" {
-		ann[oci.AnnotationInputDigest] = opts.InputDigest
+	if lin.InputDigest != "" {
+		ann[oci.AnnotationInputDigest] = lin.InputDigest
 	}
 	for _, a := range opts.Annotations {
 		k, v, ok := strings.Cut(a, "=")
@@ -314,16 +306,8 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	if opts.Monolithic {
 		ropts = append(ropts, oci.WithMonolithic(true))
 	}
-	var cache *digestcache.Cache
-	if !opts.NoCache {
-		p, err := digestcache.DefaultPath(getenv)
-		if opts.CacheDir != "" {
-			p, err = filepath.Join(opts.CacheDir, "digests.json"), nil
-		}
-		if err == nil {
-			cache = digestcache.Open(p)
-			ropts = append(ropts, oci.WithCache(cache))
-		}
+	if cache != nil {
+		ropts = append(ropts, oci.WithCache(cache))
 	}
 
 	res, err := oci.Push(ctx, src, ref, ropts...)
@@ -331,10 +315,8 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 		return err
 	}
 	tags := append([]string(nil), opts.Tags...)
-	if opts.InputDigest != "" {
-		if t, err := lineage.InputTag(opts.InputDigest); err == nil {
-			tags = append(tags, t)
-		}
+	if lin.Tag != "" {
+		tags = append(tags, lin.Tag)
 	}
 	var extra []string
 	for _, t := range tags {
@@ -345,6 +327,9 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 		extra = append(extra, tr.Tag)
 	}
 	out := PushOutput{Digest: res.Digest, Ref: res.Ref, Tag: res.Tag, Tags: extra, Size: res.Size, Uploaded: res.Uploaded, Layers: len(res.Layers), Seconds: time.Since(start).Seconds()}
+	if lin.Run != "" || lin.InputDigest != "" {
+		out.Lineage = &lin
+	}
 	for k, v := range map[string]string{"digest": res.Digest, "ref": res.Ref, "tag": res.Tag} {
 		if err := f.Actions.SetOutput(k, v); err != nil {
 			return err
@@ -363,6 +348,21 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	f.IO.Logf("%s %s (%d layers, %s, %s uploaded) in %.2fs\n", verb, orRef(res.Tag, res.Ref), len(res.Layers), progress.Bytes(res.Size), progress.Bytes(res.Uploaded), out.Seconds)
 	f.IO.Printf("%s\n", res.Digest)
 	return nil
+}
+
+// openCache opens the digest cache unless --no-cache (nil then).
+func (opts *PushOptions) openCache(getenv func(string) string) *digestcache.Cache {
+	if opts.NoCache {
+		return nil
+	}
+	p, err := digestcache.DefaultPath(getenv)
+	if opts.CacheDir != "" {
+		p, err = filepath.Join(opts.CacheDir, "digests.json"), nil
+	}
+	if err != nil {
+		return nil
+	}
+	return digestcache.Open(p)
 }
 
 func orRef(a, b string) string {

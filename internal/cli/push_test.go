@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/mlship/mlship/internal/iostreams"
 	"github.com/mlship/mlship/internal/testenv"
+	"github.com/mlship/mlship/internal/train/lineage"
 )
 
 // runCLI runs mlship with args and returns stdout.
@@ -218,5 +220,114 @@ func TestPushInActions(t *testing.T) {
 		if !strings.Contains(js, want) {
 			t.Errorf("lineage annotation missing: %s", want)
 		}
+	}
+}
+
+// trainedSpec trains a toy spec (package: model/w.txt and a README outside
+// the model directory) and returns its directory and run.json.
+func trainedSpec(t *testing.T) (string, *lineage.Record) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"model.cue": `name:    "toy"
+version: "0.1.0"
+registry: repository: "oci:layout"
+datasets: "toy-train": {uri: "data.csv", role: "train"}
+train: {command: ["sh", "train.sh"], seed: 5}
+package: files: [{path: "model/w.txt", role: "weight"}, {path: "model/cfg", role: "weight-config"}, {path: "README.md", role: "doc"}]
+environments: dev: {}
+signing: {}
+`,
+		"data.csv":  "x,y\n1,2\n",
+		"README.md": "# toy\n",
+		"train.sh":  "set -e\nmkdir -p model/cfg\necho weights > model/w.txt\necho '{}' > model/cfg/config.json\nprintf '{\"loss\":0.2}\\n' > metrics.json\n",
+	})
+	if code, _, stderr := mlship(t, map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()}, "train", dir); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	rec, err := lineage.Read(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, rec
+}
+
+// TestPushStampsOnlyTheRunsOwnFiles: push and package put a training run's
+// input digest and input-<hex12> tag on an artifact only when the packaged
+// files are the ones run.json lists; otherwise they push without the
+// lineage and say which file differs, or refuse with --require-run.
+func TestPushStampsOnlyTheRunsOwnFiles(t *testing.T) {
+	t.Parallel()
+	host := testenv.InProcessRegistry(t)
+	tests := []struct {
+		name       string
+		cmd        string // push or package
+		modify     map[string]string
+		requireRun bool
+		wantCode   int
+		stamped    bool
+		warn       string // in stderr
+	}{
+		{name: "matching run", cmd: "push", stamped: true},
+		{name: "matching run, --require-run", cmd: "push", requireRun: true, stamped: true},
+		{name: "matching run, package", cmd: "package", requireRun: true, stamped: true},
+		{name: "doc outside the model dir changed", cmd: "push", modify: map[string]string{"README.md": "# edited\n"}, stamped: true},
+		{name: "weights modified after training", cmd: "push", modify: map[string]string{"model/w.txt": "tampered\n"}, warn: "model/w.txt"},
+		{name: "file added to a packaged directory", cmd: "push", modify: map[string]string{"model/cfg/extra.json": "{}"}, warn: "model/cfg/extra.json"},
+		{name: "weights modified, --require-run", cmd: "push", modify: map[string]string{"model/w.txt": "tampered\n"}, requireRun: true, wantCode: 1, warn: "model/w.txt"},
+		{name: "weights modified, package --require-run", cmd: "package", modify: map[string]string{"model/w.txt": "tampered\n"}, requireRun: true, wantCode: 1, warn: "model/w.txt"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir, rec := trainedSpec(t)
+			writeFiles(t, dir, tt.modify)
+			inputTag, err := lineage.InputTag(rec.InputDigest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo := fmt.Sprintf("%s/acme/toy%d", host, i)
+			dest := repo + ":0.1.0"
+			if tt.cmd == "package" {
+				dest = "oci:" + filepath.Join(t.TempDir(), "layout") + ":0.1.0"
+			}
+			args := []string{tt.cmd, dir, dest, "-o", "json"}
+			if tt.requireRun {
+				args = append(args, "--require-run")
+			}
+			code, stdout, stderr := mlship(t, map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()}, args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d:\n%s%s", code, tt.wantCode, stdout, stderr)
+			}
+			if tt.warn != "" && !strings.Contains(stderr, tt.warn) {
+				t.Errorf("stderr does not name %s:\n%s", tt.warn, stderr)
+			}
+			if code != 0 {
+				if tt.cmd == "push" {
+					if c, out, _ := mlship(t, nil, "ls", repo, "-o", "json"); c == 0 && strings.Contains(out, "0.1.0") {
+						t.Errorf("a refused push pushed:\n%s", out)
+					}
+				} else if _, err := os.Stat(strings.TrimSuffix(strings.TrimPrefix(dest, "oci:"), ":0.1.0")); !os.IsNotExist(err) {
+					t.Errorf("a refused package wrote its layout (%v)", err)
+				}
+				return
+			}
+			var po PushOutput
+			if err := json.Unmarshal([]byte(stdout), &po); err != nil {
+				t.Fatalf("%v: %s", err, stdout)
+			}
+			hasTag := false
+			for _, tg := range po.Tags {
+				hasTag = hasTag || strings.HasSuffix(tg, ":"+inputTag)
+			}
+			_, js, _ := mlship(t, nil, "inspect", po.Ref, "-o", "json")
+			hasAnn := strings.Contains(js, rec.InputDigest)
+			if hasTag != tt.stamped || hasAnn != tt.stamped {
+				t.Errorf("stamped: tag %s %v, annotation %v; want %v\ntags %v\n%s", inputTag, hasTag, hasAnn, tt.stamped, po.Tags, stderr)
+			}
+			if !tt.stamped && !strings.Contains(stderr, "without the training run's lineage") {
+				t.Errorf("no warning that the lineage was left off:\n%s", stderr)
+			}
+		})
 	}
 }
