@@ -2,10 +2,12 @@
 GO ?= go
 TOOLS_DIR ?= $(CURDIR)/.cache/tools
 
-.PHONY: test test-short build tools lint fuzz
+.PHONY: test test-short build tools lint lint-workflows fuzz
 
-# test builds every tool the tests need (registry, cosign, act, oras, crane)
-# into .cache/tools first, so a clean clone needs nothing else.
+# test builds every tool the tests need (registry, cosign, cosign3, act, oras,
+# crane, actionlint) into .cache/tools first, so a clean clone needs nothing
+# else. Among the tests, e2e's TestActionlint lints every workflow with our
+# actions resolved locally (see lint-workflows).
 test: tools
 	MLSHIP_TOOLS_DIR=$(TOOLS_DIR) $(GO) vet ./...
 	MLSHIP_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -timeout 40m ./...
@@ -19,10 +21,17 @@ build:
 tools:
 	./internal/tools/build.sh $(TOOLS_DIR)
 
-lint:
+lint: lint-workflows
 	gofmt -l . | tee /dev/stderr | (! read)
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# lint-workflows runs actionlint (pinned, built into .cache/tools) on every
+# workflow and composite action, checking inputs and outputs against our own
+# action.yml files: the tests make test runs too, on their own.
+lint-workflows:
+	./internal/tools/build.sh $(TOOLS_DIR) actionlint
+	MLSHIP_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -count=1 -run 'TestActionlint|TestActionsDeclareOutputs|TestCompositeActionsMapInputs' ./e2e
 
 # fuzz runs every fuzz target for FUZZTIME each. -fuzzminimizetime is kept
 # short: minimizing an interesting input of a large parser (CUE) otherwise

@@ -10,6 +10,12 @@
 // moves, a deployment is recorded, the staging promotion is proposed).
 // TestCompositeActionsMapInputs checks what act cannot: that every
 // composite action maps its inputs in env:, as GitHub's runner requires.
+// TestActionsDeclareOutputs checks that the actions declare every output
+// the subcommands they run write (a composite action passes on only those),
+// and TestActionlint runs actionlint on every workflow (the repository's,
+// the examples', mlship init's) and on each composite action's steps, with
+// `mlship/mlship/...@v1` rewritten to this checkout's action.yml files so
+// that inputs and outputs are checked against them.
 // BenchmarkStepOverhead measures a step's cost before mlship does any work.
 //
 // The act tests take a few minutes (the setup action builds mlship from
