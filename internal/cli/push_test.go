@@ -264,6 +264,7 @@ func TestPushStampsOnlyTheRunsOwnFiles(t *testing.T) {
 		cmd        string // push or package
 		modify     map[string]string
 		requireRun bool
+		explicit   bool // pass the run's digest as --input-digest, as a workflow wires train's output
 		wantCode   int
 		stamped    bool
 		warn       string // in stderr
@@ -274,6 +275,8 @@ func TestPushStampsOnlyTheRunsOwnFiles(t *testing.T) {
 		{name: "doc outside the model dir changed", cmd: "push", modify: map[string]string{"README.md": "# edited\n"}, stamped: true},
 		{name: "weights modified after training", cmd: "push", modify: map[string]string{"model/w.txt": "tampered\n"}, warn: "model/w.txt"},
 		{name: "file added to a packaged directory", cmd: "push", modify: map[string]string{"model/cfg/extra.json": "{}"}, warn: "model/cfg/extra.json"},
+		{name: "weights modified, the run's digest given explicitly", cmd: "push", modify: map[string]string{"model/w.txt": "tampered\n"}, explicit: true, warn: "model/w.txt"},
+		{name: "matching run, the run's digest given explicitly", cmd: "push", explicit: true, requireRun: true, stamped: true},
 		{name: "weights modified, --require-run", cmd: "push", modify: map[string]string{"model/w.txt": "tampered\n"}, requireRun: true, wantCode: 1, warn: "model/w.txt"},
 		{name: "weights modified, package --require-run", cmd: "package", modify: map[string]string{"model/w.txt": "tampered\n"}, requireRun: true, wantCode: 1, warn: "model/w.txt"},
 	}
@@ -294,6 +297,9 @@ func TestPushStampsOnlyTheRunsOwnFiles(t *testing.T) {
 			args := []string{tt.cmd, dir, dest, "-o", "json"}
 			if tt.requireRun {
 				args = append(args, "--require-run")
+			}
+			if tt.explicit {
+				args = append(args, "--input-digest", rec.InputDigest)
 			}
 			code, stdout, stderr := mlship(t, map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()}, args...)
 			if code != tt.wantCode {

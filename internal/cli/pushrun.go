@@ -31,6 +31,8 @@ type RunLineage struct {
 	// found is true when a run.json exists (a mismatch is then worth a
 	// warning; a plain directory without a run is not).
 	found bool
+	// runDigest is the run's input digest, matching or not.
+	runDigest string
 }
 
 // Stamped reports whether the run's lineage may go on the artifact.
@@ -63,6 +65,7 @@ func runLineage(m *spec.Model, src oci.Source, cache *digestcache.Cache) RunLine
 		l.Reason = err.Error()
 		return l
 	}
+	l.runDigest = rec.InputDigest
 	if l.Reason = usableRun(rec, path); l.Reason != "" {
 		return l
 	}
@@ -208,23 +211,24 @@ func checkOutputFile(abs, shown, rel string, fi fs.FileInfo, outputs map[string]
 	return ""
 }
 
-// resolveLineage decides which input digest push stamps. An explicit
-// --input-digest is the caller's claim and is kept (with --require-run it
-// must be the run's); otherwise the run's digest goes on only when
-// runLineage accepts the files. A run that does not match is left off
-// with a warning naming the first file that differs, or, with
-// --require-run, refused before anything is pushed.
+// resolveLineage decides which input digest push stamps: the run's only
+// when runLineage accepts the files. An explicit --input-digest that is
+// the run's own (the train step's output wired in) is held to the same
+// check; any other is the caller's claim and kept. A run that does not
+// match is left off with a warning naming the first file that differs,
+// or, with --require-run, refused before anything is pushed.
 func (opts *PushOptions) resolveLineage(f *Factory, m *spec.Model, src oci.Source, cache *digestcache.Cache) (RunLineage, error) {
 	l := runLineage(m, src, cache)
 	if opts.RequireRun && !l.Stamped() {
 		return l, &ExitError{Code: 1, Err: fmt.Errorf("--require-run: refusing to push %s: %s", opts.Source, l.Reason)}
 	}
-	if opts.InputDigest != "" {
-		if opts.RequireRun && opts.InputDigest != l.InputDigest {
-			return l, &ExitError{Code: 1, Err: fmt.Errorf("--require-run: --input-digest %s is not the input digest %s of the run in %s", opts.InputDigest, l.InputDigest, l.Run)}
+	explicit := opts.InputDigest
+	if explicit != "" && (l.Stamped() || explicit != l.runDigest) {
+		if opts.RequireRun && explicit != l.InputDigest {
+			return l, &ExitError{Code: 1, Err: fmt.Errorf("--require-run: --input-digest %s is not the input digest %s of the run in %s", explicit, l.InputDigest, l.Run)}
 		}
-		l.InputDigest, l.Reason = opts.InputDigest, ""
-		l.Tag, _ = lineage.InputTag(opts.InputDigest)
+		l.InputDigest, l.Reason = explicit, ""
+		l.Tag, _ = lineage.InputTag(explicit)
 		return l, nil
 	}
 	if !l.Stamped() && l.found {
