@@ -261,6 +261,26 @@ func TestPromoteCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "ENVIRONMENT") || !strings.Contains(stdout, "verified (key "+c.pub+")") {
 		t.Errorf("status text: %s", stdout)
 	}
+
+	// A refused promotion on main: status says apply refuses it, not that
+	// the next apply reconciles it.
+	c.commit(fmt.Sprintf(`{"environments": {"dev": {"digest": %q}, "staging": {"digest": %q}}}`, good, bad))
+	code, stdout, _ = c.run(nil, "status")
+	if code != 0 || strings.Contains(stdout, "reconciles") || !strings.Contains(stdout, "staging: out of sync: apply of commit") || !strings.Contains(stdout, "refuses it (signature") {
+		t.Errorf("status after a refused promotion: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestStatusCLIRegistryError: a registry that cannot be reached is shown
+// as an error (and exit 1), never as in sync.
+func TestStatusCLIRegistryError(t *testing.T) {
+	t.Parallel()
+	c := newPromoteCLI(t)
+	c.commit(`{"environments": {}}`)
+	code, stdout, stderr := mlship(t, nil, "status", c.dir, "--repository", "127.0.0.1:1/acme/iris", "--key", c.pub)
+	if code != 1 || strings.Contains(stdout, " yes ") || !strings.Contains(stdout, "error") || !strings.Contains(stdout+stderr, "127.0.0.1:1") {
+		t.Errorf("status with an unreachable registry: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
 }
 
 func TestPromoteCLIUsage(t *testing.T) {

@@ -37,9 +37,13 @@ environments file asks for (git, at --rev, default HEAD) with the digest its
 registry tag (REPO:ENV) points at, and shows the version, whether the
 digest's signature satisfies the spec's policy, and when it was promoted
 (the newest GitHub deployment of the environment when GITHUB_TOKEN is set
-and it names that digest, else the commit that put the digest in the file).
-It exits 0 even when an environment is out of sync; --output json has
-"inSync" for scripts.`,
+and it names that digest, else the commit that changed that environment's
+line, on the first-parent history). For an environment out of sync it says what apply would really do:
+refuse it (naming the rule), leave it to a newer commit (superseded), or
+move the tag if its apply is re-run. A registry that cannot be read shows
+SYNC "error" and exits 1; otherwise it exits 0 even when an environment is
+out of sync; --output json has "inSync" and per environment "sync" and
+"reconcile" for scripts.`,
 		Example: `  mlship status examples/iris
   mlship status examples/iris --output json`,
 		Args: cobra.MaximumNArgs(1),
@@ -69,29 +73,53 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	res := StatusResult{Model: m.Name, Repository: p.Repository(), Environments: envs, InSync: true}
-	var outOfSync []string
+	var notes []string
+	unreadable := false
 	for _, e := range envs {
-		if !e.InSync {
+		switch {
+		case e.Sync == promote.SyncError:
+			res.InSync, unreadable = false, true
+			notes = append(notes, e.Environment+": registry error: "+e.RegistryError)
+		case !e.InSync:
 			res.InSync = false
-			outOfSync = append(outOfSync, e.Environment)
+			why := e.Reconcile
+			if why == "" {
+				why = "the tag differs from the desired state"
+			}
+			notes = append(notes, e.Environment+": out of sync: "+why)
 		}
 	}
 	_ = f.Actions.SetOutput("in-sync", fmt.Sprint(res.InSync))
 	var md strings.Builder
 	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | promoted |\n| --- | --- | --- | --- | --- | --- | --- |\n", m.Name)
 	for _, e := range envs {
-		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, dashIf(short19(e.Desired)), dashIf(short19(e.Current)), yesNo(e.InSync), dashIf(e.Version), e.Signature, dashIf(e.PromotedAt))
+		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, dashIf(short19(e.Desired)), dashIf(short19(e.Current)), dashIf(e.Sync), dashIf(e.Version), e.Signature, dashIf(e.PromotedAt))
+	}
+	for _, n := range notes {
+		fmt.Fprintf(&md, "\n- %s", n)
 	}
 	if f.Actions.Active() {
-		_ = f.Actions.AddStepSummary(md.String())
+		_ = f.Actions.AddStepSummary(md.String() + "\n")
 	}
+	if err := printStatus(f, p, m.Name, res, notes); err != nil {
+		return err
+	}
+	if unreadable {
+		// Fail closed: a status that could not read the registry is not
+		// a status.
+		return &ExitError{Code: 1, Err: fmt.Errorf("the registry %s could not be read: the state of the environments is unknown", p.Repository())}
+	}
+	return nil
+}
+
+func printStatus(f *Factory, p *promote.Promoter, model string, res StatusResult, notes []string) error {
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
-	f.IO.Printf("%s (%s)\n", m.Name, p.Repository())
+	f.IO.Printf("%s (%s)\n", model, p.Repository())
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tDESIRED (git)\tTAG (registry)\tSYNC\tVERSION\tSIGNATURE\tPROMOTED")
-	for _, e := range envs {
+	for _, e := range res.Environments {
 		sig := e.Signature
 		if e.Signer != "" {
 			sig += " (" + e.Signer + ")"
@@ -100,13 +128,13 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		if e.PromotedBy != "" {
 			promoted += " by " + e.PromotedBy
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, dashIf(short19(e.Desired)), dashIf(short19(e.Current)), yesNo(e.InSync), dashIf(e.Version), sig, promoted)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, dashIf(short19(e.Desired)), dashIf(short19(e.Current)), dashIf(e.Sync), dashIf(e.Version), sig, promoted)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(outOfSync) > 0 {
-		f.IO.Printf("out of sync: %s (the next `mlship promote apply` on main reconciles them)\n", strings.Join(outOfSync, ", "))
+	for _, n := range notes {
+		f.IO.Printf("%s\n", n)
 	}
 	return nil
 }
@@ -124,11 +152,4 @@ func dashIf(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
