@@ -365,6 +365,12 @@ func publishPlan(ctx context.Context, f *Factory, opts *PromoteOptions, client *
 func planText(pl *promote.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "promote %s %s: %s..%s: %s\n", pl.Mode, pl.Model, short12(pl.Base), short12(pl.Head), pl.Verdict())
+	if d := pl.PolicyChange; d != nil {
+		fmt.Fprintf(&b, "policy change (%s..%s): this change edits the promotion policy; it is judged by the policy at %s\n", short12(d.Base), short12(d.Head), short12(pl.PolicyCommit))
+		for _, c := range d.Changes {
+			fmt.Fprintf(&b, "  %s: %s -> %s\n", c.Path, orDash(c.Before), orDash(c.After))
+		}
+	}
 	mark := map[promote.Status]string{promote.Pass: "ok  ", promote.Fail: "FAIL", promote.Pending: "wait", promote.Skip: "skip"}
 	for _, e := range pl.Envs {
 		from := e.From
@@ -506,4 +512,11 @@ func runPropose(ctx context.Context, opts *ProposeOptions) error {
 		return f.IO.PrintJSON(map[string]any{"proposals": out})
 	}
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

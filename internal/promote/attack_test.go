@@ -366,3 +366,18 @@ func TestApplyUnreadablePolicy(t *testing.T) {
 		t.Errorf("dev tag moved to %s", f.tag("dev"))
 	}
 }
+
+// TestPlanRefusesOversizedEnvironmentsFile: an environments file larger
+// than promote reads is an error naming it, before anything parses it.
+func TestPlanRefusesOversizedEnvironmentsFile(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, startRegistry(t))
+	f.gitRun("checkout", "-q", "-b", "big")
+	pad := "// " + strings.Repeat("x", 1<<20) + "\n"
+	f.write(filepath.Join(f.dir, "mlship", "environments.cue"), []byte(strings.Repeat(pad, 5)+"environments: {}\n"))
+	f.commitAll("a 5 MiB environments file")
+	_, err := f.headPromoter().Plan(f.ctx, ModePlan, "", "")
+	if err == nil || !strings.Contains(err.Error(), "environments.cue") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("plan of a 5 MiB environments file: %v, want a refusal naming it", err)
+	}
+}
