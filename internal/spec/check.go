@@ -19,6 +19,7 @@ func (l *Loader) check(m *Model, v cue.Value) ErrorList {
 	c.environments(m)
 	c.sweep(m)
 	c.paths(m)
+	c.packagedSymlinks(m)
 	c.evalRefs(m)
 	c.signing(m)
 	return dedupe(c.errs)

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -31,17 +33,19 @@ type Loader struct {
 	ctx    *cue.Context
 	schema cue.Value
 	cwd    string
+	opts   options
 }
 
-// NewLoader compiles the embedded schema.
-func NewLoader() (*Loader, error) {
+// NewLoader compiles the embedded schema. Every evaluation it runs is
+// bounded (see Limits and WithEvaluator).
+func NewLoader(opts ...Option) (*Loader, error) {
 	ctx := cuecontext.New()
 	s := ctx.CompileString(schema.Source, cue.Filename(schema.Filename))
 	if err := s.Err(); err != nil {
 		return nil, fmt.Errorf("compiling the embedded schema (a bug in mlship): %w", err)
 	}
 	cwd, _ := os.Getwd()
-	return &Loader{ctx: ctx, schema: s, cwd: cwd}, nil
+	return &Loader{ctx: ctx, schema: s, cwd: cwd, opts: buildOptions(opts)}, nil
 }
 
 // Schema returns the compiled schema package value.
@@ -51,8 +55,8 @@ func (l *Loader) Schema() cue.Value { return l.schema }
 // unifies it with #Model, runs the semantic checks and returns the typed
 // view. A spec with problems returns an ErrorList holding every problem
 // found, each with file:line:col.
-func Load(ctx context.Context, path string) (*Model, error) {
-	l, err := NewLoader()
+func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
+	l, err := NewLoader(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +70,9 @@ func (l *Loader) Load(ctx context.Context, path string) (*Model, error) {
 	}
 	files, dir, err := specFiles(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := l.guard(ctx, Job{Op: opLoad, Path: path}, dir, files); err != nil {
 		return nil, err
 	}
 	v, errs := l.build(files, dir)
@@ -234,32 +241,12 @@ func (l *Loader) buildData(filename string, data []byte) (v cue.Value, err error
 }
 
 // ParseEnvironments decodes an environments file (CUE, JSON or YAML) and
-// validates it against #Environments.
+// validates it against #Environments. Its evaluation is bounded like a
+// spec's (the file comes from a pull request too).
 func (l *Loader) ParseEnvironments(filename string, data []byte) (*Environments, error) {
-	var v cue.Value
-	if ext := strings.ToLower(filepath.Ext(filename)); ext == ".json" || ext == ".yaml" || ext == ".yml" {
-		var err error
-		if v, err = l.buildData(filename, data); err != nil {
-			return nil, l.convertList(err, []string{filename})
-		}
-	} else {
-		af, err := parser.ParseFile(filename, data, parser.ParseComments)
-		if err != nil {
-			return nil, l.convertList(err, []string{filename})
-		}
-		// An environments file may carry a package clause; imports are
-		// not supported (it is data, not code).
-		var decls []ast.Decl
-		for _, d := range af.Decls {
-			if _, ok := d.(*ast.ImportDecl); !ok {
-				decls = append(decls, d)
-			}
-		}
-		af.Decls = decls
-		v = l.ctx.BuildFile(af, cue.Filename(filename))
-	}
-	if err := v.Err(); err != nil {
-		return nil, l.convertList(err, []string{filename})
+	v, err := l.buildEnvironments(filename, data)
+	if err != nil {
+		return nil, err
 	}
 	u := l.schema.LookupPath(cue.ParsePath("#Environments")).Unify(v)
 	if err := u.Validate(cue.Concrete(true)); err != nil {
@@ -275,18 +262,54 @@ func (l *Loader) ParseEnvironments(filename string, data []byte) (*Environments,
 	return &e, nil
 }
 
+// buildEnvironments compiles an environments file, bounded, into the value
+// as the user wrote it.
+func (l *Loader) buildEnvironments(filename string, data []byte) (cue.Value, error) {
+	// ParseEnvironments has no context in its signature (callers in
+	// promote); the probe's own time bound applies.
+	if err := l.guardData(context.Background(), Job{Op: opEnvironments, File: filename, Data: data}, filename, data); err != nil {
+		return cue.Value{}, err
+	}
+	var v cue.Value
+	if ext := strings.ToLower(filepath.Ext(filename)); ext == ".json" || ext == ".yaml" || ext == ".yml" {
+		var err error
+		if v, err = l.buildData(filename, data); err != nil {
+			return v, l.convertList(err, []string{filename})
+		}
+	} else {
+		af, err := parser.ParseFile(filename, data, parser.ParseComments)
+		if err != nil {
+			return v, l.convertList(err, []string{filename})
+		}
+		// An environments file may carry a package clause; imports are
+		// not supported (it is data, not code).
+		var decls []ast.Decl
+		for _, d := range af.Decls {
+			if _, ok := d.(*ast.ImportDecl); !ok {
+				decls = append(decls, d)
+			}
+		}
+		af.Decls = decls
+		v = l.ctx.BuildFile(af, cue.Filename(filename))
+	}
+	if err := v.Err(); err != nil {
+		return v, l.convertList(err, []string{filename})
+	}
+	return v, nil
+}
+
 // LoadEnvironments reads the environments file of the spec in dir:
 // mlship/environments.cue (or .json/.yaml). A missing file is an empty
 // state, not an error: nothing has been deployed yet.
 func (l *Loader) LoadEnvironments(dir string) (*Environments, string, error) {
 	for _, name := range EnvironmentsFiles {
 		p := filepath.Join(dir, name)
-		data, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
+		data, err := readBounded(p, l.opts.limits.FileSize)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, p, fmt.Errorf("reading %s: %w", p, err)
+			return nil, p, ErrorList{{File: l.rel(p), Message: err.Error()}}
 		}
 		e, err := l.ParseEnvironments(p, data)
 		return e, p, err
@@ -307,6 +330,9 @@ func (l *Loader) Export(ctx context.Context, path string, withDefaults bool) ([]
 	}
 	files, dir, err := specFiles(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := l.guard(ctx, Job{Op: opExport, Path: path, WithDefaults: withDefaults}, dir, files); err != nil {
 		return nil, err
 	}
 	v, errs := l.build(files, dir)

@@ -248,6 +248,9 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{"name": "a"`), uint8(1))
 	f.Add([]byte("name: [\n"), uint8(2))
+	// Not plain data: evaluated in the sandbox first.
+	f.Add([]byte("name: _n\n_n: \"ir\" + \"is\"\nversion: \"1.0.0\"\nregistry: repository: \"ghcr.io/a/b\"\n"), uint8(0))
+	f.Add([]byte("_r: [1, 2]\nowners: [for x in _r {\"\\(x)\"}]\n"), uint8(0))
 	l, err := NewLoader()
 	if err != nil {
 		f.Fatal(err)
