@@ -16,6 +16,10 @@ import (
 var version = "dev"
 
 func main() {
+	// A spec's CUE is evaluated in a bounded child: this same binary.
+	if code, ok := cli.ServeSandbox(os.Args[1:], os.Stdin, os.Stdout); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Execute(ctx, cli.NewFactory(iostreams.System(), version), os.Args[1:])
 	stop()

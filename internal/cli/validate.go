@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,7 +38,9 @@ func NewCmdValidate(f *Factory, runF func(context.Context, *ValidateOptions) err
 		Short: "Check model specs against the schema",
 		Long: `Validate loads each spec (a directory holding model.cue, model.json or
 model.yaml, or one such file), unifies it with the mlship schema and runs
-the semantic checks. Every problem is printed as file:line:col: message;
+the semantic checks, then checks the environments file beside it
+(mlship/environments.cue, .json or .yaml): its schema, digests, keys and
+that every environment it names is one the spec defines. Every problem is printed as file:line:col: message;
 inside GitHub Actions each also becomes an error annotation on that line
 and the job summary gets a table of the specs checked.`,
 		Example: `  mlship validate examples/iris
@@ -63,18 +67,9 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	var results []ValidateResult
 	failed := 0
 	for _, p := range opts.Paths {
-		r := ValidateResult{Path: p, Errors: []spec.Error{}}
-		m, err := loader.Load(ctx, p)
-		if err != nil {
+		r := validateOne(ctx, loader, p)
+		if !r.Valid {
 			failed++
-			var list spec.ErrorList
-			if errors.As(err, &list) {
-				r.Errors = list
-			} else {
-				r.Errors = []spec.Error{{File: p, Message: err.Error()}}
-			}
-		} else {
-			r.Valid, r.Name, r.Version, r.Digest = true, m.Name, m.Version, m.Digest
 		}
 		results = append(results, r)
 	}
@@ -107,6 +102,39 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d spec%s invalid", failed, len(results), plural(len(results)))}
 	}
 	return nil
+}
+
+// validateOne checks the spec at p and the environments file beside it
+// (checked even when the spec fails, for its syntax and schema).
+func validateOne(ctx context.Context, loader *spec.Loader, p string) ValidateResult {
+	r := ValidateResult{Path: p, Errors: []spec.Error{}}
+	m, err := loader.Load(ctx, p)
+	if err != nil {
+		r.Errors = append(r.Errors, specErrors(err, p)...)
+	}
+	dir := p
+	if m != nil {
+		dir = m.Dir
+	} else if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(p)
+	}
+	if file, err := loader.ValidateEnvironments(dir, m); err != nil {
+		r.Errors = append(r.Errors, specErrors(err, file)...)
+	}
+	if len(r.Errors) == 0 && m != nil {
+		r.Valid, r.Name, r.Version, r.Digest = true, m.Name, m.Version, m.Digest
+	}
+	return r
+}
+
+// specErrors lists err's problems; an error that is not a spec.ErrorList
+// is one problem at file.
+func specErrors(err error, file string) []spec.Error {
+	var list spec.ErrorList
+	if errors.As(err, &list) {
+		return list
+	}
+	return []spec.Error{{File: file, Message: err.Error()}}
 }
 
 func annotationMessage(e spec.Error) string {

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -129,5 +130,75 @@ func BenchmarkValidateProcess(b *testing.B) {
 		if out, err := exec.Command(bin, "validate", "../../examples/iris").CombinedOutput(); err != nil {
 			b.Fatalf("validate: %v\n%s", err, out)
 		}
+	}
+}
+
+// TestValidateChecksEnvironmentsFile: validate checks
+// mlship/environments.* too, on every output channel, at file:line:col.
+func TestValidateChecksEnvironmentsFile(t *testing.T) {
+	t.Parallel()
+	bad := "../spec/testdata/environments/json-case-variant"
+	envFile := bad + "/mlship/environments.json"
+	actions := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "s.md"), "GITHUB_OUTPUT": filepath.Join(t.TempDir(), "o")}
+
+	code, stdout, stderr := mlship(t, nil, "validate", bad)
+	if code != 1 || !strings.Contains(stderr, envFile+`:3:14: environments.dev.Digest: unknown key "Digest" (did you mean "digest"?`) {
+		t.Errorf("exit %d, stderr %q: want the case-variant key at its position", code, stderr)
+	}
+	code, stdout, _ = mlship(t, actions, "validate", bad)
+	if code != 1 || !strings.Contains(stdout, "::error file="+envFile+",line=3,col=14,title=mlship validate::environments.dev.Digest: unknown key") {
+		t.Errorf("exit %d, stdout %q: want an annotation on the environments file", code, stdout)
+	}
+	code, stdout, _ = mlship(t, nil, "validate", "-o", "json", "../spec/testdata/environments/cue-unknown-env")
+	var got struct {
+		Specs []struct {
+			Errors []struct {
+				File      string `json:"file"`
+				Line, Col int
+				Message   string `json:"message"`
+			} `json:"errors"`
+		} `json:"specs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != 1 || len(got.Specs) != 1 || len(got.Specs[0].Errors) != 1 {
+		t.Fatalf("exit %d, %v: %s", code, err, stdout)
+	}
+	if e := got.Specs[0].Errors[0]; e.File != "../spec/testdata/environments/cue-unknown-env/mlship/environments.cue" || e.Line != 3 || e.Col != 2 || !strings.Contains(e.Message, `"staging" is not defined by the spec`) {
+		t.Errorf("error %+v", e)
+	}
+	if code, _, stderr := mlship(t, nil, "validate", "../spec/testdata/environments/valid-cue"); code != 0 {
+		t.Errorf("valid environments file refused: %s", stderr)
+	}
+}
+
+// TestValidateRefusesEscapingSymlink: a packaged path that is a symlink
+// leaving the repository is refused at the field.
+func TestValidateRefusesEscapingSymlink(t *testing.T) {
+	t.Parallel()
+	dir := "../spec/testdata/invalid/symlink-escape"
+	code, _, stderr := mlship(t, nil, "validate", dir)
+	if code != 1 || !strings.Contains(stderr, dir+`/model.cue:6:3: package.files.1.path: path "docs" is a symlink resolving to /etc, outside the repository`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestValidateBoundsUntrustedSpec: an 8 KB spec asking CUE for gigabytes is
+// an error naming the file, not an OOM kill of the runner.
+func TestValidateBoundsUntrustedSpec(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("name: \"iris\"\nversion: \"1.0.0\"\nregistry: repository: \"ghcr.io/acme/m\"\ndescription: _s.s40\n")
+	b.WriteString("_s: s0: \"" + strings.Repeat("x", 64) + "\"\n")
+	for i := 1; i <= 40; i++ {
+		b.WriteString("_s: s" + strconv.Itoa(i) + ": _s.s" + strconv.Itoa(i-1) + " + _s.s" + strconv.Itoa(i-1) + "\n")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "model.cue"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd, _ := os.Getwd()
+	rel, _ := filepath.Rel(cwd, filepath.Join(dir, "model.cue"))
+	code, _, stderr := mlship(t, nil, "validate", dir)
+	if code != 1 || !strings.Contains(stderr, rel+": CUE evaluation exceeded 512 MiB / 10s: memory") {
+		t.Errorf("exit %d, stderr %q: want the bound named at the file", code, stderr)
 	}
 }
