@@ -30,7 +30,7 @@ type EnvStatus struct {
 	// Reconcile says, for an environment out of sync, what apply would do
 	// about it (refuse, leave it to a newer commit, move it if re-run).
 	Reconcile string `json:"reconcile,omitempty"`
-	Version string `json:"version,omitempty"`
+	Version   string `json:"version,omitempty"`
 	// Signature is "verified", "unsigned", "invalid" or "unknown"; Signer
 	// or SignatureDetail say more.
 	Signature       string `json:"signature"`
