@@ -8,8 +8,9 @@ import (
 )
 
 // limitAddressSpace caps the process's address space (RLIMIT_AS) at what it
-// maps now plus twice the heap bound: room for the garbage collector, a
-// hard stop for one huge allocation between two watchdog polls. The Go
+// maps now plus the heap bound and a little room: a hard stop for one huge
+// allocation between two watchdog polls, so the child's footprint stays
+// near the bound. The Go
 // runtime then fails with "out of memory", which the parent reads as the
 // memory bound.
 func limitAddressSpace(heap int64) {
@@ -25,6 +26,6 @@ func limitAddressSpace(heap int64) {
 	if err != nil {
 		return
 	}
-	limit := pages*uint64(os.Getpagesize()) + 2*uint64(heap) + 256<<20
+	limit := pages*uint64(os.Getpagesize()) + uint64(heap) + 64<<20
 	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: limit, Max: limit})
 }
