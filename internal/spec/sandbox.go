@@ -122,7 +122,9 @@ func childFailure(ctx, cctx context.Context, exe string, runErr error, stderr st
 	if errors.Is(cctx.Err(), context.DeadlineExceeded) {
 		return &LimitError{Bound: "time", Detail: fmt.Sprintf("no answer within %s; killed", lim.Time+startSlack)}
 	}
-	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") {
+	// The Go runtime's words, and the race detector's when its shadow
+	// memory meets the address-space limit.
+	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") || strings.Contains(stderr, "failed to allocate") {
 		return &LimitError{Bound: "memory", Detail: "the evaluation ran out of its address space"}
 	}
 	var ee *exec.ExitError
