@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/mlship/mlship/internal/gha"
 )
 
 // Client calls GitHub's REST API. It is safe for concurrent use.
@@ -19,13 +21,13 @@ type Client struct {
 	token string
 }
 
-// New returns a client authenticating with token (a GITHUB_TOKEN, an
+// New returns a client authenticating with token (the workflow's token, an
 // installation token or a PAT). ctx is unused today and kept for options
 // that may need it (e.g. fetching an OIDC-exchanged token).
 func New(ctx context.Context, token string, opts ...Option) (*Client, error) {
 	_ = ctx
 	if strings.TrimSpace(token) == "" {
-		return nil, errors.New("GitHub token is empty: set GITHUB_TOKEN (in a workflow: env: GITHUB_TOKEN: ${{ github.token }})")
+		return nil, errors.New("GitHub token is empty: set " + gha.VarToken + " (in a workflow: env: " + gha.VarToken + ": ${{ github.token }})")
 	}
 	o := defaults()
 	for _, opt := range opts {
@@ -89,7 +91,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func statusHint(status int) string {
 	switch status {
 	case http.StatusUnauthorized:
-		return "the token was refused; check GITHUB_TOKEN"
+		return "the token was refused; check " + gha.VarToken
 	case http.StatusForbidden:
 		return "the token lacks a permission for this endpoint; grant it in the workflow's permissions: block"
 	case http.StatusNotFound:

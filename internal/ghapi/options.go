@@ -27,7 +27,7 @@ func defaults() options {
 type Option func(*options) error
 
 // WithBaseURL points the client at a GitHub Enterprise Server or a test
-// server: the value of GITHUB_API_URL ("https://ghe.example.com/api/v3",
+// server: the run context's API URL, gha.Env.APIURL ("https://ghe.example.com/api/v3",
 // "http://127.0.0.1:4321/"). Empty keeps https://api.github.com/.
 func WithBaseURL(raw string) Option {
 	return func(o *options) error {

@@ -11,7 +11,7 @@ import (
 // IsTeamMember reports whether user is an active member (or maintainer) of
 // org's team (by slug). A pending invitation does not count. The token
 // needs read access to the organization's members (members: read); a
-// GITHUB_TOKEN cannot see teams, so use an app or PAT token.
+// workflow's own token cannot see teams, so use an app or PAT token.
 func (c *Client) IsTeamMember(ctx context.Context, org, team, user string) (bool, error) {
 	var state string
 	path := fmt.Sprintf("orgs/%s/teams/%s/memberships/%s", org, team, user)
