@@ -33,7 +33,7 @@ func New(w io.Writer, getenv func(string) string) *Runtime {
 		a:      githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(githubactions.GetenvFunc(getenv))),
 		w:      w,
 		getenv: getenv,
-		active: getenv("GITHUB_ACTIONS") == "true",
+		active: getenv(VarActions) == "true",
 	}
 }
 

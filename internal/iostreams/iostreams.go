@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/mlship/mlship/internal/gha"
 )
 
 // Format is the output format chosen with --output.
@@ -72,10 +74,10 @@ func Test(env map[string]string) (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
 func (s *IOStreams) JSON() bool { return s.Format == JSON }
 
 // InActions reports whether we run inside a GitHub Actions job.
-func (s *IOStreams) InActions() bool { return s.Getenv("GITHUB_ACTIONS") == "true" }
+func (s *IOStreams) InActions() bool { return gha.Parse(s.Getenv).Actions }
 
 // CI reports whether we run in any CI system (no terminal tricks there).
-func (s *IOStreams) CI() bool { return s.InActions() || s.Getenv("CI") != "" }
+func (s *IOStreams) CI() bool { return gha.Parse(s.Getenv).CI }
 
 // Progress reports whether an interactive progress bar may be drawn on
 // stderr: a terminal, outside CI.
