@@ -3,7 +3,6 @@ package drift
 import (
 	"context"
 	"fmt"
-	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -70,6 +69,11 @@ type ColumnResult struct {
 	// Extra are further tests asked for with Config.ExtraTests; they are
 	// reported but do not decide the column's drift.
 	Extra []TestScore `json:"extra,omitempty"`
+	// NotComputed: the test's statistic came out not a number (values
+	// that overflow, a distribution with no spread…). The column then
+	// counts as drifted (fail closed), Statistic is 0, PValue is unset and
+	// Note says why.
+	NotComputed bool `json:"notComputed,omitempty"`
 	// Note explains a result that is not a plain test outcome.
 	Note string `json:"note,omitempty"`
 }
@@ -81,6 +85,8 @@ type TestScore struct {
 	PValue    *float64 `json:"pValue,omitempty"`
 	Threshold float64  `json:"threshold"`
 	Drift     bool     `json:"drift"`
+	// NotComputed is as in ColumnResult: the statistic is not a number.
+	NotComputed bool `json:"notComputed,omitempty"`
 }
 
 // Missing is a per-data-set count.
@@ -210,10 +216,11 @@ func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnRes
 		r.Note = fmt.Sprintf("%v; the column was inferred %s: declare its type or pick another test", err, c.typ)
 		return r
 	}
-	tests := []string{test}
+	main, _ := lookupTest(test) // testFits found it
+	tests := []*testDef{main}
 	for _, e := range cfg.ExtraTests {
-		if e != test && testFits(e, c.typ) == nil {
-			tests = append(tests, e)
+		if d, ok := lookupTest(e); ok && e != test && testFits(e, c.typ) == nil {
+			tests = append(tests, d)
 		}
 	}
 	var scores []score
@@ -222,11 +229,7 @@ func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnRes
 		if !bothPresent(&r) {
 			return r
 		}
-		if approx {
-			scores = testNumericApprox(c, tests)
-		} else {
-			scores = testNumericExact(c, tests, scratch)
-		}
+		scores = scoreNumeric(c, tests, approx, scratch)
 	} else {
 		cs := c.cat
 		r.Count = Missing{Reference: sum64(cs.counts[refSet]), Current: sum64(cs.counts[curSet])}
@@ -246,24 +249,20 @@ func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnRes
 		if !bothPresent(&r) {
 			return r
 		}
-		scores = testCategorical(cs, tests)
+		scores = scoreCategorical(cs, tests)
 	}
-	r.Statistic, r.PValue, r.Drift = verdict(test, scores[0], r.Threshold)
-	for i, e := range tests[1:] {
-		ts := TestScore{Test: e, Threshold: defaultThreshold(e)}
-		ts.Statistic, ts.PValue, ts.Drift = verdict(e, scores[i+1], ts.Threshold)
+	o := verdict(main, scores[0], r.Threshold)
+	r.Statistic, r.PValue, r.Drift = o.stat, o.p, o.drift
+	if o.notComputed != "" {
+		r.NotComputed, r.Note = true, o.notComputed
+	}
+	for i, d := range tests[1:] {
+		ts := TestScore{Test: d.Name, Threshold: d.DefaultThreshold}
+		o := verdict(d, scores[i+1], ts.Threshold)
+		ts.Statistic, ts.PValue, ts.Drift, ts.NotComputed = o.stat, o.p, o.drift, o.notComputed != ""
 		r.Extra = append(r.Extra, ts)
 	}
 	return r
-}
-
-func verdict(test string, s score, threshold float64) (float64, *float64, bool) {
-	stat := finite(s.stat)
-	if hasPValue(test) {
-		p := finite(s.p)
-		return stat, &p, p < threshold
-	}
-	return stat, nil, stat >= threshold
 }
 
 // bothPresent handles a column with no values in one data set: all missing
@@ -285,194 +284,10 @@ func bothPresent(r *ColumnResult) bool {
 	return false
 }
 
-// finite keeps JSON encodable: NaN becomes 0, ±Inf the largest float.
-func finite(x float64) float64 {
-	switch {
-	case math.IsNaN(x):
-		return 0
-	case math.IsInf(x, 1):
-		return math.MaxFloat64
-	case math.IsInf(x, -1):
-		return -math.MaxFloat64
-	}
-	return x
-}
-
 func sum64(x []int64) int64 {
 	var s int64
 	for _, v := range x {
 		s += v
 	}
 	return s
-}
-
-func testNumericExact(c *column, tests []string, scratch *[]uint64) []score {
-	ref := c.num[refSet].values()
-	cur := c.num[curSet].values()
-	sortFloats(ref, scratch)
-	sortFloats(cur, scratch)
-	out := make([]score, len(tests))
-	for i, test := range tests {
-		switch test {
-		case TestKS:
-			d, p, _ := KSTwoSample(ref, cur)
-			out[i] = score{d, p}
-		case TestWasserstein:
-			out[i] = score{NormedWasserstein(WassersteinSorted(ref, cur), PopStd(ref)), math.NaN()}
-		default:
-			// psi, kl, jensenshannon: Evidently's binning.
-			rp, cp := binSortedExact(ref, cur)
-			out[i] = score{binnedScore(test, rp, cp), math.NaN()}
-		}
-	}
-	return out
-}
-
-type score struct{ stat, p float64 }
-
-// binSortedExact is Evidently's get_binned_data for numerical data: with
-// more than 20 distinct reference values, numpy's Sturges histogram over
-// the range of both samples; otherwise the counts of each distinct value.
-func binSortedExact(ref, cur []float64) (rp, cp []float64) {
-	distinct := 1
-	for i := 1; i < len(ref) && distinct <= 20; i++ {
-		if ref[i] != ref[i-1] {
-			distinct++
-		}
-	}
-	if distinct > 20 {
-		lo := math.Min(ref[0], cur[0])
-		hi := math.Max(ref[len(ref)-1], cur[len(cur)-1])
-		edges := histEdges(lo, hi, sturgesBins(int64(len(ref)+len(cur))))
-		rp = make([]float64, len(edges)-1)
-		cp = make([]float64, len(edges)-1)
-		for _, v := range ref {
-			rp[histIndex(edges, v)]++
-		}
-		for _, v := range cur {
-			cp[histIndex(edges, v)]++
-		}
-		return rp, cp
-	}
-	// Distinct values of both, merged in order.
-	i, j := 0, 0
-	for i < len(ref) || j < len(cur) {
-		var v float64
-		switch {
-		case i == len(ref):
-			v = cur[j]
-		case j == len(cur):
-			v = ref[i]
-		default:
-			v = math.Min(ref[i], cur[j])
-		}
-		var a, b float64
-		for i < len(ref) && ref[i] == v {
-			a++
-			i++
-		}
-		for j < len(cur) && cur[j] == v {
-			b++
-			j++
-		}
-		rp = append(rp, a)
-		cp = append(cp, b)
-	}
-	return rp, cp
-}
-
-// binnedScore scores two count vectors over the same bins.
-func binnedScore(test string, rc, cc []float64) float64 {
-	rp, cp := normalize(rc), normalize(cc)
-	if rp == nil || cp == nil {
-		return math.NaN()
-	}
-	switch test {
-	case TestJensenShannon:
-		return JensenShannonDistance(rp, cp)
-	case TestPSI:
-		fillZeros(rp)
-		fillZeros(cp)
-		return PSI(rp, cp)
-	case TestKL:
-		fillZeros(rp)
-		fillZeros(cp)
-		return KLDivergence(rp, cp)
-	}
-	return math.NaN()
-}
-
-func testNumericApprox(c *column, tests []string) []score {
-	rs, cs := &c.num[refSet], &c.num[curSet]
-	rv, rw := rs.hist.points()
-	cv, cw := cs.hist.points()
-	out := make([]score, len(tests))
-	for i, test := range tests {
-		switch test {
-		case TestKS:
-			d := ksWeighted(rv, rw, cv, cw)
-			_, p, _ := KSPValue(d, int(rs.n), int(cs.n), max(rs.n, cs.n) <= maxAutoExactN)
-			out[i] = score{d, p}
-		case TestWasserstein:
-			std := math.Sqrt(rs.m2 / float64(rs.n))
-			out[i] = score{NormedWasserstein(WassersteinWeighted(rv, rw, cv, cw), std), math.NaN()}
-		default:
-			lo, hi := math.Min(rs.min, cs.min), math.Max(rs.max, cs.max)
-			edges := histEdges(lo, hi, sturgesBins(rs.n+cs.n))
-			rb := make([]float64, len(edges)-1)
-			cb := make([]float64, len(edges)-1)
-			for i, v := range rv {
-				rb[max(histIndex(edges, v), 0)] += rw[i]
-			}
-			for i, v := range cv {
-				cb[max(histIndex(edges, v), 0)] += cw[i]
-			}
-			out[i] = score{binnedScore(test, rb, cb), math.NaN()}
-		}
-	}
-	return out
-}
-
-// ksWeighted is the two-sample KS statistic of weighted sorted samples.
-func ksWeighted(u, uw, v, vw []float64) float64 {
-	su, sv := sumWeights(u, uw), sumWeights(v, vw)
-	var cu, cv, d float64
-	i, j := 0, 0
-	for i < len(u) && j < len(v) {
-		x := math.Min(u[i], v[j])
-		for i < len(u) && u[i] <= x {
-			cu += uw[i]
-			i++
-		}
-		for j < len(v) && v[j] <= x {
-			cv += vw[j]
-			j++
-		}
-		d = math.Max(d, math.Abs(cu/su-cv/sv))
-	}
-	return d
-}
-
-func testCategorical(cs *catStore, tests []string) []score {
-	k := len(cs.labels)
-	rc := make([]float64, 0, k)
-	cc := make([]float64, 0, k)
-	for id := 0; id < k; id++ {
-		a, b := cs.counts[refSet][id], cs.counts[curSet][id]
-		if a == 0 && b == 0 {
-			continue
-		}
-		rc = append(rc, float64(a))
-		cc = append(cc, float64(b))
-	}
-	out := make([]score, len(tests))
-	for i, test := range tests {
-		if test == TestChiSquare {
-			s, p, _ := ChiSquareHomogeneity(rc, cc)
-			out[i] = score{s, p}
-			continue
-		}
-		out[i] = score{binnedScore(test, rc, cc), math.NaN()}
-	}
-	return out
 }

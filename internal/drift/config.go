@@ -11,16 +11,6 @@ import (
 	"github.com/mlship/mlship/internal/spec"
 )
 
-// Test names, as the spec's #DriftTest spells them.
-const (
-	TestKS            = "ks"
-	TestChiSquare     = "chisquare"
-	TestWasserstein   = "wasserstein"
-	TestJensenShannon = "jensenshannon"
-	TestPSI           = "psi"
-	TestKL            = "kl"
-)
-
 // Defaults (Evidently's).
 const (
 	DefaultShareThreshold  = 0.5
@@ -125,36 +115,6 @@ func (c Config) validate() error {
 		}
 	}
 	return nil
-}
-
-// testFits checks a test name and, when the type is known, that the test
-// applies to it.
-func testFits(test string, typ ColumnType) error {
-	switch test {
-	case TestKS, TestWasserstein:
-		if typ == Categorical {
-			return fmt.Errorf("test %q needs a numerical column", test)
-		}
-	case TestChiSquare:
-		if typ == Numerical {
-			return fmt.Errorf("test %q needs a categorical column", test)
-		}
-	case TestJensenShannon, TestPSI, TestKL:
-	default:
-		return fmt.Errorf("unknown drift test %q: use ks, chisquare, wasserstein, jensenshannon, psi or kl", test)
-	}
-	return nil
-}
-
-// hasPValue reports whether a test's score is a p-value (drift when below
-// the threshold) rather than a distance (drift when at or above it).
-func hasPValue(test string) bool { return test == TestKS || test == TestChiSquare }
-
-func defaultThreshold(test string) float64 {
-	if hasPValue(test) {
-		return DefaultPValue
-	}
-	return DefaultDistance
 }
 
 // ConfigFromSpec converts the spec's drift section. The reference and
