@@ -98,7 +98,7 @@ REF is HOST/REPO[:TAG|@DIGEST] or oci:PATH[:TAG] (an OCI image layout). It
 defaults to the spec's registry repository tagged with the spec's version;
 a bare TAG goes on that repository (or on --repository). Registries on
 loopback get plain HTTP; others HTTPS unless --plain-http. Credentials come
-from the Docker config, and for ghcr.io inside Actions from `+gha.VarToken+`.
+from the Docker config, and for ghcr.io inside Actions from ` + gha.VarToken + `.
 
 After mlship train, the run's input digest (annotation
 dev.mlship.input-digest and tag input-<hex12>, which train --reuse finds)
