@@ -119,7 +119,7 @@ func TestModulePath(t *testing.T) {
 func TestTools(t *testing.T) {
 	t.Parallel()
 	got := strings.Join(Tools(t), " ")
-	if want := "act cosign crane oras registry"; got != want {
+	if want := "act actionlint cosign cosign3 crane oras registry"; got != want {
 		t.Errorf("Tools = %q, want %q", got, want)
 	}
 }
