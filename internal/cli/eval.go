@@ -2,18 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/gha"
-	"github.com/mlship/mlship/internal/report"
-	"github.com/mlship/mlship/internal/spec"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // EvalOptions are the inputs of `mlship eval`.
@@ -103,85 +99,15 @@ fails, unless --no-fail.`,
 
 func runEval(ctx context.Context, opts *EvalOptions) error {
 	f := opts.F
-	model, err := spec.Load(ctx, opts.SpecDir)
+	res, err := pipeline.Eval(ctx, f.Run(), pipeline.EvalRequest{
+		SpecDir: opts.SpecDir, MetricsFile: opts.MetricsFile, ExamplesFile: opts.ExamplesFile,
+		BaselineFile: opts.BaselineFile, BaselineExamplesFile: opts.BaselineExamplesFile, NoBaseline: opts.NoBaseline,
+		Repository: opts.Repository, PlainHTTP: opts.PlainHTTP, Environment: opts.Environment,
+		EnvironmentSet: opts.environmentSet, Out: opts.Out, ReportOut: opts.ReportOut,
+	})
 	if err != nil {
-		return err
+		return exitError(err)
 	}
-	var src eval.BaselineSource
-	switch {
-	case opts.NoBaseline:
-		src = eval.NoBaseline()
-	case opts.BaselineFile != "":
-		src = eval.FileBaseline{Path: opts.BaselineFile}
-	default:
-		src = eval.RegistryBaseline{Repository: opts.Repository, PlainHTTP: opts.PlainHTTP, Getenv: f.IO.Getenv}
-	}
-	ropts := []eval.Option{eval.WithBaselineSource(src), eval.WithOutput(f.IO.ErrOut, f.IO.ErrOut)}
-	if opts.MetricsFile != "" {
-		ropts = append(ropts, eval.WithMetricsFile(opts.MetricsFile))
-	}
-	if opts.ExamplesFile != "" {
-		ropts = append(ropts, eval.WithExamplesFile(opts.ExamplesFile))
-	}
-	if opts.BaselineExamplesFile != "" {
-		ropts = append(ropts, eval.WithBaselineExamplesFile(opts.BaselineExamplesFile))
-	}
-	if opts.environmentSet {
-		ropts = append(ropts, eval.WithEnvironment(opts.Environment))
-	}
-	if model.Eval != nil && len(model.Eval.Command) > 0 && opts.MetricsFile == "" {
-		f.Actions.Group("mlship eval: " + strings.Join(model.Eval.Command, " "))
-	}
-	res, err := eval.Run(ctx, model, ropts...)
-	f.Actions.EndGroup()
-	if err != nil {
-		return err
-	}
-
-	if err := writeEvalJSON(opts.Out, res); err != nil {
-		return err
-	}
-	md, err := report.Render(report.Input{Eval: res, FullReportURL: workflowRunURL(f.IO.Getenv)}, report.NoLimits)
-	if err != nil {
-		return err
-	}
-	if opts.ReportOut != "" {
-		if err := writeEvalFile(opts.ReportOut, []byte(md)); err != nil {
-			return err
-		}
-	}
-
-	for _, c := range res.Comparisons {
-		if c.Verdict != eval.VerdictFail {
-			continue
-		}
-		an := gha.Annotation{Level: "error", Title: "mlship eval: " + c.Metric, Message: strings.Join(c.Failed, "; ")}
-		if loc, ok := eval.LocateMetric(model, c.Metric); ok {
-			an.File, an.Line = evalWorkspaceRel(f.IO.Getenv, loc.File), loc.Line
-		}
-		f.Actions.Annotate(an)
-	}
-	verdict := "✅ passed"
-	if !res.Passed {
-		verdict = "❌ failed"
-	}
-	target := ""
-	if res.Environment != "" {
-		target = " the `" + res.Environment + "` gates"
-	}
-	baseline := "no baseline"
-	if res.Baseline != nil {
-		baseline = "baseline `" + res.Baseline.Environment + "` " + res.Baseline.Version
-	}
-	if err := f.Actions.AddStepSummary(fmt.Sprintf("### mlship eval: %s %s %s%s (%d metrics, %s)\n", verdict, res.Model.Name, res.Model.Version, target, len(res.Comparisons), baseline)); err != nil {
-		return err
-	}
-	for k, v := range map[string]string{"passed": fmt.Sprint(res.Passed), "result-path": opts.Out, "report-path": opts.ReportOut} {
-		if err := f.Actions.SetOutput(k, v); err != nil {
-			return err
-		}
-	}
-
 	if f.IO.JSON() {
 		if err := f.IO.PrintJSON(res); err != nil {
 			return err
@@ -227,64 +153,13 @@ func printEval(f *Factory, res *eval.Result, opts *EvalOptions) {
 	f.IO.Printf("\n")
 }
 
-// workflowRunURL is the URL of the current workflow run ("" outside Actions): where
-// the job summary and artifacts of the full report live.
-func workflowRunURL(getenv func(string) string) string {
-	server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
-	if repo == "" || id == "" {
-		return ""
-	}
-	if server == "" {
-		server = "https://github.com"
-	}
-	return strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
-}
+// workflowRunURL is the URL of the current workflow run ("" outside Actions).
+func workflowRunURL(getenv func(string) string) string { return gha.Parse(getenv).RunURL() }
 
-// evalWorkspaceRel makes p relative to GITHUB_WORKSPACE, as annotations want.
+// evalWorkspaceRel makes p relative to the Actions workspace.
 func evalWorkspaceRel(getenv func(string) string, p string) string {
-	ws := getenv("GITHUB_WORKSPACE")
-	abs, err := filepath.Abs(p)
-	if ws == "" || err != nil {
-		return filepath.ToSlash(p)
-	}
-	if rel, err := filepath.Rel(ws, abs); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	return filepath.ToSlash(p)
+	return gha.Parse(getenv).WorkspaceRel(p)
 }
 
-func writeEvalJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
-	}
-	return writeEvalFile(path, append(b, '\n'))
-}
-
-// writeEvalFile writes through a temporary file and a rename, so a reader
-// never sees half a file.
-func writeEvalFile(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
+// writeEvalFile writes path atomically (pipeline.WriteFile).
+func writeEvalFile(path string, b []byte) error { return pipeline.WriteFile(path, b) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -182,4 +183,17 @@ func SplitRepo(full string) (owner, repo string, err error) {
 		return "", "", fmt.Errorf("repository %q: want owner/repo", full)
 	}
 	return owner, repo, nil
+}
+
+// WorkspaceRel makes p relative to GITHUB_WORKSPACE (slash-separated), as
+// annotations and check-run annotations want; p itself when outside it.
+func (e Env) WorkspaceRel(p string) string {
+	abs, err := filepath.Abs(p)
+	if e.Workspace == "" || err != nil {
+		return filepath.ToSlash(p)
+	}
+	if rel, err := filepath.Rel(e.Workspace, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(p)
 }
