@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/scaffold"
 )
 
@@ -48,7 +49,7 @@ overwrites a file it did not write, or one edited since it wrote it.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "model name (DNS-1123; default: the directory name)")
-	cmd.Flags().StringVar(&opts.Repository, "repository", "", "registry repository (default: ghcr.io/OWNER/NAME from GITHUB_REPOSITORY_OWNER, else localhost:5000/NAME)")
+	cmd.Flags().StringVar(&opts.Repository, "repository", "", "registry repository (default: ghcr.io/OWNER/NAME from "+gha.VarRepositoryOwner+", else localhost:5000/NAME)")
 	cmd.Flags().StringVar(&opts.SpecDir, "spec-dir", ".", "where the spec goes, relative to DIR")
 	cmd.Flags().StringVar(&opts.ActionRef, "action-ref", "v1", "ref of the mlship actions the workflows use")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite files even if mlship init did not write them")
@@ -68,7 +69,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	}
 	repo := opts.Repository
 	if repo == "" {
-		if owner := opts.F.IO.Getenv("GITHUB_REPOSITORY_OWNER"); owner != "" {
+		if owner := opts.F.Run().Env.RepositoryOwner; owner != "" {
 			repo = "ghcr.io/" + strings.ToLower(owner) + "/" + name
 		} else {
 			repo = "localhost:5000/" + name

@@ -81,7 +81,7 @@ func runKeygen(ctx context.Context, opts *KeygenOptions) error {
 			}
 		}
 	}
-	pw := f.IO.Getenv("COSIGN_PASSWORD")
+	pw := f.Run().Env.CosignPassword
 	if pw == "" {
 		f.IO.Logf("warning: COSIGN_PASSWORD is empty: %s is encrypted with an empty password\n", keyPath)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/train"
 )
 
@@ -43,7 +44,7 @@ sweep, "mlship matrix select" picks the best run.`,
 
   # in a workflow
   #   - id: m
-  #     run: echo "matrix=$(mlship matrix .)" >> "$GITHUB_OUTPUT"
+  #     run: echo "matrix=$(mlship matrix .)" >> "$` + gha.VarOutput + `"
   #   ...
   #   strategy:
   #     matrix: ${{ fromJSON(needs.sweep.outputs.matrix) }}`,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/train/gpu"
 )
@@ -17,7 +18,7 @@ import (
 // RunnerRegisterOptions are the inputs of `mlship runner register`.
 type RunnerRegisterOptions struct {
 	F *Factory
-	// Repo is owner/repo (default GITHUB_REPOSITORY).
+	// Repo is owner/repo (default: the run's repository).
 	Repo   string
 	Name   string
 	Labels []string
@@ -63,12 +64,12 @@ gpu, gpu-<count>, gpu-<model> (gpu-h100, gpu-a100, ...) and cuda-<major>.
 
 The encoded configuration is a credential: it is printed alone on stdout
 (or written to --config-file with mode 0600) for the runner's
-"./run.sh --jitconfig", and masked in Actions logs. The token (GITHUB_TOKEN)
+"./run.sh --jitconfig", and masked in Actions logs. The token (` + gha.VarToken + `)
 needs administration: write on the repository (a fine-grained PAT or a
-GitHub App installation token; the workflow GITHUB_TOKEN cannot do it).
-GITHUB_API_URL points it at GitHub Enterprise Server.`,
+GitHub App installation token; the workflow ` + gha.VarToken + ` cannot do it).
+` + gha.VarAPIURL + ` points it at GitHub Enterprise Server.`,
 		Example: `  # on the GPU host, in the runner's directory
-  export GITHUB_TOKEN=...   # administration: write
+  export ` + gha.VarToken + `=...   # administration: write
   ./run.sh --jitconfig "$(mlship runner register --repo acme/iris --name gpu-$(hostname)-$$)"
 
   # labels only, see what would be registered
@@ -82,7 +83,7 @@ GITHUB_API_URL points it at GitHub Enterprise Server.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Repo, "repo", "", "repository owner/repo (default: GITHUB_REPOSITORY)")
+	fl.StringVar(&opts.Repo, "repo", "", "repository owner/repo (default: "+gha.VarRepository+")")
 	fl.StringVar(&opts.Name, "name", "", "runner name, unique in the repository (default: mlship-<hostname>-<pid>)")
 	fl.StringSliceVar(&opts.Labels, "labels", nil, "extra labels, comma-separated")
 	fl.Int64Var(&opts.GroupID, "runner-group", 0, "runner group id (default: the Default group)")
@@ -96,9 +97,9 @@ func runRunnerRegister(ctx context.Context, opts *RunnerRegisterOptions) error {
 	f := opts.F
 	repoFull := opts.Repo
 	if repoFull == "" {
-		repoFull = f.IO.Getenv("GITHUB_REPOSITORY")
+		repoFull = f.Run().Env.Repository
 	}
-	owner, repo, err := ghapi.SplitRepo(repoFull)
+	owner, repo, err := gha.SplitRepo(repoFull)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--repo: %w", err)}
 	}
@@ -142,7 +143,7 @@ func runRunnerRegister(ctx context.Context, opts *RunnerRegisterOptions) error {
 	if len(labels) == 0 {
 		return &ExitError{Code: 2, Err: fmt.Errorf("runner %s has no labels: give --labels", name)}
 	}
-	client, err := ghapi.NewFromEnv(ctx, f.IO.Getenv)
+	client, err := ghapi.NewForEnv(ctx, f.Run().Env)
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
