@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/mlship/mlship/internal/ghapi"
 )
@@ -80,5 +81,15 @@ func Publish(ctx context.Context, client *ghapi.Client, in Input, t Target) (*Pu
 }
 
 // markerName is the sticky-comment name of a model's report; ghapi wraps it
-// as <!-- mlship:report:<model> -->.
-func markerName(model string) string { return "report:" + model }
+// as <!-- mlship:report:<model> -->. The model name is untrusted: anything
+// but letters, digits and . _ / - becomes _, so that it cannot close the
+// HTML comment (-->, --!>) and inject Markdown after it.
+func markerName(model string) string {
+	return "report:" + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._/-", r):
+			return r
+		}
+		return '_'
+	}, model)
+}
