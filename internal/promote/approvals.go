@@ -39,7 +39,7 @@ func (a *approvalCheck) load(ctx context.Context) {
 	a.looked = true
 	o := a.p.o
 	if o.github == nil {
-		a.why = "no GitHub token to read the promotion pull request's reviews (set GITHUB_TOKEN)"
+		a.why = "no GitHub token to read the promotion pull request's reviews (give the job a token with pull-requests: read)"
 		return
 	}
 	var pr ghapi.PullRequest

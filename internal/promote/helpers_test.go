@@ -229,10 +229,9 @@ func (f *fixture) good(version string) string {
 
 func (f *fixture) promoter(opts ...Option) *Promoter {
 	f.t.Helper()
-	env := map[string]string{"GITHUB_REPOSITORY": owner + "/" + ghRepo, "GITHUB_SERVER_URL": "https://github.com"}
 	base := []Option{
 		WithGitHub(f.client, owner, ghRepo),
-		WithGetenv(func(k string) string { return env[k] }),
+		WithGitHubRepository("https://github.com", owner+"/"+ghRepo),
 		WithRunURL("https://github.com/acme/iris/actions/runs/42"),
 		WithLogf(f.t.Logf),
 	}

@@ -3,8 +3,8 @@ package promote
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
+	"strings"
 
 	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/sign"
@@ -40,13 +40,18 @@ type options struct {
 	runURL       string
 	pullRequest  int
 	getenv       func(string) string
+	serverURL    string
+	ownerRepo    string
 	logf         func(format string, args ...any)
 	historyLimit int
 }
 
 func defaultOptions() *options {
-	return &options{mainBranch: "main", remote: "origin", getenv: os.Getenv, logf: func(string, ...any) {}, historyLimit: 500}
+	return &options{mainBranch: "main", remote: "origin", getenv: noEnv, logf: func(string, ...any) {}, historyLimit: 500}
 }
+
+// noEnv resolves no variable: a promoter sees only what its caller hands it.
+func noEnv(string) string { return "" }
 
 // Signer overrides the spec's signing section: who may sign (keys or
 // keyless identities), for tests and break-glass use.
@@ -73,7 +78,7 @@ func WithVerifier(v Verifier) Option { return func(o *options) error { o.verifie
 func WithGitHub(c GitHub, owner, repo string) Option {
 	return func(o *options) error {
 		if c != nil && (owner == "" || repo == "") {
-			return fmt.Errorf("GitHub repository owner/name is required with a GitHub client (set GITHUB_REPOSITORY)")
+			return fmt.Errorf("GitHub repository owner/name is required with a GitHub client (the workflow's repository)")
 		}
 		o.github, o.owner, o.repo = c, owner, repo
 		return nil
@@ -96,8 +101,9 @@ func WithTrust(t *sign.TrustRoot) Option { return func(o *options) error { o.tru
 
 // WithAllowedWorkflows sets the regexps a provenance attestation's builder
 // id (the workflow, https://github.com/OWNER/REPO/.github/workflows/F.yml@REF)
-// must match. Default: the workflows of GITHUB_REPOSITORY when it is set;
-// otherwise any builder is accepted (and the plan says so).
+// must match. Default: the workflows of the repository named by
+// WithGitHubRepository; without one any builder is accepted (and the plan
+// says so).
 func WithAllowedWorkflows(res ...string) Option {
 	return func(o *options) error {
 		for _, s := range res {
@@ -132,7 +138,31 @@ func WithRunURL(u string) Option { return func(o *options) error { o.runURL = u;
 // WithPullRequest is the promotion pull request a plan reads approvals from.
 func WithPullRequest(n int) Option { return func(o *options) error { o.pullRequest = n; return nil } }
 
-// WithGetenv replaces os.Getenv (key references such as env://VAR).
+// WithGitHubRepository is the repository the workflow runs in (owner/name)
+// on serverURL (default https://github.com): its workflows are the builders
+// a provenance attestation may name unless WithAllowedWorkflows says
+// otherwise. The caller takes both from the run context.
+func WithGitHubRepository(serverURL, ownerRepo string) Option {
+	return func(o *options) error {
+		o.serverURL, o.ownerRepo = strings.TrimSuffix(serverURL, "/"), ownerRepo
+		return nil
+	}
+}
+
+// defaultWorkflows restricts builders to the run's repository's workflows.
+func (o *options) defaultWorkflows() error {
+	if len(o.workflows) > 0 || o.ownerRepo == "" {
+		return nil
+	}
+	server := o.serverURL
+	if server == "" {
+		server = "https://github.com"
+	}
+	return WithAllowedWorkflows("^" + regexp.QuoteMeta(server+"/"+o.ownerRepo+"/.github/workflows/"))(o)
+}
+
+// WithGetenv resolves variables the spec refers to (key references such
+// as env://VAR, git's author variables). Default: none resolve.
 func WithGetenv(f func(string) string) Option {
 	return func(o *options) error {
 		if f != nil {

@@ -27,7 +27,7 @@ type PromotionPolicy struct {
 	Signing      SigningPolicy        `json:"signing"`
 	Environments map[string]EnvPolicy `json:"environments"`
 	// AllowedWorkflows come from the command line (--allowed-workflow) or
-	// GITHUB_REPOSITORY, not the spec: shown, the same on both sides.
+	// the run's repository, not the spec: shown, the same on both sides.
 	AllowedWorkflows []string `json:"allowedWorkflows"`
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/mlship/mlship/internal/spec"
@@ -52,16 +51,8 @@ func New(m *spec.Model, opts ...Option) (*Promoter, error) {
 	if o.verifier == nil {
 		o.verifier = SignVerifier{}
 	}
-	if len(o.workflows) == 0 {
-		if gr := o.getenv("GITHUB_REPOSITORY"); gr != "" {
-			server := o.getenv("GITHUB_SERVER_URL")
-			if server == "" {
-				server = "https://github.com"
-			}
-			if err := WithAllowedWorkflows("^" + regexp.QuoteMeta(strings.TrimSuffix(server, "/")+"/"+gr+"/.github/workflows/"))(o); err != nil {
-				return nil, err
-			}
-		}
+	if err := o.defaultWorkflows(); err != nil {
+		return nil, err
 	}
 	p := &Promoter{model: m, loader: l, git: &Git{Dir: m.Dir}, o: o, repo: repo}
 	p.evidence = []runEvidence{mainHistory{p}}

@@ -1,0 +1,112 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mlship/mlship/internal/promote"
+)
+
+// StatusRequest is `mlship status`.
+type StatusRequest struct {
+	Promoter PromoterRequest
+	// Rev is the commit whose desired state to show (default HEAD).
+	Rev string
+}
+
+// StatusResult is what `mlship status --output json` prints.
+type StatusResult struct {
+	Model        string              `json:"model"`
+	Repository   string              `json:"repository"`
+	Environments []promote.EnvStatus `json:"environments"`
+	InSync       bool                `json:"inSync"`
+	// Notes say, per environment out of sync, why and what apply would do.
+	Notes []string `json:"-"`
+	// Unreadable is set when the registry could not be read.
+	Unreadable bool `json:"-"`
+}
+
+// Status compares each environment's desired digest (git, at Rev) with its
+// registry tag and records the table in the job summary and the in-sync
+// output. A registry that could not be read is an error after the result
+// is recorded (fail closed: the state is unknown), returned with it.
+func Status(ctx context.Context, r *Run, req StatusRequest) (*StatusResult, error) {
+	pm, err := newPromotion(ctx, r, req.Promoter)
+	if err != nil {
+		return nil, err
+	}
+	envs, err := pm.p.Status(ctx, req.Rev)
+	if err != nil {
+		return nil, err
+	}
+	res := &StatusResult{Model: pm.model.Name, Repository: pm.p.Repository(), Environments: envs, InSync: true}
+	for _, e := range envs {
+		switch {
+		case e.Sync == promote.SyncError:
+			res.InSync, res.Unreadable = false, true
+			res.Notes = append(res.Notes, e.Environment+": registry error: "+e.RegistryError)
+		case !e.InSync:
+			res.InSync = false
+			why := e.Reconcile
+			if why == "" {
+				why = "the tag differs from the desired state"
+			}
+			res.Notes = append(res.Notes, e.Environment+": out of sync: "+why)
+		}
+	}
+	_ = r.Actions.SetOutput("in-sync", fmt.Sprint(res.InSync))
+	if r.Actions.Active() {
+		_ = r.Summary(StatusMarkdown(res) + "\n")
+	}
+	return res, nil
+}
+
+// Err is the fail-closed verdict: a status that could not read the
+// registry is not a status.
+func (res *StatusResult) Err() error {
+	if !res.Unreadable {
+		return nil
+	}
+	return fmt.Errorf("the registry %s could not be read: the state of the environments is unknown", res.Repository)
+}
+
+// StatusMarkdown is the status table for the job summary.
+func StatusMarkdown(res *StatusResult) string {
+	var md strings.Builder
+	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | promoted |\n| --- | --- | --- | --- | --- | --- | --- |\n", res.Model)
+	for _, e := range res.Environments {
+		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, Dash(ShortDigest(e.Desired)), Dash(ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), e.Signature, Dash(e.PromotedAt))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(&md, "\n- %s", n)
+	}
+	return md.String()
+}
+
+// ShortDigest abbreviates sha256:<64 hex> to sha256:<12 hex>.
+func ShortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+// Dash shows an empty cell as "-".
+func Dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ShortCommit abbreviates a commit to 12 characters, "(none)" when empty.
+func ShortCommit(sha string) string {
+	if sha == "" {
+		return "(none)"
+	}
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
