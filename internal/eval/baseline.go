@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -84,19 +85,7 @@ func baselineFromJSON(b []byte) (*Baseline, error) {
 
 // ParseResult decodes an eval Result (eval-result.json, or the predicate of
 // an eval attestation) and checks its schema version.
-func ParseResult(b []byte) (*Result, error) {
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("decoding eval result: %w", err)
-	}
-	if r.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("eval result has schemaVersion %q, want %q: was it written by another mlship release?", r.SchemaVersion, SchemaVersion)
-	}
-	if r.Metrics == nil {
-		r.Metrics = Metrics{}
-	}
-	return &r, nil
-}
+func ParseResult(b []byte) (*Result, error) { return attest.ParseEvalResult(b) }
 
 // ReadResultFile reads an eval result JSON file.
 func ReadResultFile(path string) (*Result, error) {

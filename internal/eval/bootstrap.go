@@ -7,25 +7,6 @@ import (
 	"sort"
 )
 
-// CI is a paired bootstrap confidence interval for the mean per-example
-// difference (current − baseline) of one metric.
-type CI struct {
-	Low        float64 `json:"low"`
-	High       float64 `json:"high"`
-	Confidence float64 `json:"confidence"`
-	// Mean is the observed mean per-example difference (the point estimate).
-	Mean float64 `json:"mean"`
-	// Samples is the number of bootstrap resamples, N the number of paired
-	// examples (ids present with this metric in both files).
-	Samples int   `json:"samples"`
-	N       int   `json:"n"`
-	Seed    int64 `json:"seed"`
-}
-
-// Excludes0 reports whether the interval lies entirely on one side of zero:
-// the difference is unlikely to be noise.
-func (c CI) Excludes0() bool { return c.Low > 0 || c.High < 0 }
-
 // PairedBootstrap resamples the paired differences d[i] = cur[i] − base[i]
 // with replacement and returns the percentile interval of their mean. The
 // same seed gives the same interval; identical inputs give a zero-width

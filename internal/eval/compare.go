@@ -15,10 +15,22 @@ import (
 // min of 0.3.
 const tolerance = 1e-9
 
-// Current is what the model under evaluation measured.
+// Current is what the model under evaluation measured, with the
+// baseline's per-example results when known (they pair with Examples for
+// the bootstrap and are not part of the Result).
 type Current struct {
-	Metrics  Metrics
-	Examples *Examples
+	Metrics          Metrics
+	Examples         *Examples
+	BaselineExamples *Examples
+}
+
+// judged is a Comparison with what Compare needs to finish the Result:
+// the checks made and which failures are spec-wide (they apply to every
+// environment, unlike a target environment's gates).
+type judged struct {
+	Comparison
+	specFailed []string
+	checks     []GateCheck
 }
 
 // Compare judges cur against the spec's bounds, the target environment's
@@ -94,7 +106,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 
 	var baseEx *Examples
 	if base != nil {
-		baseEx = base.Examples
+		baseEx = cur.BaselineExamples
 	}
 	withCI := cur.Examples.Len() > 0 && baseEx.Len() > 0
 	if withCI {
@@ -113,6 +125,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 	sort.Strings(extra)
 	names = append(names, extra...)
 
+	all := make([]judged, 0, len(names))
 	for _, name := range names {
 		c := compareOne(name, res.Thresholds[name], gated[name], cur.Metrics, base)
 		if withCI {
@@ -134,7 +147,8 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 			}
 		}
 		res.Gates = append(res.Gates, c.checks...)
-		res.Comparisons = append(res.Comparisons, c)
+		res.Comparisons = append(res.Comparisons, c.Comparison)
+		all = append(all, c)
 	}
 
 	res.Passed = true
@@ -143,7 +157,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 			res.Passed = false
 		}
 	}
-	res.Environments = gateResults(model, ev, cur.Metrics, res.Comparisons)
+	res.Environments = gateResults(model, ev, cur.Metrics, all)
 	if env != "" {
 		if g, ok := res.Environments[env]; ok && !g.Passed {
 			res.Passed = false
@@ -152,8 +166,8 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 	return res, nil
 }
 
-func compareOne(name string, th Threshold, gated bool, cur Metrics, base *Baseline) Comparison {
-	c := Comparison{Metric: name, Direction: th.Direction, Gated: gated, Verdict: VerdictPass, Reasons: []string{}}
+func compareOne(name string, th Threshold, gated bool, cur Metrics, base *Baseline) judged {
+	c := judged{Comparison: Comparison{Metric: name, Direction: th.Direction, Gated: gated, Verdict: VerdictPass, Reasons: []string{}}}
 	v, ok := cur[name]
 	if !ok {
 		if gated {
@@ -212,18 +226,18 @@ func compareOne(name string, th Threshold, gated bool, cur Metrics, base *Baseli
 	return c
 }
 
-func (c *Comparison) fail(why string) {
+func (c *judged) fail(why string) {
 	c.Verdict = VerdictFail
 	c.Reasons = append(c.Reasons, why)
 	c.Failed = append(c.Failed, why)
 }
 
-func (c *Comparison) specFail(why string) {
+func (c *judged) specFail(why string) {
 	c.fail(why)
 	c.specFailed = append(c.specFailed, why)
 }
 
-func (c *Comparison) bound(rule string, b *float64, v float64) {
+func (c *judged) bound(rule string, b *float64, v float64) {
 	if b == nil {
 		return
 	}
@@ -251,7 +265,7 @@ func (c *Comparison) bound(rule string, b *float64, v float64) {
 
 // gateResults judges the result for every environment: the spec-wide rules
 // (bounds, regression, missing metrics) plus that environment's gates.
-func gateResults(model *spec.Model, ev *spec.Eval, cur Metrics, cmp []Comparison) map[string]GateResult {
+func gateResults(model *spec.Model, ev *spec.Eval, cur Metrics, cmp []judged) map[string]GateResult {
 	if len(model.Environments) == 0 {
 		return nil
 	}

@@ -120,8 +120,8 @@ func TestCompareCI(t *testing.T) {
 	t.Parallel()
 	cur := &Examples{IDs: []string{"a", "b", "c", "d", "e", "f"}, Values: map[string][]float64{"accuracy": {1, 1, 0, 1, 1, 0}}}
 	base := &Examples{IDs: []string{"f", "e", "d", "c", "b", "a", "z"}, Values: map[string][]float64{"accuracy": {1, 1, 1, 0, 1, 1, 1}}}
-	r, err := Compare(testModel(""), Current{Metrics: Metrics{"accuracy": 4.0 / 6, "log_loss": 0.3}, Examples: cur},
-		&Baseline{Source: "file", Metrics: Metrics{"accuracy": 5.0 / 6, "log_loss": 0.3}, Examples: base})
+	r, err := Compare(testModel(""), Current{Metrics: Metrics{"accuracy": 4.0 / 6, "log_loss": 0.3}, Examples: cur, BaselineExamples: base},
+		&Baseline{Source: "file", Metrics: Metrics{"accuracy": 5.0 / 6, "log_loss": 0.3}})
 	if err != nil {
 		t.Fatal(err)
 	}

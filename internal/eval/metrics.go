@@ -4,33 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"sort"
 	"strconv"
+
+	"github.com/mlship/mlship/internal/metrics"
 )
 
-// Metrics maps a metric name to its value.
-type Metrics map[string]float64
-
-// Names returns the metric names, sorted.
-func (m Metrics) Names() []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// maxMetricsBytes bounds what is read from a metrics file: metrics are a
-// handful of numbers, so anything larger is almost certainly the wrong file.
-const maxMetricsBytes = 64 << 20
-
-// ReadMetricsFile reads a metrics file; see ParseMetrics for the format.
+// ReadMetricsFile reads a metrics file; see internal/metrics for the
+// format and the rules every reader of it applies.
 func ReadMetricsFile(path string) (Metrics, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -44,74 +28,13 @@ func ReadMetricsFile(path string) (Metrics, error) {
 	return m, nil
 }
 
-// ParseMetrics reads one JSON object or a sequence of them (JSON Lines, or
-// concatenated objects). Numbers and booleans (1/0) become metrics; nested
-// objects are flattened with "." ("eval": {"f1": 0.9} → "eval.f1"); strings
-// and nulls are ignored. When several objects name the same metric, the last
-// one wins, so a training log of one line per epoch gives the final values.
+// ParseMetrics reads a metrics file's final values; see internal/metrics.
 func ParseMetrics(r io.Reader) (Metrics, error) {
-	dec := json.NewDecoder(io.LimitReader(r, maxMetricsBytes+1))
-	dec.UseNumber()
-	out := Metrics{}
-	objects := 0
-	for {
-		var v any
-		err := dec.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("object %d (byte %d): %w: want a JSON object or JSON Lines of objects", objects+1, dec.InputOffset(), err)
-		}
-		if dec.InputOffset() > maxMetricsBytes {
-			return nil, fmt.Errorf("larger than %d MiB: not a metrics file", maxMetricsBytes>>20)
-		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("object %d is a JSON %s, not an object of metric values", objects+1, jsonKind(v))
-		}
-		objects++
-		if err := flatten(out, "", obj, 0); err != nil {
-			return nil, fmt.Errorf("object %d: %w", objects, err)
-		}
+	f, err := metrics.Parse(r)
+	if err != nil {
+		return nil, err
 	}
-	if objects == 0 {
-		return nil, fmt.Errorf("empty: want a JSON object such as {\"accuracy\": 0.93}")
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no numeric metrics found: want a JSON object such as {\"accuracy\": 0.93}")
-	}
-	return out, nil
-}
-
-func flatten(out Metrics, prefix string, obj map[string]any, depth int) error {
-	if depth > 8 {
-		return fmt.Errorf("metric %q is nested more than 8 levels deep", prefix)
-	}
-	for k, v := range obj {
-		name := k
-		if prefix != "" {
-			name = prefix + "." + k
-		}
-		if name == "" {
-			return fmt.Errorf("a metric has an empty name")
-		}
-		switch x := v.(type) {
-		case json.Number:
-			f, err := strconv.ParseFloat(string(x), 64)
-			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-				return fmt.Errorf("metric %q: %s is not a finite number", name, x)
-			}
-			out[name] = f
-		case bool:
-			out[name] = b2f(x)
-		case map[string]any:
-			if err := flatten(out, name, x, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return f.Final, nil
 }
 
 func b2f(b bool) float64 {
@@ -119,22 +42,6 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case json.Number:
-		return "number"
-	}
-	return "value"
 }
 
 // Examples are per-example results: for each example id, its metric values.

@@ -81,14 +81,15 @@ func Run(ctx context.Context, model *spec.Model, opts ...Option) (*Result, error
 	case base == nil:
 		notes = append(notes, "No baseline: metrics were checked against absolute bounds only.")
 	}
+	var baseExamples *Examples
 	if base != nil && o.baselineExamplesFile != "" {
-		if base.Examples, err = ReadExamplesFile(o.baselineExamplesFile); err != nil {
+		if baseExamples, err = ReadExamplesFile(o.baselineExamplesFile); err != nil {
 			return nil, fmt.Errorf("baseline: %w", err)
 		}
 	}
 
 	copts := append(append([]Option(nil), opts...), func(o *options) error { o.noBaselineNote = notes; return nil })
-	res, err := Compare(model, Current{Metrics: metrics, Examples: examples}, base, copts...)
+	res, err := Compare(model, Current{Metrics: metrics, Examples: examples, BaselineExamples: baseExamples}, base, copts...)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
@@ -118,22 +119,14 @@ func Sign(ctx context.Context, ref string, s *Signer, opts ...Option) (*Result, 
 	return &Result{Ref: d.String(), Digest: d.DigestStr(), Tag: tag.String(), Signer: s.identity, TLogIndex: logIndex(rb)}, nil
 }
 
-// Statement is an in-toto v1 statement.
-type Statement struct {
-	Type          string          `json:"_type"`
-	Subject       []Subject       `json:"subject"`
-	PredicateType string          `json:"predicateType"`
-	Predicate     json.RawMessage `json:"predicate"`
-}
+// Statement is an in-toto v1 statement (attest owns the type).
+type Statement = attest.Statement
 
 // Subject is one artifact an in-toto statement is about.
-type Subject struct {
-	Name   string            `json:"name"`
-	Digest map[string]string `json:"digest"`
-}
+type Subject = attest.Subject
 
 // StatementType is the in-toto v1 statement type.
-const StatementType = "https://in-toto.io/Statement/v1"
+const StatementType = attest.StatementType
 
 // Attest wraps predicate (JSON) in an in-toto v1 statement whose subject
 // is the manifest digest ref resolves to, signs it as a DSSE envelope and

@@ -2,7 +2,6 @@ package sign
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -424,7 +424,7 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 			}
 		}
 		va := a.who
-		va.Passed, va.Gates = &passed, ep.gateChecks(rule.Gates)
+		va.Passed, va.Gates = &passed, gateChecks(&ep, rule.Gates)
 		out = append(out, va)
 	}
 	return out, nil
@@ -462,20 +462,5 @@ func decodeStatement(sig oci.Signature) (Statement, error) {
 	if err != nil {
 		return Statement{}, err
 	}
-	var env struct {
-		PayloadType string `json:"payloadType"`
-		Payload     string `json:"payload"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return Statement{}, fmt.Errorf("attestation is not a DSSE envelope: %w", err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(env.Payload)
-	if err != nil {
-		return Statement{}, fmt.Errorf("attestation payload is not base64: %w", err)
-	}
-	var st Statement
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return Statement{}, fmt.Errorf("attestation payload is not an in-toto statement: %w", err)
-	}
-	return st, nil
+	return attest.DecodeEnvelope(b)
 }

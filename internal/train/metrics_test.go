@@ -1,63 +1,45 @@
 package train
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
-func TestParseMetrics(t *testing.T) {
+// TestReadMetrics checks train reads its metrics file through the one
+// parser (internal/metrics holds the format's cases): final values, the
+// per-step history, and a refusal that names the file.
+func TestReadMetrics(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		in      string
-		final   map[string]float64
-		history int
-		wantErr bool
-	}{
-		{name: "object", in: `{"accuracy": 0.96, "loss": 0.1, "model": "x"}`, final: map[string]float64{"accuracy": 0.96, "loss": 0.1}},
-		{name: "nested", in: `{"per_class": {"setosa": 1, "virginica": 0.9}}`, final: map[string]float64{"per_class.setosa": 1, "per_class.virginica": 0.9}},
-		{name: "json lines", in: "{\"step\":1,\"loss\":0.9}\n{\"step\":2,\"loss\":0.5,\"accuracy\":0.8}\n\n{\"step\":3,\"loss\":0.4}\n",
-			final: map[string]float64{"step": 3, "loss": 0.4, "accuracy": 0.8}, history: 3},
-		{name: "array", in: `[{"step":1,"loss":2},{"step":2,"loss":1}]`, final: map[string]float64{"step": 2, "loss": 1}, history: 2},
-		{name: "empty", in: "", wantErr: true},
-		{name: "scalar", in: "3", wantErr: true},
-		{name: "python NaN", in: `{"loss": NaN}`, wantErr: true},
-		{name: "truncated line", in: "{\"step\":1}\n{\"step\":", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m, err := ParseMetrics([]byte(tt.in))
-			if tt.wantErr {
-				if err == nil {
-					t.Fatalf("no error for %q", tt.in)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(m.Final, tt.final) {
-				t.Errorf("final %v, want %v", m.Final, tt.final)
-			}
-			if len(m.History) != tt.history {
-				t.Errorf("history %d, want %d", len(m.History), tt.history)
-			}
-		})
-	}
-}
-
-func FuzzParseMetrics(f *testing.F) {
-	f.Add([]byte(`{"accuracy": 0.96}`))
-	f.Add([]byte("{\"step\":1,\"loss\":0.9}\n{\"step\":2}\n"))
-	f.Add([]byte(`[{"a":{"b":{"c":1e308}}}]`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseMetrics(b)
-		if err != nil {
-			return
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if len(m.Final) == 0 && len(m.History) == 0 && m.Final == nil {
-			t.Fatal("nil metrics without error")
-		}
-	})
+		return p
+	}
+	m, err := ReadMetrics(write("log.jsonl", "{\"step\":1,\"loss\":0.9}\n{\"step\":2,\"loss\":0.5,\"ok\":true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]float64{"step": 2, "loss": 0.5, "ok": 1}; !reflect.DeepEqual(m.Final, want) {
+		t.Errorf("final %v, want %v", m.Final, want)
+	}
+	if len(m.History) != 2 {
+		t.Errorf("history %v, want 2 records", m.History)
+	}
+	m, err = ReadMetrics(write("final.json", `{"accuracy": 0.96}`))
+	if err != nil || m.History != nil {
+		t.Fatalf("one object: %+v, %v (want no history)", m, err)
+	}
+	bad := write("bad.json", "{\"loss\": 0.5}\n{\"loss\": 1e999}")
+	if _, err := ReadMetrics(bad); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "not a finite number") {
+		t.Fatalf("err = %v, want the overflow refused, naming %s", err, bad)
+	}
+	if _, err := ReadMetrics(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "does the training write it") {
+		t.Fatalf("err = %v", err)
+	}
 }
