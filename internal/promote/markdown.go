@@ -3,6 +3,8 @@ package promote
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mlship/mlship/internal/report"
 )
 
 var statusIcon = map[Status]string{Pass: "✅", Fail: "❌", Pending: "⏳", Skip: "➖"}
@@ -87,8 +89,8 @@ func (pl *Plan) Markdown() string {
 	case pl.Pending:
 		icon = "⏳"
 	}
-	fmt.Fprintf(&b, "### %s Promotion %s: `%s` — %s\n\n", icon, pl.Mode, esc(pl.Model), pl.Verdict())
-	fmt.Fprintf(&b, "Desired state `%s`: `%s` → `%s`; registry `%s`.\n\n", esc(pl.File), short(pl.Base), short(pl.Head), esc(pl.Repository))
+	fmt.Fprintf(&b, "### %s Promotion %s: `%s` — %s\n\n", icon, pl.Mode, report.EscapeCode(pl.Model), pl.Verdict())
+	fmt.Fprintf(&b, "Desired state `%s`: `%s` → `%s`; registry `%s`.\n\n", report.EscapeCode(pl.File), short(pl.Base), short(pl.Head), report.EscapeCode(pl.Repository))
 	policyMarkdown(&b, pl)
 	if len(pl.Envs) == 0 {
 		b.WriteString("No environment's digest changes between these commits: nothing to promote.\n")
@@ -105,39 +107,33 @@ func (pl *Plan) Markdown() string {
 		} else if r, ok := firstWith(e.Rules, Pending); ok {
 			res = "⏳ " + r.Name
 		}
-		fmt.Fprintf(&b, "| **%s** | `%s` | %s | `%s` | %s | %s |\n", esc(e.Environment), esc(e.Tag), codeOrNone(shortDigest(e.From)), shortDigest(e.To), dash(e.Version), res)
+		fmt.Fprintf(&b, "| **%s** | `%s` | %s | `%s` | %s | %s |\n", report.Escape(e.Environment), report.EscapeCodeCell(e.Tag), codeOrNone(shortDigest(e.From)), shortDigest(e.To), dash(e.Version), res)
 	}
 	for _, e := range pl.Envs {
-		fmt.Fprintf(&b, "\n**%s** → `%s`\n\n| rule | result | detail |\n| --- | --- | --- |\n", esc(e.Environment), e.To)
+		fmt.Fprintf(&b, "\n**%s** → `%s`\n\n| rule | result | detail |\n| --- | --- | --- |\n", report.Escape(e.Environment), report.EscapeCode(e.To))
 		for _, r := range e.Rules {
-			fmt.Fprintf(&b, "| `%s` | %s %s | %s |\n", r.Name, statusIcon[r.Status], r.Status, esc(r.Detail))
+			fmt.Fprintf(&b, "| `%s` | %s %s | %s |\n", r.Name, statusIcon[r.Status], r.Status, report.Escape(r.Detail))
 		}
 		if e.Note != "" {
-			fmt.Fprintf(&b, "\n> %s\n", esc(e.Note))
+			fmt.Fprintf(&b, "\n> %s\n", report.Escape(e.Note))
 		}
 	}
 	return b.String()
 }
 
+// codeOrNone is a code span for a table cell, or a dash for nothing.
 func codeOrNone(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return "`" + s + "`"
+	return "`" + report.EscapeCodeCell(s) + "`"
 }
 
 func dash(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return esc(s)
-}
-
-// esc keeps table cells in one piece.
-func esc(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	s = strings.ReplaceAll(s, "\r", "")
-	return strings.ReplaceAll(s, "\n", " ")
+	return report.Escape(s)
 }
 
 func firstWith(rules []Rule, st Status) (Rule, bool) {
@@ -164,7 +160,7 @@ func policyMarkdown(b *strings.Builder, pl *Plan) {
 	}
 	b.WriteString("| policy field | before | after |\n| --- | --- | --- |\n")
 	for _, c := range d.Changes {
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", esc(c.Path), codeOrNone(esc(c.Before)), codeOrNone(esc(c.After)))
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", report.EscapeCodeCell(c.Path), codeOrNone(c.Before), codeOrNone(c.After))
 	}
 	b.WriteString("\n")
 }
