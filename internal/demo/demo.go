@@ -145,15 +145,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	r.say("train", "trained in %s: accuracy %s, input digest %s → %s", r.rel("model"), metric(tr, "accuracy"), short(tr.InputDigest), r.rel(filepath.Base(tr.RunPath)))
 
 	// 7. Evaluate against prod's model.
-	ev, err := eval.Run(ctx, m, eval.WithBaselineSource(eval.RegistryBaseline{Repository: r.repoRef, PlainHTTP: true}), eval.WithEnvironment("prod"), eval.WithBaselineExamplesFile(filepath.Join(r.o.Dir, "baseline-examples.jsonl")), eval.WithOutput(r.o.Log, r.o.Log))
+	evalPath := filepath.Join(r.o.Dir, "eval-result.json")
+	ev, err := r.evaluate(ctx, m, evalPath)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
 	sum.EvalPassed = ev.Passed
-	evalPath := filepath.Join(r.o.Dir, "eval-result.json")
-	if err := writeJSON(evalPath, ev); err != nil {
-		return nil, err
-	}
 	r.say("eval", "%s against prod's %s: %s → %s", verdict(ev.Passed), short(base), deltas(ev), evalPath)
 
 	// 8. Drift between the training data and what production sees now.
@@ -178,7 +175,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	sum.Digest, sum.Ref = pushed.Digest, pushed.Ref
-	r.say("package", "ModelPack artifact, %d layers, %s pushed as %s", len(pushed.Layers), bytesText(pushed.Size), pushed.Ref)
+	r.say("package", "ModelPack artifact, %d layers, %s pushed as %s", pushed.Layers, bytesText(pushed.Size), pushed.Ref)
 
 	// 10. Sign and attest.
 	if err := r.signAndAttest(ctx, pushed.Ref, evalPath, tr.InputDigest); err != nil {
@@ -209,7 +206,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	sum.Deployments = len(r.gh.deployments)
 
 	// 15. Pull prod back, verified.
-	pol, err := sign.PolicyFromSpec(m, "prod", os.Getenv)
+	pol, err := sign.PolicyFromSpec(m, "prod", noEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +318,7 @@ func (r *run) keygen() error {
 	if err := os.WriteFile(r.rel("cosign.pub"), pub, 0o644); err != nil {
 		return fmt.Errorf("writing the demo public key: %w", err)
 	}
-	sv, err := sign.LoadPrivateKey(r.rel("cosign.key"), []byte(password), os.Getenv)
+	sv, err := sign.LoadPrivateKey(r.rel("cosign.key"), []byte(password), noEnv)
 	if err != nil {
 		return err
 	}
@@ -384,21 +381,6 @@ func (r *run) shipBaseline(ctx context.Context, m *spec.Model) (string, error) {
 		return "", err
 	}
 	return pushed.Digest, r.git(ctx, "commit", "-q", "-m", "iris 0.9.0 runs in every environment")
-}
-
-func (r *run) push(ctx context.Context, m *spec.Model, inputDigest, version string) (oci.Result, error) {
-	src, err := oci.SourceFromSpec(m)
-	if err != nil {
-		return oci.Result{}, err
-	}
-	res, err := oci.Push(ctx, src, r.repoRef+":"+version, oci.WithPlainHTTP(true), oci.WithAnnotations(map[string]string{
-		oci.AnnotationInputDigest:          inputDigest,
-		"org.opencontainers.image.version": version,
-	}))
-	if err != nil {
-		return oci.Result{}, fmt.Errorf("pushing %s: %w", version, err)
-	}
-	return res, nil
 }
 
 func (r *run) signAndAttest(ctx context.Context, ref, evalPath, inputDigest string) error {
