@@ -197,3 +197,7 @@ func (e Env) WorkspaceRel(p string) string {
 	}
 	return filepath.ToSlash(p)
 }
+
+// ProcessEnv reads the process environment: the one place that does, bound
+// into iostreams.System at the process boundary.
+func ProcessEnv(k string) string { return os.Getenv(k) }

@@ -53,7 +53,7 @@ func System() *IOStreams {
 		Format:    Text,
 		StdoutTTY: isTerminal(os.Stdout),
 		StderrTTY: isTerminal(os.Stderr),
-		Getenv:    os.Getenv,
+		Getenv:    gha.ProcessEnv,
 	}
 }
 
