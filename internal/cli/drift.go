@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/drift"
+	"github.com/mlship/mlship/internal/report"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -276,11 +277,7 @@ func DriftSummary(res *drift.Result) string {
 		if c.Drift {
 			d = "**yes**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s%s |\n", mdEscape(c.Name), c.Type, c.Test, fmtScore(c.Statistic), p, fmtScore(c.Threshold), d, mdEscape(driftColumnExtra(c)))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s%s |\n", report.Escape(c.Name), c.Type, c.Test, fmtScore(c.Statistic), p, fmtScore(c.Threshold), d, report.Escape(driftColumnExtra(c)))
 	}
 	return b.String()
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;").Replace(s)
 }
