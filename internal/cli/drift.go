@@ -184,14 +184,7 @@ func driftInputs(ctx context.Context, opts *DriftOptions) (drift.Config, string,
 	return cfg, ref, cur, nil
 }
 
-func hasSpec(dir string) bool {
-	for _, n := range []string{"model.cue", "model.json", "model.yaml"} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return true
-		}
-	}
-	return false
-}
+func hasSpec(dir string) bool { return spec.IsSpecDir(dir) }
 
 func writeDriftJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

@@ -117,16 +117,7 @@ func (p *Promoter) extractSpec(ctx context.Context, commit, dir string) error {
 	return nil
 }
 
-func isSpecFile(name string) bool {
-	if strings.HasPrefix(name, ".") || strings.Contains(name, "/") {
-		return false
-	}
-	switch name {
-	case "model.json", "model.yaml", "model.yml":
-		return true
-	}
-	return strings.HasSuffix(name, ".cue") && !strings.HasSuffix(name, "_tool.cue")
-}
+func isSpecFile(name string) bool { return spec.IsSpecFile(name) }
 
 // extractKey copies the key file signing.key names from commit into the
 // mirrored tree (so the verification policy reads the commit's key, not

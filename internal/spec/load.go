@@ -124,17 +124,8 @@ func specFiles(path string) (files []string, dir string, err error) {
 		return nil, "", fmt.Errorf("reading spec directory %s: %w", path, err)
 	}
 	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || strings.HasPrefix(name, ".") {
-			continue
-		}
-		if strings.HasSuffix(name, ".cue") && !strings.HasSuffix(name, "_tool.cue") {
-			files = append(files, filepath.Join(path, name))
-		}
-	}
-	for _, name := range specFileNames {
-		if _, err := os.Stat(filepath.Join(path, name)); err == nil {
-			files = append(files, filepath.Join(path, name))
+		if !e.IsDir() && IsSpecFile(e.Name()) {
+			files = append(files, filepath.Join(path, e.Name()))
 		}
 	}
 	if len(files) == 0 {
