@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/mlship/mlship/internal/ghapi"
@@ -35,49 +34,37 @@ type Published struct {
 	Body string `json:"-"`
 }
 
-// Publish posts the report as the model's sticky pull request comment
-// (found by its marker and edited in place on re-runs) and as a check run
-// on the head commit whose conclusion follows the gates. A report too large
-// for either is trimmed (Render), never refused.
-func Publish(ctx context.Context, client *ghapi.Client, in Input, t Target) (*Published, error) {
-	if client == nil {
-		return nil, fmt.Errorf("report: no GitHub client")
-	}
+// Publish renders the report once for its Body (the comment's size) and
+// hands it to each sink in order, stopping at the first that fails. A
+// report too large for a sink is trimmed to the sink's limit (Render),
+// never refused.
+func Publish(ctx context.Context, in Input, sinks ...Sink) (*Published, error) {
 	out := &Published{Conclusion: in.Conclusion()}
 	body, err := Render(in, CommentLimits)
 	if err != nil {
 		return nil, err
 	}
 	out.Body = body
-	if t.PullRequest > 0 {
-		id, created, err := client.UpsertStickyComment(ctx, t.Owner, t.Repo, t.PullRequest, markerName(in.ModelName()), body)
-		if err != nil {
-			return out, fmt.Errorf("posting the report comment on %s/%s#%d: %w", t.Owner, t.Repo, t.PullRequest, err)
-		}
-		out.CommentID, out.CommentCreated = id, created
-	}
-	if t.HeadSHA != "" {
-		summary, err := Render(in, CheckSummaryLimits)
-		if err != nil {
+	for _, s := range sinks {
+		if err := s.Publish(ctx, in, out); err != nil {
 			return out, err
 		}
-		name := t.CheckName
-		if name == "" {
-			name = "mlship report (" + in.ModelName() + ")"
-		}
-		id, err := client.UpsertCheckRun(ctx, t.Owner, t.Repo, t.HeadSHA, name, ghapi.CheckOutput{
-			Title:       Headline(in),
-			Summary:     summary,
-			Conclusion:  out.Conclusion,
-			DetailsURL:  t.DetailsURL,
-			Annotations: t.Annotations,
-		})
-		if err != nil {
-			return out, fmt.Errorf("creating the report check run on %s/%s@%s: %w", t.Owner, t.Repo, t.HeadSHA, err)
-		}
-		out.CheckRunID = id
 	}
 	return out, nil
+}
+
+// GitHubSinks are the sinks a Target names: the sticky comment when it
+// has a pull request, the check run when it has a head commit.
+func GitHubSinks(client GitHub, t Target) []Sink {
+	var sinks []Sink
+	if t.PullRequest > 0 {
+		sinks = append(sinks, CommentSink{Client: client, Owner: t.Owner, Repo: t.Repo, PullRequest: t.PullRequest})
+	}
+	if t.HeadSHA != "" {
+		sinks = append(sinks, CheckRunSink{Client: client, Owner: t.Owner, Repo: t.Repo, HeadSHA: t.HeadSHA,
+			Name: t.CheckName, DetailsURL: t.DetailsURL, Annotations: t.Annotations})
+	}
+	return sinks
 }
 
 // markerName is the sticky-comment name of a model's report; ghapi wraps it

@@ -3,6 +3,8 @@ package report
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,7 +30,7 @@ func TestPublish(t *testing.T) {
 	other := Section{Title: "Note", Markdown: "### Note\n\nhello\n", Priority: 50}
 
 	pass := Input{Eval: evalResult(t, eval.Metrics{"accuracy": 0.96, "log_loss": 0.25}, 96), Drift: driftResult(5, 0), Sections: []Section{other}}
-	p1, err := Publish(context.Background(), client, pass, target)
+	p1, err := Publish(context.Background(), pass, GitHubSinks(client, target)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestPublish(t *testing.T) {
 	for i := range 120 {
 		target.Annotations = append(target.Annotations, ghapi.Annotation{Path: "model.cue", StartLine: i + 1, Level: ghapi.LevelFailure, Message: fmt.Sprint("failure ", i)})
 	}
-	p2, err := Publish(context.Background(), client, fail, target)
+	p2, err := Publish(context.Background(), fail, GitHubSinks(client, target)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +76,59 @@ func TestPublish(t *testing.T) {
 
 	// No pull request and no head SHA: nothing is called.
 	before := len(srv.Requests())
-	if _, err := Publish(context.Background(), client, pass, Target{Owner: "acme", Repo: "iris"}); err != nil {
+	if _, err := Publish(context.Background(), pass, GitHubSinks(client, Target{Owner: "acme", Repo: "iris"})...); err != nil {
 		t.Fatal(err)
 	}
 	if len(srv.Requests()) != before {
 		t.Fatal("Publish called the API without a target")
+	}
+}
+
+// summaryRecorder is a job summary that keeps what it was given.
+type summaryRecorder struct{ got []string }
+
+func (s *summaryRecorder) AddStepSummary(md string) error {
+	s.got = append(s.got, md)
+	return nil
+}
+
+func TestPublishToFileAndStepSummarySinks(t *testing.T) {
+	t.Parallel()
+	in := Input{Eval: evalResult(t, eval.Metrics{"accuracy": 0.96, "log_loss": 0.25}, 96), Drift: driftResult(5, 0)}
+	path := filepath.Join(t.TempDir(), "report.md")
+	sum := &summaryRecorder{}
+	p, err := Publish(context.Background(), in, FileSink{Path: path}, StepSummarySink{Summary: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := Render(in, StepSummaryLimits)
+	if string(file) != p.Body || len(sum.got) != 1 || sum.got[0] != full || p.Conclusion != "success" {
+		t.Fatalf("file %d bytes, body %d bytes, summaries %d, conclusion %s", len(file), len(p.Body), len(sum.got), p.Conclusion)
+	}
+}
+
+// TestPublishFailsClosedWithoutAClient: a sink that cannot post says so,
+// including a typed nil client, and the sinks after it do not run.
+func TestPublishFailsClosedWithoutAClient(t *testing.T) {
+	t.Parallel()
+	in := Input{Drift: driftResult(5, 0)}
+	var nilClient *ghapi.Client
+	sum := &summaryRecorder{}
+	for _, sinks := range [][]Sink{
+		{CommentSink{PullRequest: 1}, StepSummarySink{Summary: sum}},
+		{CheckRunSink{Client: nilClient, HeadSHA: "abc"}, StepSummarySink{Summary: sum}},
+		GitHubSinks(nilClient, Target{Owner: "acme", Repo: "iris", PullRequest: 1}),
+		{StepSummarySink{}},
+	} {
+		if _, err := Publish(context.Background(), in, sinks...); err == nil {
+			t.Errorf("%T published without a client", sinks[0])
+		}
+	}
+	if len(sum.got) != 0 {
+		t.Error("a sink ran after a failed one")
 	}
 }
