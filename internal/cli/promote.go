@@ -2,138 +2,24 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/gha"
-	"github.com/mlship/mlship/internal/ghapi"
-	"github.com/mlship/mlship/internal/oci"
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/promote"
-	"github.com/mlship/mlship/internal/report"
-	"github.com/mlship/mlship/internal/sign"
-	"github.com/mlship/mlship/internal/spec"
 )
-
-// PromoteFlags are shared by promote plan, apply, propose and status.
-type PromoteFlags struct {
-	SpecDir          string
-	Repository       string
-	PlainHTTP        bool
-	Keys             []string
-	Identity         string
-	IdentityRegexp   string
-	Issuer           string
-	IssuerRegexp     string
-	AllowedWorkflows []string
-	MainBranch       string
-}
-
-func (p *PromoteFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&p.Repository, "repository", "", "registry repository HOST/REPO overriding the spec's registry.repository")
-	fs.BoolVar(&p.PlainHTTP, "plain-http", false, "speak plain HTTP to a registry that is not on loopback (loopback always is)")
-	fs.StringArrayVar(&p.Keys, "key", nil, "trusted cosign public key (file or env://VAR), replacing the spec's signing policy (repeatable)")
-	fs.StringVar(&p.Identity, "certificate-identity", "", "keyless signer identity replacing the spec's signing policy")
-	fs.StringVar(&p.IdentityRegexp, "certificate-identity-regexp", "", "keyless signer identity regexp replacing the spec's signing policy")
-	fs.StringVar(&p.Issuer, "certificate-oidc-issuer", "", "keyless OIDC issuer ("+sign.GitHubIssuer+" for Actions)")
-	fs.StringVar(&p.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless OIDC issuer regexp")
-	fs.StringArrayVar(&p.AllowedWorkflows, "allowed-workflow", nil, "regexp the provenance builder (workflow) must match (repeatable; default: this repository's workflows, from GITHUB_REPOSITORY)")
-	fs.StringVar(&p.MainBranch, "main-branch", "main", "the branch that holds the desired state")
-}
-
-// promoter loads the spec and wires the registry, verifier and GitHub.
-func (p *PromoteFlags) promoter(ctx context.Context, f *Factory, extra ...promote.Option) (*promote.Promoter, *spec.Model, *ghapi.Client, error) {
-	dir := p.SpecDir
-	if dir == "" {
-		dir = "."
-	}
-	m, err := spec.Load(ctx, dir)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	getenv := f.IO.Getenv
-	plain := p.PlainHTTP || m.Registry.PlainHTTP
-	kc := oci.DefaultKeychain(getenv)
-	ver := promote.SignVerifier{Options: registryOptions(f, plain), Remote: []remote.Option{remote.WithAuthFromKeychain(kc)}}
-	if plain {
-		ver.Name = []name.Option{name.Insecure}
-	}
-	trust, err := sign.TrustFromEnv(getenv)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	signer := promote.Signer{}
-	for _, k := range p.Keys {
-		pk, err := sign.LoadPublicKey(k, getenv)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		pk.Name = k
-		signer.Keys = append(signer.Keys, pk)
-	}
-	if p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" {
-		signer.Identities = append(signer.Identities, sign.Identity{Subject: p.Identity, SubjectRegexp: p.IdentityRegexp, Issuer: p.Issuer, IssuerRegexp: p.IssuerRegexp})
-	}
-	opts := []promote.Option{
-		promote.WithRepository(p.Repository),
-		promote.WithRegistry(promote.OCIRegistry{Options: []oci.Option{oci.WithKeychain(kc), oci.WithPlainHTTP(plain), oci.WithUserAgent("mlship/" + f.Version)}}),
-		promote.WithVerifier(ver),
-		promote.WithTrust(trust),
-		promote.WithSigner(signer),
-		promote.WithAllowedWorkflows(p.AllowedWorkflows...),
-		promote.WithMainBranch(p.MainBranch),
-		promote.WithGetenv(getenv),
-		promote.WithRunURL(workflowRunURL(getenv)),
-		promote.WithLogf(func(format string, args ...any) { f.IO.Logf(format+"\n", args...) }),
-	}
-	var client *ghapi.Client
-	if getenv("GITHUB_TOKEN") != "" && getenv("GITHUB_REPOSITORY") != "" {
-		owner, repo, err := ghapi.RepoFromEnv(getenv)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if client, err = ghapi.NewFromEnv(ctx, getenv); err != nil {
-			return nil, nil, nil, err
-		}
-		opts = append(opts, promote.WithGitHub(client, owner, repo))
-	} else {
-		f.IO.Logf("GITHUB_TOKEN or GITHUB_REPOSITORY is not set: approvals cannot be read and no deployment is recorded\n")
-	}
-	pr, err := promote.New(m, append(opts, extra...)...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return pr, m, client, nil
-}
 
 // PromoteOptions are the inputs of `mlship promote plan|apply`.
 type PromoteOptions struct {
-	F       *Factory
-	Mode    promote.Mode
-	Flags   PromoteFlags
-	Base    string
-	Head    string
-	PR      int
-	PlanOut string
-	Fetch   bool
-	// EvalFile and DriftFile keep the sticky report whole when the plan is
-	// added to it.
-	EvalFile  string
-	DriftFile string
+	F     *Factory
+	Flags PromoteFlags
+	pipeline.PromoteRequest
 }
 
 // NewCmdPromote builds `mlship promote` and its subcommands.
-func NewCmdPromote(f *Factory, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
+func NewCmdPromote(f *Factory, runF func(*PromoteOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promote",
 		Short: "Promote a model through environments by merging to main (GitOps)",
@@ -155,8 +41,8 @@ See docs/promotion.md for the rules and their names.`,
 	return cmd
 }
 
-func newCmdPromoteRun(f *Factory, mode promote.Mode, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
-	opts := &PromoteOptions{F: f, Mode: mode}
+func newCmdPromoteRun(f *Factory, mode promote.Mode, runF func(*PromoteOptions) error) *cobra.Command {
+	opts := &PromoteOptions{F: f, PromoteRequest: pipeline.PromoteRequest{Mode: mode}}
 	cmd := &cobra.Command{
 		Use:  string(mode) + " [SPEC_DIR]",
 		Args: cobra.MaximumNArgs(1),
@@ -165,7 +51,7 @@ func newCmdPromoteRun(f *Factory, mode promote.Mode, runF func(context.Context, 
 				opts.Flags.SpecDir = args[0]
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runPromote(cmd.Context(), opts)
 		},
@@ -180,7 +66,7 @@ workflow), order (the previous environment ran the digest, unless
 allowSkip) and approvals (enough approving reviews from allowed reviewers,
 none by the author). Approvals not yet given are "pending", not failed.
 
-Inside GitHub Actions with GITHUB_TOKEN it posts the plan as the check run
+Inside GitHub Actions with ` + gha.VarToken + ` it posts the plan as the check run
 "mlship promote (<model>)" on the pull request's head commit and adds it
 to the model's sticky report comment (with --eval/--drift, the whole
 report). It always prints the plan and adds it to the job summary. A
@@ -226,205 +112,37 @@ concurrency group per repository so two never overlap.`
 
 func runPromote(ctx context.Context, opts *PromoteOptions) error {
 	f := opts.F
-	getenv := f.IO.Getenv
-	var ev ghapi.Env
-	if f.Actions.Active() && getenv("GITHUB_REPOSITORY") != "" {
-		var err error
-		if ev, err = ghapi.FromEnv(getenv); err != nil {
-			f.IO.Logf("warning: reading the workflow environment: %v\n", err)
-		}
-	}
-	prNum := opts.PR
-	if prNum == 0 {
-		prNum = ev.PullRequest
-	}
-	extra := []promote.Option{promote.WithPullRequest(prNum), promote.WithFetch(opts.Fetch)}
-	p, m, client, err := opts.Flags.promoter(ctx, f, extra...)
+	req := opts.PromoteRequest
+	req.Promoter = opts.Flags.PromoterRequest
+	res, err := pipeline.Promote(ctx, f.Run(), req)
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
-	}
-	var pl *promote.Plan
-	var runErr error
-	if opts.Mode == promote.ModeApply {
-		pl, runErr = p.Apply(ctx, opts.Base, opts.Head)
-	} else {
-		pl, runErr = p.Plan(ctx, promote.ModePlan, opts.Base, opts.Head)
-		if runErr == nil {
-			runErr = pl.Err()
+		if pipeline.IsUsage(err) {
+			return &ExitError{Code: 2, Err: err}
 		}
-	}
-	if pl == nil {
-		return runErr
-	}
-	if opts.PlanOut != "" {
-		b, _ := json.MarshalIndent(pl, "", "  ")
-		if err := os.WriteFile(opts.PlanOut, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("writing the plan to %s: %w", opts.PlanOut, err)
-		}
-	}
-	md := pl.Markdown()
-	if err := f.Actions.AddStepSummary(md + "\n"); err != nil {
-		f.IO.Logf("warning: step summary: %v\n", err)
-	}
-	if client != nil {
-		publishPlan(ctx, f, opts, client, m, pl, ev, prNum)
-	}
-	var moved []string
-	for _, e := range pl.Envs {
-		if e.Outcome == promote.Moved {
-			moved = append(moved, e.Environment)
-		}
-	}
-	outs := map[string]string{"ok": strconv.FormatBool(runErr == nil), "pending": strconv.FormatBool(pl.Pending), "environments": envList(pl), "moved": strings.Join(moved, " ")}
-	if opts.PlanOut != "" {
-		outs["plan-path"] = opts.PlanOut
-	}
-	for k, v := range outs {
-		if err := f.Actions.SetOutput(k, v); err != nil {
-			return err
-		}
+		return err
 	}
 	if f.IO.JSON() {
-		if err := f.IO.PrintJSON(pl); err != nil {
+		if err := f.IO.PrintJSON(res.Plan); err != nil {
 			return err
 		}
 	} else {
-		f.IO.Printf("%s", planText(pl))
+		f.IO.Printf("%s", res.Plan.Text())
 	}
-	if runErr != nil {
-		var re *promote.RefusedError
-		if errors.As(runErr, &re) {
-			for _, msg := range re.Failures {
-				f.Actions.Annotate(annotationFor(m, msg))
-			}
-		}
-		return &ExitError{Code: 1, Err: runErr}
+	if res.Err != nil {
+		return &ExitError{Code: 1, Err: res.Err}
 	}
 	return nil
 }
 
-func envList(pl *promote.Plan) string {
-	var s []string
-	for _, e := range pl.Envs {
-		s = append(s, e.Environment)
-	}
-	return strings.Join(s, " ")
-}
-
-// publishPlan posts the check run and the sticky report; failures to post
-// are warnings, never a failed promotion check.
-func publishPlan(ctx context.Context, f *Factory, opts *PromoteOptions, client *ghapi.Client, m *spec.Model, pl *promote.Plan, ev ghapi.Env, prNum int) {
-	owner, repo := ev.Owner, ev.Repo
-	if owner == "" {
-		var err error
-		if owner, repo, err = ghapi.RepoFromEnv(f.IO.Getenv); err != nil {
-			return
-		}
-	}
-	head := ev.HeadSHA
-	if opts.Mode == promote.ModeApply || head == "" {
-		head = pl.Head
-	}
-	name := "mlship promote (" + m.Name + ")"
-	if opts.Mode == promote.ModeApply {
-		name = "mlship promote apply (" + m.Name + ")"
-	}
-	if _, err := client.UpsertCheckRun(ctx, owner, repo, head, name, ghapi.CheckOutput{
-		Title: pl.Title(), Summary: pl.Markdown(), Conclusion: pl.Conclusion(), DetailsURL: ev.RunURL,
-	}); err != nil {
-		f.IO.Logf("warning: posting the check run %q: %v\n", name, err)
-	}
-	// A pull request that changes no environment (a training pull
-	// request) keeps its sticky report as the report step wrote it.
-	if opts.Mode != promote.ModePlan || prNum == 0 || len(pl.Envs) == 0 {
-		return
-	}
-	in := report.Input{Model: m.Name, FullReportURL: ev.RunURL, Sections: []report.Section{{
-		Title: "Promotion plan", Markdown: pl.Markdown(), Short: "### Promotion plan\n\n" + pl.Title() + "\n", Priority: report.PriorityPlan,
-	}}}
-	if opts.EvalFile != "" {
-		if r, err := eval.ReadResultFile(opts.EvalFile); err == nil {
-			in.Eval = r
-		} else {
-			f.IO.Logf("warning: %v\n", err)
-		}
-	}
-	if opts.DriftFile != "" {
-		if d, err := report.ReadDriftFile(opts.DriftFile); err == nil {
-			in.Drift = d
-		} else {
-			f.IO.Logf("warning: %v\n", err)
-		}
-	}
-	if _, err := report.Publish(ctx, client, in, report.Target{Owner: owner, Repo: repo, PullRequest: prNum, DetailsURL: ev.RunURL}); err != nil {
-		f.IO.Logf("warning: posting the plan in the sticky report: %v\n", err)
-	}
-}
-
-// planText is the plan for a terminal or a CI log.
-func planText(pl *promote.Plan) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "promote %s %s: %s..%s: %s\n", pl.Mode, pl.Model, short12(pl.Base), short12(pl.Head), pl.Verdict())
-	if d := pl.PolicyChange; d != nil {
-		fmt.Fprintf(&b, "policy change (%s..%s): this change edits the promotion policy; it is judged by the policy at %s\n", short12(d.Base), short12(d.Head), short12(pl.PolicyCommit))
-		for _, c := range d.Changes {
-			fmt.Fprintf(&b, "  %s: %s -> %s\n", c.Path, orDash(c.Before), orDash(c.After))
-		}
-	}
-	mark := map[promote.Status]string{promote.Pass: "ok  ", promote.Fail: "FAIL", promote.Pending: "wait", promote.Skip: "skip"}
-	for _, e := range pl.Envs {
-		from := e.From
-		if from == "" {
-			from = "(none)"
-		}
-		fmt.Fprintf(&b, "%s: %s -> %s", e.Environment, from, e.To)
-		if e.Outcome != "" {
-			fmt.Fprintf(&b, " [%s]", e.Outcome)
-		}
-		b.WriteString("\n")
-		for _, r := range e.Rules {
-			fmt.Fprintf(&b, "  %s %s: %s\n", mark[r.Status], r.Name, r.Detail)
-		}
-		if e.Note != "" {
-			fmt.Fprintf(&b, "  note: %s\n", e.Note)
-		}
-	}
-	return b.String()
-}
-
-func short12(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
-// annotationFor points a refusal at the environments file.
-func annotationFor(m *spec.Model, msg string) gha.Annotation {
-	file := ""
-	for _, n := range spec.EnvironmentsFiles {
-		if _, err := os.Stat(filepath.Join(m.Dir, n)); err == nil {
-			file = filepath.Join(m.Dir, n)
-			break
-		}
-	}
-	return gha.Annotation{Level: "error", Title: "mlship promote", Message: msg, File: file}
-}
-
 // ProposeOptions are the inputs of `mlship promote propose`.
 type ProposeOptions struct {
-	F      *Factory
-	Flags  PromoteFlags
-	To     string
-	Base   string
-	NoPush bool
+	F     *Factory
+	Flags PromoteFlags
+	pipeline.ProposeRequest
 }
 
 // NewCmdPromotePropose builds `mlship promote propose`.
-func NewCmdPromotePropose(f *Factory, runF func(context.Context, *ProposeOptions) error) *cobra.Command {
+func NewCmdPromotePropose(f *Factory, runF func(*ProposeOptions) error) *cobra.Command {
 	opts := &ProposeOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "propose --to ENV [SPEC_DIR]",
@@ -440,8 +158,8 @@ already runs that digest.
 --to next proposes every environment whose previous environment changed in
 HEAD (what the push to main just applied).
 
-Pull requests opened with the workflow's GITHUB_TOKEN do not trigger other
-workflows: give propose a GitHub App or personal token (GITHUB_TOKEN env)
+Pull requests opened with the workflow's ` + gha.VarToken + ` do not trigger other
+workflows: give propose a GitHub App or personal token (` + gha.VarToken + ` env)
 so that the plan runs on the promotion pull request.`,
 		Example: `  mlship promote propose examples/iris --to prod
   mlship promote propose examples/iris --to next --output json`,
@@ -454,7 +172,7 @@ so that the plan runs on the promotion pull request.`,
 				return &ExitError{Code: 2, Err: errors.New("--to ENV is required (or --to next)")}
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runPropose(cmd.Context(), opts)
 		},
@@ -468,55 +186,36 @@ so that the plan runs on the promotion pull request.`,
 
 func runPropose(ctx context.Context, opts *ProposeOptions) error {
 	f := opts.F
-	p, _, _, err := opts.Flags.promoter(ctx, f)
+	req := opts.ProposeRequest
+	req.Promoter = opts.Flags.PromoterRequest
+	res, err := pipeline.Propose(ctx, f.Run(), req)
+	if res != nil {
+		printProposals(f, res)
+	}
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
-	}
-	envs := []string{opts.To}
-	if opts.To == "next" {
-		if envs, err = p.NextEnvironments(ctx, "", opts.Base); err != nil {
-			return err
+		if pipeline.IsUsage(err) {
+			return &ExitError{Code: 2, Err: err}
 		}
-	}
-	actor := f.IO.Getenv("GITHUB_ACTOR")
-	var out []*promote.Proposal
-	var prs []string
-	for _, env := range envs {
-		pr, err := p.Propose(ctx, env, promote.ProposeOptions{Base: opts.Base, Push: !opts.NoPush, Actor: actor})
-		if err != nil {
-			return fmt.Errorf("proposing %s: %w", env, err)
-		}
-		out = append(out, pr)
-		switch {
-		case pr.UpToDate:
-			f.IO.Printf("%s already runs %s: nothing to propose\n", env, pr.Digest)
-		case pr.PullRequest != nil:
-			verb := "updated"
-			if pr.Created {
-				verb = "opened"
-			}
-			prs = append(prs, strconv.Itoa(pr.PullRequest.Number))
-			f.IO.Printf("%s pull request #%d: %s (%s, plan: %s)\n", verb, pr.PullRequest.Number, pr.Title, pr.Branch, pr.Plan.Verdict())
-			_ = f.Actions.AddStepSummary(fmt.Sprintf("Promotion pull request [#%d](%s) %s: %s\n", pr.PullRequest.Number, pr.PullRequest.HTMLURL, verb, pr.Title))
-		default:
-			f.IO.Printf("committed %s on %s (pushed: %t): %s\n", short12(pr.Commit), pr.Branch, pr.Pushed, pr.Title)
-		}
-	}
-	if len(envs) == 0 {
-		f.IO.Printf("no environment follows one that changed in this commit: nothing to propose\n")
-	}
-	if err := f.Actions.SetOutput("pull-requests", strings.Join(prs, " ")); err != nil {
 		return err
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(map[string]any{"proposals": out})
+		return f.IO.PrintJSON(res)
 	}
 	return nil
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
+func printProposals(f *Factory, res *pipeline.ProposeResult) {
+	for _, pr := range res.Proposals {
+		switch {
+		case pr.UpToDate:
+			f.IO.Printf("%s already runs %s: nothing to propose\n", pr.Environment, pr.Digest)
+		case pr.PullRequest != nil:
+			f.IO.Printf("%s pull request #%d: %s (%s, plan: %s)\n", pipeline.ProposalVerb(pr), pr.PullRequest.Number, pr.Title, pr.Branch, pr.Plan.Verdict())
+		default:
+			f.IO.Printf("committed %s on %s (pushed: %t): %s\n", pipeline.ShortCommit(pr.Commit), pr.Branch, pr.Pushed, pr.Title)
+		}
 	}
-	return s
+	if len(res.Envs) == 0 {
+		f.IO.Printf("no environment follows one that changed in this commit: nothing to propose\n")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/githubtest"
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 const reportHeadSHA = "1111111111111111111111111111111111111111"
@@ -64,7 +65,7 @@ func TestReportFlags(t *testing.T) {
 	t.Parallel()
 	ios, _, _ := iostreams.Test(nil)
 	var got *ReportOptions
-	cmd := NewCmdReport(NewFactory(ios, "test"), func(_ context.Context, o *ReportOptions) error { got = o; return nil })
+	cmd := NewCmdReport(NewFactory(ios, "test"), func(o *ReportOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--eval", "e.json", "--drift", "d.json", "--dry-run", "--out", "x.md"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestReportDryRunCallsNothing(t *testing.T) {
 	env := reportPREnv(t, dir, srv, pr.Number)
 	ios, stdout, _ := iostreams.Test(env)
 	out := filepath.Join(dir, "body.md")
-	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), EvalFile: evalPath, DriftFile: driftPath, Out: out, DryRun: true}); err != nil {
+	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), ReportRequest: pipeline.ReportRequest{EvalFile: evalPath, DriftFile: driftPath, Out: out, DryRun: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.Requests()); n != 0 {
@@ -123,8 +124,8 @@ func TestReportPublishesToEmulator(t *testing.T) {
 		env := reportPREnv(t, dir, srv, pr.Number)
 		ios, stdout, _ := iostreams.Test(env)
 		ios.Format = iostreams.JSON
-		err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), EvalFile: evalPath, DriftFile: driftPath,
-			Out: filepath.Join(dir, "report.md"), SpecDir: dir})
+		err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), ReportRequest: pipeline.ReportRequest{EvalFile: evalPath, DriftFile: driftPath,
+			Out: filepath.Join(dir, "report.md"), SpecDir: dir}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func TestReportOversized(t *testing.T) {
 	env := reportPREnv(t, dir, srv, pr.Number)
 	ios, _, _ := iostreams.Test(env)
 	ios.Format = iostreams.JSON
-	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), EvalFile: evalPath, DriftFile: driftPath, Out: filepath.Join(dir, "r.md")}); err != nil {
+	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), ReportRequest: pipeline.ReportRequest{EvalFile: evalPath, DriftFile: driftPath, Out: filepath.Join(dir, "r.md")}}); err != nil {
 		t.Fatal(err)
 	}
 	comments := srv.Comments("acme", "iris", pr.Number)

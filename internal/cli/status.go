@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/promote"
+	"github.com/mlship/mlship/internal/gha"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // StatusOptions are the inputs of `mlship status`.
@@ -19,15 +19,10 @@ type StatusOptions struct {
 }
 
 // StatusResult is what `mlship status --output json` prints.
-type StatusResult struct {
-	Model        string              `json:"model"`
-	Repository   string              `json:"repository"`
-	Environments []promote.EnvStatus `json:"environments"`
-	InSync       bool                `json:"inSync"`
-}
+type StatusResult = pipeline.StatusResult
 
 // NewCmdStatus builds `mlship status`.
-func NewCmdStatus(f *Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "status [SPEC_DIR]",
@@ -36,7 +31,7 @@ func NewCmdStatus(f *Factory, runF func(context.Context, *StatusOptions) error) 
 environments file asks for (git, at --rev, default HEAD) with the digest its
 registry tag (REPO:ENV) points at, and shows the version, whether the
 digest's signature satisfies the spec's policy, and when it was promoted
-(the newest GitHub deployment of the environment when GITHUB_TOKEN is set
+(the newest GitHub deployment of the environment when ` + gha.VarToken + ` is set
 and it names that digest, else the commit that changed that environment's
 line, on the first-parent history). For an environment out of sync it says what apply would really do:
 refuse it (naming the rule), leave it to a newer commit (superseded), or
@@ -52,7 +47,7 @@ out of sync; --output json has "inSync" and per environment "sync" and
 				opts.Flags.SpecDir = args[0]
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runStatus(cmd.Context(), opts)
 		},
@@ -64,59 +59,27 @@ out of sync; --output json has "inSync" and per environment "sync" and
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
-	p, m, _, err := opts.Flags.promoter(ctx, f)
+	res, err := pipeline.Status(ctx, f.Run(), pipeline.StatusRequest{Promoter: opts.Flags.PromoterRequest, Rev: opts.Rev})
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
-	}
-	envs, err := p.Status(ctx, opts.Rev)
-	if err != nil {
-		return err
-	}
-	res := StatusResult{Model: m.Name, Repository: p.Repository(), Environments: envs, InSync: true}
-	var notes []string
-	unreadable := false
-	for _, e := range envs {
-		switch {
-		case e.Sync == promote.SyncError:
-			res.InSync, unreadable = false, true
-			notes = append(notes, e.Environment+": registry error: "+e.RegistryError)
-		case !e.InSync:
-			res.InSync = false
-			why := e.Reconcile
-			if why == "" {
-				why = "the tag differs from the desired state"
-			}
-			notes = append(notes, e.Environment+": out of sync: "+why)
+		if pipeline.IsUsage(err) {
+			return &ExitError{Code: 2, Err: err}
 		}
-	}
-	_ = f.Actions.SetOutput("in-sync", fmt.Sprint(res.InSync))
-	var md strings.Builder
-	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | promoted |\n| --- | --- | --- | --- | --- | --- | --- |\n", m.Name)
-	for _, e := range envs {
-		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, dashIf(short19(e.Desired)), dashIf(short19(e.Current)), dashIf(e.Sync), dashIf(e.Version), e.Signature, dashIf(e.PromotedAt))
-	}
-	for _, n := range notes {
-		fmt.Fprintf(&md, "\n- %s", n)
-	}
-	if f.Actions.Active() {
-		_ = f.Actions.AddStepSummary(md.String() + "\n")
-	}
-	if err := printStatus(f, p, m.Name, res, notes); err != nil {
 		return err
 	}
-	if unreadable {
-		// Fail closed: a status that could not read the registry is not
-		// a status.
-		return &ExitError{Code: 1, Err: fmt.Errorf("the registry %s could not be read: the state of the environments is unknown", p.Repository())}
+	if err := printStatus(f, res); err != nil {
+		return err
+	}
+	if err := res.Err(); err != nil {
+		return &ExitError{Code: 1, Err: err}
 	}
 	return nil
 }
 
-func printStatus(f *Factory, p *promote.Promoter, model string, res StatusResult, notes []string) error {
+func printStatus(f *Factory, res *StatusResult) error {
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
-	f.IO.Printf("%s (%s)\n", model, p.Repository())
+	f.IO.Printf("%s (%s)\n", res.Model, res.Repository)
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tDESIRED (git)\tTAG (registry)\tSYNC\tVERSION\tSIGNATURE\tPROMOTED")
 	for _, e := range res.Environments {
@@ -124,32 +87,17 @@ func printStatus(f *Factory, p *promote.Promoter, model string, res StatusResult
 		if e.Signer != "" {
 			sig += " (" + e.Signer + ")"
 		}
-		promoted := dashIf(e.PromotedAt)
+		promoted := pipeline.Dash(e.PromotedAt)
 		if e.PromotedBy != "" {
 			promoted += " by " + e.PromotedBy
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, dashIf(short19(e.Desired)), dashIf(short19(e.Current)), dashIf(e.Sync), dashIf(e.Version), sig, promoted)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, pipeline.Dash(pipeline.ShortDigest(e.Desired)), pipeline.Dash(pipeline.ShortDigest(e.Current)), pipeline.Dash(e.Sync), pipeline.Dash(e.Version), sig, promoted)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, n := range notes {
+	for _, n := range res.Notes {
 		f.IO.Printf("%s\n", n)
 	}
 	return nil
-}
-
-// short19 abbreviates sha256:<64 hex> to sha256:<12 hex>.
-func short19(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
-}
-
-func dashIf(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -14,9 +14,8 @@ import (
 // AttestRequest is `mlship attest`: exactly one of Predicate (with
 // PredicateType), Eval or Provenance says what to attest about Ref.
 type AttestRequest struct {
-	Ref       string
-	Signer    SignerRequest
-	PlainHTTP bool
+	Ref    string
+	Signer SignerRequest
 	// PredicateType and Predicate (a JSON file) attest any predicate.
 	PredicateType string
 	Predicate     string
@@ -64,7 +63,7 @@ func Attest(ctx context.Context, r *Run, req AttestRequest) (*sign.Result, error
 	if err != nil {
 		return nil, err
 	}
-	opts := append(SignOptions(ctx, r, req.PlainHTTP), sign.WithReplace(req.Replace))
+	opts := append(SignOptions(ctx, r, false), sign.WithReplace(req.Replace))
 	res, err := sign.Attest(ctx, req.Ref, s, typ, pred, opts...)
 	if err != nil {
 		return nil, err

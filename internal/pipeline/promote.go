@@ -25,7 +25,6 @@ import (
 type PromoterRequest struct {
 	SpecDir          string
 	Repository       string
-	PlainHTTP        bool
 	Keys             []string
 	Identity         string
 	IdentityRegexp   string
@@ -54,7 +53,7 @@ func newPromotion(ctx context.Context, r *Run, req PromoterRequest, extra ...pro
 	if err != nil {
 		return nil, usage(err)
 	}
-	c := registry(r, req.PlainHTTP || m.Registry.PlainHTTP)
+	c := registry(r, m.Registry.PlainHTTP)
 	ver := promote.SignVerifier{Client: c}
 	trust, err := sign.TrustFromEnv(r.Env.Lookup)
 	if err != nil {
@@ -255,7 +254,7 @@ func publishPlan(ctx context.Context, r *Run, req PromoteRequest, pm *promotion,
 			r.Logf("warning: %v\n", err)
 		}
 	}
-	if _, err := report.Publish(ctx, pm.client, in, report.Target{Owner: owner, Repo: repo, PullRequest: req.PR, DetailsURL: w.RunURL}); err != nil {
+	if _, err := report.Publish(ctx, in, report.GitHubSinks(pm.client, report.Target{Owner: owner, Repo: repo, PullRequest: req.PR, DetailsURL: w.RunURL})...); err != nil {
 		r.Logf("warning: posting the plan in the sticky report: %v\n", err)
 	}
 }

@@ -135,7 +135,7 @@ func publishReport(ctx context.Context, r *Run, req ReportRequest, in report.Inp
 		}
 		t.Annotations = anns
 	}
-	p, err := report.Publish(ctx, client, in, t)
+	p, err := report.Publish(ctx, in, report.GitHubSinks(client, t)...)
 	if err != nil {
 		return false, err
 	}

@@ -79,9 +79,8 @@ func SignOptions(ctx context.Context, r *Run, plainHTTP bool) []sign.Option {
 
 // SignRequest is `mlship sign`: sign the digest Ref resolves to.
 type SignRequest struct {
-	Ref       string
-	Signer    SignerRequest
-	PlainHTTP bool
+	Ref    string
+	Signer SignerRequest
 }
 
 // Sign signs the manifest digest req.Ref resolves to, as cosign does, and
@@ -92,7 +91,7 @@ func Sign(ctx context.Context, r *Run, req SignRequest) (*sign.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := sign.Sign(ctx, req.Ref, s, SignOptions(ctx, r, req.PlainHTTP)...)
+	res, err := sign.Sign(ctx, req.Ref, s, SignOptions(ctx, r, false)...)
 	if err != nil {
 		return nil, err
 	}

@@ -120,9 +120,8 @@ func applyPolicyFlags(r *Run, pol *sign.Policy, p PolicyRequest) error {
 
 // VerifyRequest is `mlship verify`.
 type VerifyRequest struct {
-	Ref       string
-	Policy    PolicyRequest
-	PlainHTTP bool
+	Ref    string
+	Policy PolicyRequest
 }
 
 // Verify checks req.Ref against the policy and records the verdict as step
@@ -133,7 +132,7 @@ func Verify(ctx context.Context, r *Run, req VerifyRequest) (*sign.Verified, err
 	if err != nil {
 		return nil, usage(err)
 	}
-	v, err := sign.Verify(ctx, req.Ref, pol, SignOptions(ctx, r, req.PlainHTTP)...)
+	v, err := sign.Verify(ctx, req.Ref, pol, SignOptions(ctx, r, false)...)
 	if err != nil {
 		_ = r.Actions.SetOutput("verified", "false")
 		_ = r.Summary(fmt.Sprintf("❌ `%s`: %v\n", req.Ref, err))
