@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/oci"
 )
 
 // Factory carries what every command needs: the streams and the Actions
@@ -17,6 +19,27 @@ type Factory struct {
 	IO      *iostreams.IOStreams
 	Actions *gha.Runtime
 	Version string
+	// PlainHTTP is the root's persistent --plain-http flag: plain HTTP to
+	// registries that are not on loopback, for every command.
+	PlainHTTP bool
+
+	registryOnce sync.Once
+	registry     *oci.Client
+}
+
+// Registry returns the process's one registry client, built on first use
+// from --plain-http and the run context (the Docker config, then the
+// workflow token for ghcr.io inside Actions).
+func (f *Factory) Registry() (*oci.Client, error) {
+	f.registryOnce.Do(func() {
+		env := gha.Parse(f.IO.Getenv)
+		f.registry = oci.NewClient(
+			oci.WithPlainHTTP(f.PlainHTTP),
+			oci.WithKeychain(oci.DefaultKeychain(oci.GitHubToken{Token: env.Token, Actor: env.Actor, InActions: env.Actions})),
+			oci.WithUserAgent("mlship/"+f.Version),
+		)
+	})
+	return f.registry, nil
 }
 
 // NewFactory builds a Factory over ios.
@@ -71,6 +94,7 @@ promotion pull request is merged.`,
 		},
 	}
 	root.PersistentFlags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().BoolVar(&f.PlainHTTP, "plain-http", false, "speak plain HTTP to a registry that is not on loopback (loopback always is)")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 

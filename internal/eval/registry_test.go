@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/mlship/mlship/internal/oci"
 )
 
 func modelImage(t *testing.T, ann map[string]string) v1.Image {
@@ -116,7 +119,7 @@ func TestLayoutBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := modelImage(t, map[string]string{AnnotationMetrics: `{"accuracy":0.9}`})
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{annotationRefName: "prod"})); err != nil {
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "prod"})); err != nil {
 		t.Fatal(err)
 	}
 	src := RegistryBaseline{Repository: "oci:" + dir}
@@ -129,5 +132,34 @@ func TestLayoutBaseline(t *testing.T) {
 	}
 	if _, err := (RegistryBaseline{Repository: "oci:" + dir + "/nope"}).Baseline(context.Background(), testModel(""), "prod"); !errors.Is(err, ErrNoBaseline) {
 		t.Fatalf("missing layout: %v", err)
+	}
+}
+
+type countingTransport struct{ n *atomic.Int64 }
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRegistryBaselineUsesTheClient: the baseline is read through the
+// process's client (its credentials and transport), not a second stack.
+func TestRegistryBaselineUsesTheClient(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(registry.New())
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	r, _ := name.ParseReference(host+"/iris:prod", name.Insecure)
+	if err := remote.Write(r, modelImage(t, map[string]string{AnnotationMetrics: `{"accuracy":0.9}`})); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	src := RegistryBaseline{Repository: host + "/iris", Client: oci.NewClient(oci.WithTransport(countingTransport{&n}))}
+	b, err := src.Baseline(context.Background(), testModel(""), "prod")
+	if err != nil || b.Metrics["accuracy"] != 0.9 {
+		t.Fatalf("baseline: %+v %v", b, err)
+	}
+	if n.Load() == 0 {
+		t.Error("the baseline did not go through the client's transport")
 	}
 }

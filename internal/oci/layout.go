@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -153,20 +154,48 @@ type layoutSource struct {
 func openLayoutSource(t target) (*layoutSource, error) {
 	p, err := layout.FromPath(t.layout)
 	if err != nil {
-		return nil, fmt.Errorf("opening OCI layout %s: %w", t.layout, err)
+		err = fmt.Errorf("opening OCI layout %s: %w", t.layout, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, notFoundf(err)
+		}
+		return nil, err
 	}
 	return &layoutSource{t: t, p: p}, nil
 }
 
-// resolve finds the manifest named by the target's tag or digest.
-func (s *layoutSource) resolve() (v1.Hash, []byte, error) {
+// indexManifest reads the layout's index.json.
+func (s *layoutSource) indexManifest() (*v1.IndexManifest, error) {
 	ii, err := s.p.ImageIndex()
 	if err != nil {
-		return v1.Hash{}, nil, fmt.Errorf("reading OCI layout %s: %w", s.t.layout, err)
+		return nil, fmt.Errorf("reading OCI layout %s: %w", s.t.layout, err)
 	}
 	idx, err := ii.IndexManifest()
 	if err != nil {
-		return v1.Hash{}, nil, fmt.Errorf("reading OCI layout %s: %w", s.t.layout, err)
+		return nil, fmt.Errorf("reading OCI layout %s: %w", s.t.layout, err)
+	}
+	return idx, nil
+}
+
+// manifestAnnotation reads annotation key of the manifest d ("" when it
+// cannot be read).
+func (s *layoutSource) manifestAnnotation(d v1.Hash, key string) string {
+	rc, err := s.p.Blob(d)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	raw, err := readAllLimit(rc, maxManifestSize)
+	if err != nil {
+		return ""
+	}
+	return annotation(raw, key)
+}
+
+// resolve finds the manifest named by the target's tag or digest.
+func (s *layoutSource) resolve() (v1.Hash, []byte, error) {
+	idx, err := s.indexManifest()
+	if err != nil {
+		return v1.Hash{}, nil, err
 	}
 	var d v1.Hash
 	found := false
@@ -183,7 +212,7 @@ func (s *layoutSource) resolve() (v1.Hash, []byte, error) {
 		}
 	}
 	if !found {
-		return v1.Hash{}, nil, fmt.Errorf("%s: not found in the layout's index.json", s.t)
+		return v1.Hash{}, nil, notFoundf(fmt.Errorf("%s: not found in the layout's index.json", s.t))
 	}
 	rc, err := s.p.Blob(d)
 	if err != nil {
@@ -203,20 +232,20 @@ func (s *layoutSource) resolve() (v1.Hash, []byte, error) {
 func (s *layoutSource) getBlob(_ context.Context, d v1.Hash) (io.ReadCloser, error) {
 	rc, err := s.p.Blob(d)
 	if err != nil {
-		return nil, fmt.Errorf("%s: blob %s: %w", s.t, d, err)
+		err = fmt.Errorf("%s: blob %s: %w", s.t, d, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, notFoundf(err)
+		}
+		return nil, err
 	}
 	return rc, nil
 }
 
 // tags lists the tags of a layout with their digests.
 func (s *layoutSource) tags() (map[string]v1.Hash, error) {
-	ii, err := s.p.ImageIndex()
+	idx, err := s.indexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", s.t.layout, err)
-	}
-	idx, err := ii.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", s.t.layout, err)
+		return nil, err
 	}
 	out := map[string]v1.Hash{}
 	for _, m := range idx.Manifests {

@@ -3,12 +3,8 @@ package oci
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"sort"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -194,8 +190,8 @@ func fetchConfig(ctx context.Context, src source, m *Manifest) (*modelspec.Model
 
 // Inspect resolves ref and returns its manifest and (for ModelPack
 // artifacts) its config.
-func Inspect(ctx context.Context, ref string, opts ...Option) (*Artifact, error) {
-	o := makeOptions(opts)
+func (c *Client) Inspect(ctx context.Context, ref string, opts ...Option) (*Artifact, error) {
+	o := c.opts(opts)
 	src, _, err := openSource(ctx, ref, o)
 	if err != nil {
 		return nil, err
@@ -213,205 +209,4 @@ func Inspect(ctx context.Context, ref string, opts ...Option) (*Artifact, error)
 		return nil, err
 	}
 	return a, nil
-}
-
-// Manifest is Inspect without the config: the raw manifest and its digest.
-func FetchManifest(ctx context.Context, ref string, opts ...Option) (string, []byte, error) {
-	o := makeOptions(opts)
-	src, _, err := openSource(ctx, ref, o)
-	if err != nil {
-		return "", nil, err
-	}
-	d, raw, err := src.resolveRaw(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	return d.String(), raw, nil
-}
-
-// Resolve returns the manifest digest ref points at.
-func Resolve(ctx context.Context, ref string, opts ...Option) (string, error) {
-	o := makeOptions(opts)
-	t, err := parseTarget(ref, o)
-	if err != nil {
-		return "", err
-	}
-	if t.isLayout() {
-		ls, err := openLayoutSource(t)
-		if err != nil {
-			return "", err
-		}
-		d, _, err := ls.resolve()
-		return d.String(), err
-	}
-	if dg, ok := t.ref.(name.Digest); ok {
-		return dg.DigestStr(), nil
-	}
-	reg, err := newRegistry(ctx, t.ref.Context(), o, false, nil)
-	if err != nil {
-		return "", err
-	}
-	var desc *v1.Descriptor
-	err = withRetry(ctx, func() error {
-		desc, err = remote.Head(t.ref, reg.remoteOpts(ctx)...)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("resolving %s: %w", ref, err)
-	}
-	return desc.Digest.String(), nil
-}
-
-// Tag points tag (a bare tag, in ref's repository) at what ref resolves to
-// and returns the new tag's reference and digest.
-func Tag(ctx context.Context, ref, tag string, opts ...Option) (Result, error) {
-	o := makeOptions(opts)
-	t, err := parseTarget(ref, o)
-	if err != nil {
-		return Result{}, err
-	}
-	if !validTag(tag) {
-		return Result{}, fmt.Errorf("invalid tag %q: use letters, digits, '_', '.', '-' (at most 128)", tag)
-	}
-	if t.isLayout() {
-		ls, err := openLayoutSource(t)
-		if err != nil {
-			return Result{}, err
-		}
-		d, raw, err := ls.resolve()
-		if err != nil {
-			return Result{}, err
-		}
-		sink := &layoutSink{t: target{layout: t.layout, layoutTag: tag}, p: ls.p, buf: 1 << 20}
-		if err := sink.putManifest(ctx, raw, d); err != nil {
-			return Result{}, err
-		}
-		return Result{Digest: d.String(), Ref: LayoutPrefix + t.layout + "@" + d.String(), Tag: LayoutPrefix + t.layout + ":" + tag}, nil
-	}
-	reg, err := newRegistry(ctx, t.ref.Context(), o, true, nil)
-	if err != nil {
-		return Result{}, err
-	}
-	src := &registrySource{reg: reg, ref: t.ref}
-	d, raw, err := src.resolveRaw(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	mt := ManifestMediaType
-	var probe struct {
-		MediaType string `json:"mediaType"`
-	}
-	if json.Unmarshal(raw, &probe) == nil && probe.MediaType != "" {
-		mt = probe.MediaType
-	}
-	nt := t.ref.Context().Tag(tag)
-	if err := reg.putManifest(ctx, nt, raw, mt); err != nil {
-		return Result{}, err
-	}
-	return Result{Digest: d.String(), Ref: t.ref.Context().Digest(d.String()).String(), Tag: nt.String()}, nil
-}
-
-// TagInfo is one tag of a repository.
-type TagInfo struct {
-	Tag     string `json:"tag"`
-	Digest  string `json:"digest"`
-	Version string `json:"version,omitempty"`
-	Created string `json:"created,omitempty"`
-	Model   bool   `json:"model"`
-	// Kind is TagKind(Tag): "" for a model's tag, else signature,
-	// attestation, sbom or referrers.
-	Kind string `json:"kind,omitempty"`
-}
-
-// List returns the tags of a repository (host/repo or oci:PATH) with the
-// digest each points at and the version annotation of its manifest, sorted
-// by tag.
-func List(ctx context.Context, repo string, opts ...Option) ([]TagInfo, error) {
-	o := makeOptions(opts)
-	if len(repo) > len(LayoutPrefix) && repo[:len(LayoutPrefix)] == LayoutPrefix {
-		ls, err := openLayoutSource(target{layout: filepath.Clean(repo[len(LayoutPrefix):])})
-		if err != nil {
-			return nil, err
-		}
-		tags, err := ls.tags()
-		if err != nil {
-			return nil, err
-		}
-		var out []TagInfo
-		for tag, d := range tags {
-			if o.tagFilter != nil && !o.tagFilter(tag) {
-				continue
-			}
-			ti := TagInfo{Tag: tag, Digest: d.String(), Kind: TagKind(tag)}
-			if rc, err := ls.p.Blob(d); err == nil {
-				raw, _ := readAllLimit(rc, maxManifestSize)
-				rc.Close()
-				fillTagInfo(&ti, raw)
-			}
-			out = append(out, ti)
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
-		return out, nil
-	}
-	r, err := parseRepo(repo, o)
-	if err != nil {
-		return nil, err
-	}
-	reg, err := newRegistry(ctx, r, o, false, nil)
-	if err != nil {
-		return nil, err
-	}
-	var tags []string
-	err = withRetry(ctx, func() error {
-		tags, err = remote.List(r, reg.remoteOpts(ctx)...)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing tags of %s: %w", repo, err)
-	}
-	if o.tagFilter != nil {
-		kept := tags[:0:0]
-		for _, tag := range tags {
-			if o.tagFilter(tag) {
-				kept = append(kept, tag)
-			}
-		}
-		tags = kept
-	}
-	out := make([]TagInfo, len(tags))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	errs := make([]error, len(tags))
-	for i, tag := range tags {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			src := &registrySource{reg: reg, ref: r.Tag(tag)}
-			d, raw, err := src.resolveRaw(ctx)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			out[i] = TagInfo{Tag: tag, Digest: d.String(), Kind: TagKind(tag)}
-			fillTagInfo(&out[i], raw)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
-	return out, nil
-}
-
-func fillTagInfo(ti *TagInfo, raw []byte) {
-	m, err := ParseManifest(raw)
-	if err != nil {
-		return
-	}
-	ti.Version = m.Annotations[AnnotationVersion]
-	ti.Created = m.Annotations[AnnotationCreated]
-	ti.Model = m.IsModel()
 }

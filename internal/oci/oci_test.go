@@ -454,8 +454,7 @@ func TestMediaTypes(t *testing.T) {
 
 func TestGitHubKeychain(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "tok", "GITHUB_ACTOR": "octo"}
-	kc := GitHubKeychain(func(k string) string { return env[k] })
+	kc := GitHubKeychain(GitHubToken{Token: "tok", Actor: "octo", InActions: true})
 	ghcr, _ := name.NewRepository("ghcr.io/acme/m")
 	other, _ := name.NewRepository("docker.io/acme/m")
 	a, err := kc.Resolve(ghcr)
@@ -467,11 +466,11 @@ func TestGitHubKeychain(t *testing.T) {
 		t.Errorf("ghcr.io auth = %+v", cfg)
 	}
 	if a, _ := kc.Resolve(other); a != authn.Anonymous {
-		t.Errorf("GITHUB_TOKEN offered to %s", other)
+		t.Errorf("workflow token offered to %s", other)
 	}
-	outside := GitHubKeychain(func(k string) string { return map[string]string{"GITHUB_TOKEN": "tok"}[k] })
+	outside := GitHubKeychain(GitHubToken{Token: "tok"})
 	if a, _ := outside.Resolve(ghcr); a != authn.Anonymous {
-		t.Error("GITHUB_TOKEN used outside Actions")
+		t.Error("workflow token used outside Actions")
 	}
 }
 

@@ -42,8 +42,8 @@ type pullLayer struct {
 // a temporary directory beside dir and renamed into place only when all of
 // them verified, so a refusal leaves dir as it was. A non-empty dir is
 // refused unless WithForce.
-func Pull(ctx context.Context, ref, dir string, opts ...Option) (PullResult, error) {
-	o := makeOptions(opts)
+func (c *Client) Pull(ctx context.Context, ref, dir string, opts ...Option) (PullResult, error) {
+	o := c.opts(opts)
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("target directory %s: %w", dir, err)

@@ -94,8 +94,8 @@ func CreatedTime(getenv func(string) string, commitTime time.Time) (time.Time, e
 // Push packages src and pushes it to ref: a registry reference
 // (host/repo[:tag|@digest]) or an OCI layout (oci:PATH[:tag]). Files are
 // read once; layers go in parallel; blobs already present are skipped.
-func Push(ctx context.Context, src Source, ref string, opts ...Option) (Result, error) {
-	o := makeOptions(opts)
+func (c *Client) Push(ctx context.Context, src Source, ref string, opts ...Option) (Result, error) {
+	o := c.opts(opts)
 	t, err := parseTarget(ref, o)
 	if err != nil {
 		return Result{}, err

@@ -20,32 +20,37 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// GitHubKeychain returns credentials for ghcr.io from GITHUB_TOKEN (user
-// GITHUB_ACTOR) inside GitHub Actions, and nothing elsewhere.
-func GitHubKeychain(getenv func(string) string) authn.Keychain {
-	return ghKeychain{getenv: getenv}
+// GitHubToken is the workflow token of a GitHub Actions job and the
+// actor it acts for: the credentials ghcr.io takes from a workflow.
+type GitHubToken struct {
+	Token string
+	Actor string
+	// InActions is true inside a GitHub Actions job; elsewhere the token
+	// is never offered (a developer's shell may hold a personal one).
+	InActions bool
 }
 
-type ghKeychain struct{ getenv func(string) string }
+// GitHubKeychain returns the workflow token's credentials for ghcr.io
+// inside GitHub Actions, and nothing elsewhere or for other registries.
+func GitHubKeychain(tok GitHubToken) authn.Keychain { return ghKeychain{tok} }
+
+type ghKeychain struct{ tok GitHubToken }
 
 func (k ghKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	if r.RegistryStr() != "ghcr.io" || k.getenv == nil {
+	if r.RegistryStr() != "ghcr.io" || k.tok.Token == "" || !k.tok.InActions {
 		return authn.Anonymous, nil
 	}
-	tok := k.getenv("GITHUB_TOKEN")
-	if tok == "" || k.getenv("GITHUB_ACTIONS") != "true" {
-		return authn.Anonymous, nil
-	}
-	user := k.getenv("GITHUB_ACTOR")
+	user := k.tok.Actor
 	if user == "" {
 		user = "github-actions"
 	}
-	return &authn.Basic{Username: user, Password: tok}, nil
+	return &authn.Basic{Username: user, Password: k.tok.Token}, nil
 }
 
-// DefaultKeychain is the Docker config, then GITHUB_TOKEN for ghcr.io.
-func DefaultKeychain(getenv func(string) string) authn.Keychain {
-	return authn.NewMultiKeychain(authn.DefaultKeychain, GitHubKeychain(getenv))
+// DefaultKeychain is the Docker config, then the workflow token for
+// ghcr.io.
+func DefaultKeychain(tok GitHubToken) authn.Keychain {
+	return authn.NewMultiKeychain(authn.DefaultKeychain, GitHubKeychain(tok))
 }
 
 // schemeGuard upgrades plain-HTTP requests to HTTPS unless plain HTTP is
@@ -54,10 +59,13 @@ func DefaultKeychain(getenv func(string) string) authn.Keychain {
 type schemeGuard struct {
 	inner     http.RoundTripper
 	allowHTTP bool
+	// loopback allows plain HTTP to loopback hosts (the guard of
+	// RemoteOptions, which serves any registry).
+	loopback bool
 }
 
 func (g schemeGuard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !g.allowHTTP {
+	if req.URL.Scheme == "http" && !g.allowHTTP && !(g.loopback && IsLoopback(req.URL.Host)) {
 		r2 := req.Clone(req.Context())
 		r2.URL.Scheme = "https"
 		return g.inner.RoundTrip(r2)
@@ -102,11 +110,7 @@ func newRegistry(ctx context.Context, repo name.Repository, o *options, push boo
 		base = newBaseTransport(o.jobs)
 	}
 	base = schemeGuard{inner: base, allowHTTP: o.plainHTTP || IsLoopback(repo.RegistryStr())}
-	ua := o.userAgent
-	if ua == "" {
-		ua = "mlship"
-	}
-	base = transport.NewUserAgent(base, ua)
+	base = transport.NewUserAgent(base, userAgent(o))
 	scopes := []string{repo.Scope(transport.PullScope)}
 	if push {
 		scopes = []string{repo.Scope(transport.PushScope)}
@@ -132,11 +136,13 @@ func (r *registry) url(p string) string {
 }
 
 // regError reads a registry error response into an error naming the
-// endpoint. A body that holds credentials (a token echoed back, a
-// presigned URL's signature) is withheld, not printed.
+// endpoint, with the registry's error codes. A body that holds
+// credentials (a token echoed back, a presigned URL's signature) is
+// withheld, not printed.
 func regError(resp *http.Response, what string) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	msg := strings.TrimSpace(string(b))
+	se := &statusError{Status: resp.StatusCode}
 	var e struct {
 		Errors []struct {
 			Code    string `json:"code"`
@@ -146,6 +152,7 @@ func regError(resp *http.Response, what string) error {
 	if json.Unmarshal(b, &e) == nil && len(e.Errors) > 0 {
 		var parts []string
 		for _, x := range e.Errors {
+			se.Codes = append(se.Codes, x.Code)
 			parts = append(parts, x.Code+": "+x.Message)
 		}
 		msg = strings.Join(parts, "; ")
@@ -153,15 +160,28 @@ func regError(resp *http.Response, what string) error {
 	if RedactString(msg) != msg {
 		msg = "(response body withheld: it holds credentials)"
 	}
-	return &statusError{Status: resp.StatusCode, Msg: RedactString(fmt.Sprintf("%s: %s %s: %s %s", what, resp.Request.Method, redact(resp.Request.URL), resp.Status, msg))}
+	se.Msg = RedactString(fmt.Sprintf("%s: %s %s: %s %s", what, resp.Request.Method, redact(resp.Request.URL), resp.Status, msg))
+	return se
 }
 
 type statusError struct {
 	Status int
+	Codes  []string // the registry's error codes (MANIFEST_UNKNOWN...)
 	Msg    string
 }
 
 func (e *statusError) Error() string { return e.Msg }
+
+func (e *statusError) hasCode(codes ...string) bool {
+	for _, have := range e.Codes {
+		for _, c := range codes {
+			if have == c {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // redact prints a request URL without its query or userinfo.
 func redact(u *url.URL) string {
@@ -189,15 +209,15 @@ func withRetry(ctx context.Context, f func() error) error {
 	var err error
 	for i := range 3 {
 		if err = f(); !retriable(err) {
-			return Redact(err)
+			return markNotFound(Redact(err))
 		}
 		select {
 		case <-ctx.Done():
-			return Redact(err)
+			return markNotFound(Redact(err))
 		case <-time.After(time.Duration(200*(1<<i)) * time.Millisecond):
 		}
 	}
-	return Redact(err)
+	return markNotFound(Redact(err))
 }
 
 func (r *registry) do(ctx context.Context, method, u string, body io.Reader, size int64, hdr map[string]string) (*http.Response, error) {

@@ -3,19 +3,15 @@ package promote
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
-	"strings"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/mlship/mlship/internal/oci"
 )
 
-// ErrNotFound is returned by a Registry when a manifest or tag does not
-// exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned (wrapped) by a Registry when a manifest or tag
+// does not exist: it is oci.ErrNotFound, so the client's answers need no
+// translation.
+var ErrNotFound = oci.ErrNotFound
 
 // Registry is what promotion needs from the model registry.
 type Registry interface {
@@ -29,16 +25,18 @@ type Registry interface {
 	Tag(ctx context.Context, repo, digest, tag string) error
 }
 
-// OCIRegistry is the Registry over internal/oci (any OCI registry, or an
-// oci:PATH layout). Loopback registries are spoken to in plain HTTP.
+// OCIRegistry is the Registry over the oci.Client (any OCI registry, or
+// an oci:PATH layout). Loopback registries are spoken to in plain HTTP.
 type OCIRegistry struct {
-	Options []oci.Option
+	// Client is the process's registry client; nil is one with the
+	// defaults.
+	Client *oci.Client
 }
 
 func (r OCIRegistry) Annotations(ctx context.Context, repo, digest string) (map[string]string, error) {
-	_, raw, err := oci.FetchManifest(ctx, digestRef(repo, digest), r.Options...)
+	_, raw, _, err := r.Client.Manifest(ctx, digestRef(repo, digest))
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
 	// Any manifest can be promoted; only its annotations are read.
 	var m struct {
@@ -51,29 +49,12 @@ func (r OCIRegistry) Annotations(ctx context.Context, repo, digest string) (map[
 }
 
 func (r OCIRegistry) Resolve(ctx context.Context, repo, tag string) (string, error) {
-	d, err := oci.Resolve(ctx, repo+":"+tag, r.Options...)
-	if err != nil {
-		return "", notFound(err)
-	}
-	return d, nil
+	return r.Client.Resolve(ctx, repo+":"+tag)
 }
 
 func (r OCIRegistry) Tag(ctx context.Context, repo, digest, tag string) error {
-	_, err := oci.Tag(ctx, digestRef(repo, digest), tag, r.Options...)
+	_, err := r.Client.Tag(ctx, digestRef(repo, digest), tag)
 	return err
 }
 
 func digestRef(repo, digest string) string { return repo + "@" + digest }
-
-// notFound marks registry answers that mean "no such manifest or tag".
-func notFound(err error) error {
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	s := err.Error()
-	if strings.Contains(s, "MANIFEST_UNKNOWN") || strings.Contains(s, "NAME_UNKNOWN") || strings.Contains(s, "404 Not Found") || strings.Contains(s, "not found in layout") {
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	return err
-}

@@ -1,18 +1,21 @@
 package sign
 
 import (
+	"context"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/mlship/mlship/internal/oci"
 )
 
 // Option configures Sign, Attest and Verify.
 type Option func(*options)
 
 type options struct {
+	client  *oci.Client
 	remote  []remote.Option
 	name    []name.Option
 	now     func() time.Time
@@ -25,6 +28,16 @@ func makeOptions(opts []Option) *options {
 		opt(o)
 	}
 	return o
+}
+
+// WithClient speaks to registries through c: its credentials, transport,
+// plain-HTTP setting and user agent (c.RemoteOptions, c.NameOptions).
+// Without it the defaults of a nil *oci.Client apply (the Docker config).
+func WithClient(c *oci.Client) Option {
+	return func(o *options) {
+		o.client = c
+		o.name = append(o.name, c.NameOptions()...)
+	}
 }
 
 // WithRemoteOptions adds go-containerregistry remote options (auth,
@@ -51,8 +64,11 @@ func WithReplace(replace bool) Option {
 	return func(o *options) { o.replace = replace }
 }
 
+// remoteOpts are the client's remote options, then WithRemoteOptions'.
+func (o *options) remoteOpts(ctx context.Context) []remote.Option {
+	return append(o.client.RemoteOptions(ctx), o.remote...)
+}
+
 func (o *options) ociOpts() []ociremote.Option {
-	ro := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	ro = append(ro, o.remote...)
-	return []ociremote.Option{ociremote.WithRemoteOptions(ro...), ociremote.WithNameOptions(o.name...)}
+	return []ociremote.Option{ociremote.WithRemoteOptions(o.remoteOpts(context.Background())...), ociremote.WithNameOptions(o.name...)}
 }

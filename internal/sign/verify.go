@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/mlship/mlship/internal/attest"
+	ocireg "github.com/mlship/mlship/internal/oci"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -120,11 +119,9 @@ func Verify(ctx context.Context, ref string, p *Policy, opts ...Option) (*Verifi
 	// Fetch the manifest: for a tag this resolves the digest, for a digest
 	// go-containerregistry checks the served bytes hash to it, so a
 	// manifest replaced in the registry is caught here.
-	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, o.remote...)
-	desc, err := remote.Get(r, ropts...)
+	desc, err := remote.Get(r, o.remoteOpts(ctx)...)
 	if err != nil {
-		var te *transport.Error
-		if errors.As(err, &te) && te.StatusCode == 404 {
+		if errors.Is(ocireg.AsNotFound(err), ocireg.ErrNotFound) {
 			return nil, &Refusal{Ref: ref, Rule: "artifact not found", Detail: err.Error()}
 		}
 		if strings.Contains(err.Error(), "does not match") {

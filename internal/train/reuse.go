@@ -2,21 +2,9 @@ package train
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/train/lineage"
 )
 
@@ -26,37 +14,25 @@ import (
 // whose annotation differs (a 48-bit prefix collision, or a tag moved by
 // hand) does not count. repository is a registry repository
 // (ghcr.io/acme/iris) or an OCI image layout (oci:PATH), where the index
-// entries are searched instead. It returns nil, nil when there is none.
+// entries are searched instead (the client does that). It returns nil,
+// nil when there is none.
 func FindTrained(ctx context.Context, reg Registry, inputDigest string) (*lineage.Artifact, error) {
-	repository := reg.Repository
 	tag, err := lineage.InputTag(inputDigest)
 	if err != nil {
 		return nil, err
 	}
-	if path, ok := strings.CutPrefix(repository, "oci:"); ok {
-		return findInLayout(path, inputDigest)
-	}
-	var nopts []name.Option
+	var opts []oci.Option
 	if reg.PlainHTTP {
-		nopts = append(nopts, name.Insecure)
+		opts = append(opts, oci.WithPlainHTTP(true))
 	}
-	ref, err := name.NewTag(repository+":"+tag, nopts...)
+	ref, digest, err := reg.Client.FindAnnotated(ctx, reg.Repository, tag, lineage.AnnotationInputDigest, inputDigest, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("registry repository %q: %w", repository, err)
+		return nil, fmt.Errorf("looking up %s:%s: %w", reg.Repository, tag, err)
 	}
-	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, reg.Options...)
-	desc, err := remote.Get(ref, ropts...)
-	if err != nil {
-		var terr *transport.Error
-		if errors.As(err, &terr) && (terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode)) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("looking up %s in registry %s: %w", ref, ref.RegistryStr(), err)
-	}
-	if inputAnnotation(desc.Manifest) != inputDigest {
+	if ref == "" {
 		return nil, nil
 	}
-	return &lineage.Artifact{Ref: ref.Context().Digest(desc.Digest.String()).String(), Digest: desc.Digest.String()}, nil
+	return &lineage.Artifact{Ref: ref, Digest: digest}, nil
 }
 
 // Registry is where FindTrained looks.
@@ -65,60 +41,8 @@ type Registry struct {
 	Repository string
 	// PlainHTTP talks HTTP instead of HTTPS (spec registry.plainHTTP).
 	PlainHTTP bool
-	// Options are extra go-containerregistry remote options (auth, transport).
-	Options []remote.Option
-}
-
-func hasCode(e *transport.Error, codes ...transport.ErrorCode) bool {
-	for _, d := range e.Errors {
-		for _, c := range codes {
-			if d.Code == c {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// inputAnnotation reads dev.mlship.input-digest from a raw manifest or index.
-func inputAnnotation(raw []byte) string {
-	var m struct {
-		Annotations map[string]string `json:"annotations"`
-	}
-	if json.Unmarshal(raw, &m) != nil {
-		return ""
-	}
-	return m.Annotations[lineage.AnnotationInputDigest]
-}
-
-func findInLayout(path, inputDigest string) (*lineage.Artifact, error) {
-	if _, err := os.Stat(filepath.Join(path, "index.json")); os.IsNotExist(err) {
-		return nil, nil
-	}
-	p, err := layout.FromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("opening OCI layout %s: %w", path, err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", path, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", path, err)
-	}
-	for _, d := range im.Manifests {
-		if d.Annotations[lineage.AnnotationInputDigest] == inputDigest || manifestHasInput(p, d, inputDigest) {
-			return &lineage.Artifact{Ref: "oci:" + path + "@" + d.Digest.String(), Digest: d.Digest.String()}, nil
-		}
-	}
-	return nil, nil
-}
-
-func manifestHasInput(p layout.Path, d v1.Descriptor, inputDigest string) bool {
-	raw, err := p.Bytes(d.Digest)
-	if err != nil {
-		return false
-	}
-	return inputAnnotation(raw) == inputDigest
+	// Client speaks to the registry with the credentials push has (the
+	// CLI's client: the Docker config, then the workflow token for
+	// ghcr.io). Nil is a client with the defaults.
+	Client *oci.Client
 }
