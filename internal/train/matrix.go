@@ -205,7 +205,7 @@ func Select(paths []string, metric, goal string) (*Selection, error) {
 	return sel, nil
 }
 
-// MarshalCompact renders the matrix as one line of JSON, for GITHUB_OUTPUT.
+// MarshalCompact renders the matrix as one line of JSON, for a step output.
 func (m *Matrix) MarshalCompact() (string, error) {
 	b, err := json.Marshal(m)
 	if err != nil {

@@ -3,6 +3,8 @@ package train
 import (
 	"io"
 	"time"
+
+	"github.com/mlship/mlship/internal/gha"
 )
 
 type options struct {
@@ -19,6 +21,7 @@ type options struct {
 	version      string
 	runnerLabels []string
 	noGPUProbe   bool
+	run          *gha.Env
 }
 
 // Option configures Run.
@@ -77,3 +80,8 @@ func WithRunnerLabels(labels []string) Option {
 // WithoutGPUProbe skips asking nvidia-smi for an inventory when the spec
 // needs no GPU (by default a present nvidia-smi is asked, for the record).
 func WithoutGPUProbe() Option { return func(o *options) { o.noGPUProbe = true } }
+
+// WithRunContext sets the run context recorded in run.json (runner name,
+// environment and labels, the workflow run). Without it, the context is
+// read by gha from the environment list (WithEnv, else the process's).
+func WithRunContext(run gha.Env) Option { return func(o *options) { o.run = &run } }

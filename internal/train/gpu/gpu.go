@@ -171,7 +171,8 @@ type Option func(*options)
 func WithNvidiaSMI(path string) Option { return func(o *options) { o.smi = path } }
 
 // WithLookupEnv sets how the environment (CUDA_VISIBLE_DEVICES, and PATH
-// to find nvidia-smi) is read; the default is os.LookupEnv. A set but
+// to find nvidia-smi) is read; the default is the environment this process
+// hands its children (os.Environ), as nvidia-smi would see it. A set but
 // empty CUDA_VISIBLE_DEVICES hides every GPU, as it does for CUDA.
 func WithLookupEnv(f func(string) (string, bool)) Option {
 	return func(o *options) {
@@ -189,7 +190,8 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // why, so that Check can name it. Errors are returned only for a
 // cancelled context.
 func Discover(ctx context.Context, opts ...Option) (*Inventory, error) {
-	o := options{smi: "nvidia-smi", timeout: 15 * time.Second, lookup: os.LookupEnv, getenv: os.Getenv}
+	o := options{smi: "nvidia-smi", timeout: 15 * time.Second}
+	WithLookupEnv(environLookup(os.Environ()))(&o)
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -369,4 +371,15 @@ func lookup(all []Device, tok string) (Device, bool) {
 		return Device{}, false
 	}
 	return found[0], true
+}
+
+// environLookup looks variables up in a KEY=VALUE list.
+func environLookup(env []string) func(string) (string, bool) {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,7 +23,17 @@ type Host struct {
 }
 
 // Path returns PATH with Dir first.
-func (h Host) Path() string { return h.Dir + string(os.PathListSeparator) + os.Getenv("PATH") }
+func (h Host) Path() string { return h.Dir + string(os.PathListSeparator) + processPath() }
+
+// processPath is the PATH this process hands its children.
+func processPath() string {
+	for _, kv := range os.Environ() {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			return v
+		}
+	}
+	return ""
+}
 
 // Install writes the stand-in into a temporary directory. gpus is "0",
 // "1", "8" or "broken" (the driver cannot be reached, exit status 9).
