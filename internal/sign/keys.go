@@ -31,16 +31,17 @@ func GenerateKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
 }
 
 // ReadKeyRef returns the PEM a key reference points at: a file path, or
-// env://VAR for an environment variable read through getenv.
+// env://VAR for an environment variable read through getenv (the run
+// context's; nil reads nothing).
 func ReadKeyRef(ref string, getenv func(string) string) ([]byte, error) {
 	if ref == "" {
 		return nil, errors.New("empty key reference: give a file path or env://VAR")
 	}
 	if v, ok := strings.CutPrefix(ref, EnvPrefix); ok {
-		if getenv == nil {
-			getenv = os.Getenv
+		var val string
+		if getenv != nil {
+			val = getenv(v)
 		}
-		val := getenv(v)
 		if val == "" {
 			return nil, fmt.Errorf("key %s: environment variable %s is empty or unset", ref, v)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ func TestSignVerifyRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov, err := ProvenancePredicate(ProvenanceFromEnv(func(k string) string {
-		return map[string]string{"GITHUB_WORKFLOW_REF": "acme/iris/.github/workflows/train.yml@refs/heads/main", "GITHUB_REPOSITORY": "acme/iris", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_RUN_ID": "42"}[k]
+		return map[string]string{gha.VarWorkflowRef: "acme/iris/.github/workflows/train.yml@refs/heads/main", gha.VarRepository: "acme/iris", gha.VarSHA: "0123456789abcdef0123456789abcdef01234567", gha.VarRunID: "42"}[k]
 	}))
 	if err != nil {
 		t.Fatal(err)

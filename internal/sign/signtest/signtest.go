@@ -41,6 +41,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/mlship/mlship/internal/gha"
 )
 
 // Workflow describes the GitHub Actions job the issued tokens speak for.
@@ -107,16 +109,16 @@ func (s *Sigstore) count(endpoint string) {
 func (s *Sigstore) Env() map[string]string {
 	w := s.Workflow
 	return map[string]string{
-		"GITHUB_ACTIONS":                 "true",
-		"ACTIONS_ID_TOKEN_REQUEST_URL":   s.TokenRequestURL,
-		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": s.TokenRequestToken,
-		"GITHUB_REPOSITORY":              w.Repository,
-		"GITHUB_WORKFLOW_REF":            w.JobWorkflowRef(),
-		"GITHUB_SHA":                     w.SHA,
-		"GITHUB_REF":                     w.Ref,
-		"GITHUB_SERVER_URL":              "https://github.com",
-		"GITHUB_RUN_ID":                  "4242",
-		"GITHUB_RUN_ATTEMPT":             "1",
+		gha.VarActions:      "true",
+		gha.VarIDTokenURL:   s.TokenRequestURL,
+		gha.VarIDTokenToken: s.TokenRequestToken,
+		gha.VarRepository:   w.Repository,
+		gha.VarWorkflowRef:  w.JobWorkflowRef(),
+		gha.VarSHA:          w.SHA,
+		gha.VarRef:          w.Ref,
+		gha.VarServerURL:    gha.DefaultServerURL,
+		gha.VarRunID:        "4242",
+		gha.VarRunAttempt:   "1",
 	}
 }
 
