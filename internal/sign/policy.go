@@ -213,10 +213,11 @@ func SpecSigners(m *spec.Model, getenv func(string) string) ([]PublicKey, []Iden
 // TrustFromEnv reads the trust material cosign also honours:
 // SIGSTORE_ROOT_FILE (Fulcio root and intermediate PEMs),
 // SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE. It
-// returns nil when none is set.
+// returns nil when none is set. getenv is the run context's lookup (the
+// process environment is read by gha, never here); nil reads nothing.
 func TrustFromEnv(getenv func(string) string) (*TrustRoot, error) {
 	if getenv == nil {
-		getenv = os.Getenv
+		return nil, nil
 	}
 	rootFile, rekorFile, ctFile := getenv("SIGSTORE_ROOT_FILE"), getenv("SIGSTORE_REKOR_PUBLIC_KEY"), getenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE")
 	if rootFile == "" && rekorFile == "" && ctFile == "" {
