@@ -77,9 +77,51 @@ func (c *call) int64Param(name string) (int64, bool) {
 	return n, true
 }
 
-func (c *call) intParam(name string) (int, bool) {
-	n, ok := c.int64Param(name)
-	return int(n), ok
+// resolve is the common start of a handler on one resource: it parses the
+// numeric path parameter, decodes the JSON body into in (unless nil) and
+// finds the resource, answering as api.github.com does: 404 for an id that
+// is not a number, 400 for bad JSON, then 404 for an id that names nothing.
+func resolve[T any](c *call, param string, in any, find func(id int64) (T, bool)) (T, bool) {
+	var zero T
+	id, ok := c.int64Param(param)
+	if !ok {
+		return zero, false
+	}
+	if in != nil && !c.decode(in) {
+		return zero, false
+	}
+	v, ok := find(id)
+	if !ok {
+		c.notFound()
+		return zero, false
+	}
+	return v, true
+}
+
+// identified is a stored resource with a numeric id.
+type identified interface{ resourceID() int64 }
+
+func (c *Comment) resourceID() int64    { return c.ID }
+func (c *CheckRun) resourceID() int64   { return c.ID }
+func (d *Deployment) resourceID() int64 { return d.ID }
+
+// byID is a finder (for resolve) over a list of resources.
+func byID[T identified](items []T) func(int64) (T, bool) {
+	return func(id int64) (T, bool) {
+		for _, v := range items {
+			if v.resourceID() == id {
+				return v, true
+			}
+		}
+		var zero T
+		return zero, false
+	}
+}
+
+// pull finds a pull request by number.
+func (r *repo) pull(n int64) (*PullRequest, bool) {
+	p := r.pulls[int(n)]
+	return p, p != nil
 }
 
 func (c *call) query(name string) string { return c.r.URL.Query().Get(name) }

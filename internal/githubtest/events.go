@@ -7,7 +7,7 @@ import (
 )
 
 // PullRequestEvent returns a pull_request event payload (as GitHub writes to
-// GITHUB_EVENT_PATH) for a pull request of the emulator, e.g. to run a
+// the file gha.VarEventPath names) for a pull request of the emulator, e.g. to run a
 // workflow with act -e. action is "opened", "synchronize", "closed", ...
 // The payload is checked against GitHub's webhook schema.
 func (s *Server) PullRequestEvent(owner, repo string, number int, action string) ([]byte, error) {

@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/mlship/mlship/internal/gha"
 )
 
 // DefaultToken is the token a Server expects unless WithToken says otherwise.
@@ -30,7 +32,7 @@ const DefaultLogin = "github-actions[bot]"
 // concurrent use.
 type Server struct {
 	// URL is the API base URL with a trailing slash, e.g.
-	// "http://127.0.0.1:41234/": go-github's BaseURL, or GITHUB_API_URL.
+	// "http://127.0.0.1:41234/": go-github's BaseURL, or the Actions API URL variable (gha.VarAPIURL).
 	URL string
 	// Token is the token requests must carry as "Bearer" or "token".
 	Token string
@@ -133,9 +135,10 @@ func New(tb testing.TB, opts ...Option) *Server {
 func (s *Server) Close() { s.srv.Close() }
 
 // Env returns the environment variables that point a child process at the
-// emulator: GITHUB_API_URL and GITHUB_TOKEN.
+// emulator: the Actions API URL and token variables (gha.VarAPIURL,
+// gha.VarToken).
 func (s *Server) Env() []string {
-	return []string{"GITHUB_API_URL=" + strings.TrimSuffix(s.URL, "/"), "GITHUB_TOKEN=" + s.Token}
+	return []string{gha.VarAPIURL + "=" + strings.TrimSuffix(s.URL, "/"), gha.VarToken + "=" + s.Token}
 }
 
 // InjectFault queues a fault; faults are consumed in the order given.

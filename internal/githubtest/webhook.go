@@ -10,8 +10,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// ValidateWebhook checks an event payload (as written to GITHUB_EVENT_PATH
-// or delivered to a webhook) against GitHub's webhooks description. event is
+// ValidateWebhook checks an event payload (as written to the file gha.VarEventPath
+// names, or delivered to a webhook) against GitHub's webhooks description. event is
 // the X-GitHub-Event name ("pull_request", "push", "workflow_dispatch");
 // for events with actions, the payload's "action" picks the schema
 // ("pull_request" + "opened" → pull-request-opened). Mismatches are reported
