@@ -233,3 +233,18 @@ func TestConclusion(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderNotComputedScore: a statistic that could not be computed reads
+// as such, not as a score of 0.
+func TestRenderNotComputedScore(t *testing.T) {
+	t.Parallel()
+	dr := driftResult(5, 0)
+	dr.Columns[0].NotComputed, dr.Columns[0].Drift, dr.Columns[0].Note = true, true, "wasserstein statistic not computed"
+	md, err := Render(Input{Drift: dr}, NoLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md, "| not computed |") || !strings.Contains(md, "wasserstein statistic not computed") {
+		t.Fatalf("not-computed column not shown:\n%s", md)
+	}
+}

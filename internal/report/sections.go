@@ -197,6 +197,9 @@ func countDrift(cols []drift.ColumnResult) int {
 }
 
 func score(c drift.ColumnResult) string {
+	if c.NotComputed {
+		return "not computed"
+	}
 	if c.PValue != nil {
 		return fmt.Sprintf("p = %s (stat %s)", num(*c.PValue), num(c.Statistic))
 	}
