@@ -19,7 +19,7 @@ type DemoOptions struct {
 }
 
 // NewCmdDemo builds `mlship demo` (and its hidden trainer subcommand).
-func NewCmdDemo(f *Factory, runF func(context.Context, *DemoOptions) error) *cobra.Command {
+func NewCmdDemo(f *Factory, runF func(*DemoOptions) error) *cobra.Command {
 	opts := &DemoOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -37,7 +37,7 @@ prints one line; everything lands in a temporary directory (or --dir).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runDemo(cmd.Context(), opts)
 		},

@@ -32,7 +32,7 @@ type EvalOptions struct {
 }
 
 // NewCmdEval builds `mlship eval`.
-func NewCmdEval(f *Factory, runF func(context.Context, *EvalOptions) error) *cobra.Command {
+func NewCmdEval(f *Factory, runF func(*EvalOptions) error) *cobra.Command {
 	opts := &EvalOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "eval [SPEC_DIR]",
@@ -77,7 +77,7 @@ fails, unless --no-fail.`,
 				return &ExitError{Code: 2, Err: fmt.Errorf("--no-baseline and --baseline are exclusive")}
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runEval(cmd.Context(), opts)
 		},
@@ -89,7 +89,6 @@ fails, unless --no-fail.`,
 	fl.StringVar(&opts.BaselineExamplesFile, "baseline-examples", "", "per-example results of the baseline (JSON Lines) for paired bootstrap intervals")
 	fl.BoolVar(&opts.NoBaseline, "no-baseline", false, "compare against absolute bounds only")
 	fl.StringVar(&opts.Repository, "repository", "", "registry repository holding the baseline (default registry.repository of the spec)")
-	fl.BoolVar(&opts.PlainHTTP, "plain-http", false, "talk to the registry over plain HTTP (loopback registries always are)")
 	fl.StringVar(&opts.Environment, "environment", "", "environment whose gates decide the verdict (default eval.baseline; \"\" for spec bounds only)")
 	fl.StringVar(&opts.Out, "out", "eval-result.json", "write the eval result JSON to `FILE`")
 	fl.StringVar(&opts.ReportOut, "report", "eval-report.md", "write the Markdown report to `FILE` (\"\" for none)")

@@ -75,7 +75,7 @@ func TestEvalFlags(t *testing.T) {
 	t.Parallel()
 	ios, _, _ := iostreams.Test(nil)
 	var got *EvalOptions
-	cmd := NewCmdEval(NewFactory(ios, "test"), func(_ context.Context, o *EvalOptions) error { got = o; return nil })
+	cmd := NewCmdEval(NewFactory(ios, "test"), func(o *EvalOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"specs/iris", "--metrics", "m.json", "--baseline", "b.json", "--environment", "", "--no-fail", "--out", "r.json"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestEvalFlags(t *testing.T) {
 	if got.SpecDir != "specs/iris" || got.MetricsFile != "m.json" || got.BaselineFile != "b.json" || !got.environmentSet || got.Environment != "" || !got.NoFail || got.Out != "r.json" {
 		t.Fatalf("options: %+v", got)
 	}
-	cmd = NewCmdEval(NewFactory(ios, "test"), func(context.Context, *EvalOptions) error { return nil })
+	cmd = NewCmdEval(NewFactory(ios, "test"), func(*EvalOptions) error { return nil })
 	cmd.SetArgs([]string{"--no-baseline", "--baseline", "b.json"})
 	var ee *ExitError
 	if err := cmd.Execute(); !errors.As(err, &ee) || ee.Code != 2 {

@@ -25,7 +25,7 @@ type InitOptions struct {
 }
 
 // NewCmdInit builds `mlship init`.
-func NewCmdInit(f *Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
+func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 	opts := &InitOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "init [DIR]",
@@ -43,7 +43,7 @@ overwrites a file it did not write, or one edited since it wrote it.`,
 				opts.Root = args[0]
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runInit(cmd.Context(), opts)
 		},

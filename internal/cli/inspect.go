@@ -21,7 +21,7 @@ type InspectOptions struct {
 }
 
 // NewCmdInspect builds `mlship inspect`.
-func NewCmdInspect(f *Factory, runF func(context.Context, *InspectOptions) error) *cobra.Command {
+func NewCmdInspect(f *Factory, runF func(*InspectOptions) error) *cobra.Command {
 	opts := &InspectOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "inspect REF",
@@ -35,7 +35,7 @@ format, size and path. --output json prints the manifest and config.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runInspect(cmd.Context(), opts)
 		},
@@ -47,7 +47,11 @@ format, size and path. --output json prints the manifest and config.`,
 func runInspect(ctx context.Context, opts *InspectOptions) error {
 	f := opts.F
 	ref := applyRepository(opts.Ref, opts.Registry.Repository)
-	a, err := oci.Inspect(ctx, ref, opts.Registry.options(f)...)
+	c, err := f.Registry()
+	if err != nil {
+		return err
+	}
+	a, err := c.Inspect(ctx, ref, opts.Registry.options(f)...)
 	if err != nil {
 		return err
 	}

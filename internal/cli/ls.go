@@ -22,7 +22,7 @@ type LsOptions struct {
 }
 
 // NewCmdLs builds `mlship ls`.
-func NewCmdLs(f *Factory, runF func(context.Context, *LsOptions) error) *cobra.Command {
+func NewCmdLs(f *Factory, runF func(*LsOptions) error) *cobra.Command {
 	opts := &LsOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "ls [REPO]",
@@ -43,7 +43,7 @@ sha256-<hex> — are left out; --all lists them too, with their kind.`,
 				opts.Repo = args[0]
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runLs(cmd.Context(), opts)
 		},
@@ -73,7 +73,11 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 			return true
 		}))
 	}
-	tags, err := oci.List(ctx, repo, ropts...)
+	c, err := f.Registry()
+	if err != nil {
+		return err
+	}
+	tags, err := c.ListTags(ctx, repo, ropts...)
 	if err != nil {
 		return err
 	}

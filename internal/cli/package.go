@@ -7,7 +7,7 @@ import (
 )
 
 // NewCmdPackage builds `mlship package`: push into an OCI image layout.
-func NewCmdPackage(f *Factory, runF func(context.Context, *PushOptions) error) *cobra.Command {
+func NewCmdPackage(f *Factory, runF func(*PushOptions) error) *cobra.Command {
 	opts := &PushOptions{F: f, layoutOnly: true}
 	cmd := &cobra.Command{
 		Use:   "package SOURCE [oci:PATH[:TAG]]",
@@ -27,7 +27,7 @@ mlship push, oras cp or crane.`,
 				opts.Ref = args[1]
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runPackage(cmd.Context(), opts)
 		},

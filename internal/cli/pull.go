@@ -46,7 +46,7 @@ type PullOutput struct {
 }
 
 // NewCmdPull builds `mlship pull`.
-func NewCmdPull(f *Factory, runF func(context.Context, *PullOptions) error) *cobra.Command {
+func NewCmdPull(f *Factory, runF func(*PullOptions) error) *cobra.Command {
 	opts := &PullOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "pull REF DIR",
@@ -77,7 +77,7 @@ and the attestations --attestation or the spec's environment (--spec,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Dir = args[0], args[1]
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runPull(cmd.Context(), opts)
 		},
@@ -109,7 +109,7 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 		if err != nil {
 			return &ExitError{Code: 1, Err: fmt.Errorf("--verify: %w", err)}
 		}
-		sopts := registryOptions(f, opts.Registry.PlainHTTP)
+		sopts := registryOptions(f, false)
 		ropts = append(ropts, oci.WithVerifier(func(ctx context.Context, d name.Digest) error {
 			v, err := sign.Verify(ctx, d.String(), pol, sopts...)
 			verified = v
@@ -119,7 +119,11 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 		return &ExitError{Code: 2, Err: errors.New("--key, --certificate-identity and --spec say how to verify: add --verify to verify before pulling")}
 	}
 	ropts = append(ropts, opts.Extra...)
-	res, err := oci.Pull(ctx, ref, opts.Dir, ropts...)
+	c, err := f.Registry()
+	if err != nil {
+		return err
+	}
+	res, err := c.Pull(ctx, ref, opts.Dir, ropts...)
 	if err != nil {
 		if errors.Is(err, oci.ErrRefused) {
 			return &ExitError{Code: 1, Err: err}

@@ -14,27 +14,20 @@ import (
 )
 
 // RegistryFlags are the flags of every command that talks to a registry.
+// (--plain-http is the root's persistent flag, in the Factory's client.)
 type RegistryFlags struct {
 	Repository string
-	PlainHTTP  bool
 	Jobs       int
 }
 
 func (r *RegistryFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.Repository, "repository", "", "registry repository HOST/REPO (or oci:PATH) overriding the spec's")
-	fs.BoolVar(&r.PlainHTTP, "plain-http", false, "speak plain HTTP to a registry that is not on loopback (loopback always is)")
 	fs.IntVar(&r.Jobs, "jobs", 4, "layers transferred in parallel")
 }
 
+// options are the per-call options over the Factory's client (f.Registry).
 func (r *RegistryFlags) options(f *Factory) []oci.Option {
-	opts := []oci.Option{
-		oci.WithKeychain(oci.DefaultKeychain(f.IO.Getenv)),
-		oci.WithPlainHTTP(r.PlainHTTP),
-		oci.WithJobs(r.Jobs),
-		oci.WithUserAgent("mlship/" + f.Version),
-		oci.WithProgress(progressFor(f)),
-	}
-	return opts
+	return []oci.Option{oci.WithJobs(r.Jobs), oci.WithProgress(progressFor(f))}
 }
 
 // progressFor picks a bar on a terminal, periodic lines in CI, nothing
@@ -79,7 +72,7 @@ type PushOutput = pipeline.PushResult
 type RunLineage = pipeline.RunLineage
 
 // NewCmdPush builds `mlship push`.
-func NewCmdPush(f *Factory, runF func(context.Context, *PushOptions) error) *cobra.Command {
+func NewCmdPush(f *Factory, runF func(*PushOptions) error) *cobra.Command {
 	opts := &PushOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "push SOURCE [REF]",
@@ -124,7 +117,7 @@ digest and ref (REPO@DIGEST).`,
 				opts.Ref = args[1]
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runPush(cmd.Context(), opts)
 		},

@@ -153,16 +153,16 @@ func TestOCICommandFlags(t *testing.T) {
 	ios, _, _ := iostreams.Test(nil)
 	f := NewFactory(ios, "test")
 	var got *PullOptions
-	cmd := NewCmdPull(f, func(_ context.Context, o *PullOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"r/x:1", "d", "--filter", "weight,doc", "--allow-unknown", "--force", "--plain-http", "--jobs", "7"})
+	cmd := NewCmdPull(f, func(o *PullOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"r/x:1", "d", "--filter", "weight,doc", "--allow-unknown", "--force", "--jobs", "7"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Ref != "r/x:1" || got.Dir != "d" || len(got.Filter) != 2 || !got.AllowUnknown || !got.Force || !got.Registry.PlainHTTP || got.Registry.Jobs != 7 {
+	if got.Ref != "r/x:1" || got.Dir != "d" || len(got.Filter) != 2 || !got.AllowUnknown || !got.Force || got.Registry.Jobs != 7 {
 		t.Errorf("pull options %+v", got)
 	}
 	var pushed *PushOptions
-	pc := NewCmdPush(f, func(_ context.Context, o *PushOptions) error { pushed = o; return nil })
+	pc := NewCmdPush(f, func(o *PushOptions) error { pushed = o; return nil })
 	pc.SetArgs([]string{"src", "--role", "*.npz=weight", "--annotation", "a=b", "--monolithic", "--repository", "h/r"})
 	if err := pc.Execute(); err != nil {
 		t.Fatal(err)

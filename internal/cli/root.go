@@ -99,15 +99,15 @@ promotion pull request is merged.`,
 	root.SetErr(f.IO.ErrOut)
 
 	root.AddCommand(
-		NewCmdVersion(f),
+		NewCmdVersion(f, nil),
 		NewCmdValidate(f, nil),
-		NewCmdSchema(f),
+		NewCmdSchema(f, nil),
 		NewCmdInit(f, nil),
 		NewCmdDemo(f, nil),
 		NewCmdKeygen(f, nil), NewCmdSign(f, nil), NewCmdAttest(f, nil), NewCmdVerify(f, nil),
 		NewCmdDrift(f, nil),
 		NewCmdEval(f, nil), NewCmdReport(f, nil),
-		NewCmdTrain(f, nil), NewCmdMatrix(f, nil), NewCmdRunner(f),
+		NewCmdTrain(f, nil), NewCmdMatrix(f, nil), NewCmdRunner(f, nil),
 		NewCmdPush(f, nil), NewCmdPackage(f, nil), NewCmdPull(f, nil), NewCmdInspect(f, nil), NewCmdTag(f, nil), NewCmdLs(f, nil),
 		NewCmdPromote(f, nil), NewCmdStatus(f, nil),
 	)

@@ -36,13 +36,13 @@ type RunnerRegisterOptions struct {
 }
 
 // NewCmdRunner builds `mlship runner`.
-func NewCmdRunner(f *Factory) *cobra.Command {
+func NewCmdRunner(f *Factory, runF func(*RunnerRegisterOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "runner",
 		Short:   "Manage self-hosted (GPU) runners",
 		Example: `  ./run.sh --jitconfig "$(mlship runner register --repo acme/iris --name gpu-$(hostname))"`,
 	}
-	cmd.AddCommand(NewCmdRunnerRegister(f, nil))
+	cmd.AddCommand(NewCmdRunnerRegister(f, runF))
 	return cmd
 }
 

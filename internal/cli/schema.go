@@ -18,18 +18,18 @@ type SchemaExportOptions struct {
 }
 
 // NewCmdSchema builds `mlship schema` and its subcommands.
-func NewCmdSchema(f *Factory) *cobra.Command {
+func NewCmdSchema(f *Factory, runF func(*SchemaExportOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schema",
 		Short: "Work with the model spec schema",
 		Example: `  mlship schema export > mlship.schema.json
   mlship schema export --definition Environments`,
 	}
-	cmd.AddCommand(newCmdSchemaExport(f, nil))
+	cmd.AddCommand(newCmdSchemaExport(f, runF))
 	return cmd
 }
 
-func newCmdSchemaExport(f *Factory, runF func(context.Context, *SchemaExportOptions) error) *cobra.Command {
+func newCmdSchemaExport(f *Factory, runF func(*SchemaExportOptions) error) *cobra.Command {
 	opts := &SchemaExportOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -43,7 +43,7 @@ comment) and CI tools can check specs without mlship.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runSchemaExport(cmd.Context(), opts)
 		},

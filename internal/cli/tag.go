@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/oci"
 )
 
 // TagOptions are the inputs of `mlship tag`.
@@ -18,7 +17,7 @@ type TagOptions struct {
 }
 
 // NewCmdTag builds `mlship tag`.
-func NewCmdTag(f *Factory, runF func(context.Context, *TagOptions) error) *cobra.Command {
+func NewCmdTag(f *Factory, runF func(*TagOptions) error) *cobra.Command {
 	opts := &TagOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "tag REF NEWTAG",
@@ -31,7 +30,7 @@ manifest digest. Nothing is re-uploaded.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Tag = args[0], args[1]
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runTag(cmd.Context(), opts)
 		},
@@ -43,7 +42,11 @@ manifest digest. Nothing is re-uploaded.`,
 func runTag(ctx context.Context, opts *TagOptions) error {
 	f := opts.F
 	ref := applyRepository(opts.Ref, opts.Registry.Repository)
-	res, err := oci.Tag(ctx, ref, opts.Tag, opts.Registry.options(f)...)
+	c, err := f.Registry()
+	if err != nil {
+		return err
+	}
+	res, err := c.Tag(ctx, ref, opts.Tag, opts.Registry.options(f)...)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ type ValidateResult struct {
 }
 
 // NewCmdValidate builds `mlship validate`.
-func NewCmdValidate(f *Factory, runF func(context.Context, *ValidateOptions) error) *cobra.Command {
+func NewCmdValidate(f *Factory, runF func(*ValidateOptions) error) *cobra.Command {
 	opts := &ValidateOptions{F: f}
 	return &cobra.Command{
 		Use:   "validate [PATH...]",
@@ -51,7 +51,7 @@ and the job summary gets a table of the specs checked.`,
 				opts.Paths = []string{"."}
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return runValidate(cmd.Context(), opts)
 		},
