@@ -53,8 +53,8 @@ func examples(n, k int) *eval.Examples {
 func evalResult(t *testing.T, cur eval.Metrics, curCorrect int) *eval.Result {
 	t.Helper()
 	base := &eval.Baseline{Environment: "prod", Source: "registry", Ref: "ghcr.io/acme/iris:prod", Version: "1.0.0",
-		Digest: "sha256:" + strings.Repeat("b", 64), Metrics: eval.Metrics{"accuracy": 0.95, "log_loss": 0.3}, Examples: examples(100, 95)}
-	r, err := eval.Compare(irisModel(), eval.Current{Metrics: cur, Examples: examples(100, curCorrect)}, base,
+		Digest: "sha256:" + strings.Repeat("b", 64), Metrics: eval.Metrics{"accuracy": 0.95, "log_loss": 0.3}}
+	r, err := eval.Compare(irisModel(), eval.Current{Metrics: cur, Examples: examples(100, curCorrect), BaselineExamples: examples(100, 95)}, base,
 		eval.WithClock(func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }))
 	if err != nil {
 		t.Fatal(err)
