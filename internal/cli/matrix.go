@@ -2,21 +2,18 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/gha"
-	"github.com/mlship/mlship/internal/train"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // MatrixOptions are the inputs of `mlship matrix`.
 type MatrixOptions struct {
-	F       *Factory
-	SpecDir string
+	F *Factory
+	pipeline.MatrixRequest
 }
 
 // NewCmdMatrix builds `mlship matrix` and `mlship matrix select`.
@@ -66,46 +63,21 @@ sweep, "mlship matrix select" picks the best run.`,
 
 func runMatrix(ctx context.Context, opts *MatrixOptions) error {
 	f := opts.F
-	m, err := trainLoadSpec(ctx, f, opts.SpecDir)
+	res, err := pipeline.Matrix(ctx, f.Run(), opts.MatrixRequest)
 	if err != nil {
-		return err
-	}
-	mx, err := train.BuildMatrix(m)
-	if err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	line, err := mx.MarshalCompact()
-	if err != nil {
-		return err
-	}
-	if err := f.Actions.SetOutput("matrix", line); err != nil {
-		return err
-	}
-	if err := f.Actions.SetOutput("count", fmt.Sprint(len(mx.Include))); err != nil {
-		return err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "### mlship matrix: `%s`, %d run%s\n\n", m.Name, len(mx.Include), plural(len(mx.Include)))
-	for _, e := range mx.Include {
-		fmt.Fprintf(&b, "- `%s`: `%s`\n", e.ID, e.Name)
-	}
-	if err := f.Actions.AddStepSummary(b.String()); err != nil {
-		return err
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(mx)
+		return f.IO.PrintJSON(res.Matrix)
 	}
-	f.IO.Printf("%s\n", line)
+	f.IO.Printf("%s\n", res.Line)
 	return nil
 }
 
 // MatrixSelectOptions are the inputs of `mlship matrix select`.
 type MatrixSelectOptions struct {
-	F       *Factory
-	Paths   []string
-	Metric  string
-	Goal    string
-	SpecDir string
+	F *Factory
+	pipeline.MatrixSelectRequest
 }
 
 // NewCmdMatrixSelect builds `mlship matrix select`.
@@ -142,83 +114,17 @@ best-input-digest, best-params.`,
 
 func runMatrixSelect(ctx context.Context, opts *MatrixSelectOptions) error {
 	f := opts.F
-	metric, goal := opts.Metric, opts.Goal
-	if opts.SpecDir != "" {
-		m, err := trainLoadSpec(ctx, f, opts.SpecDir)
-		if err != nil {
-			return err
-		}
-		if m.Train != nil && m.Train.Sweep != nil {
-			if metric == "" {
-				metric = m.Train.Sweep.Metric
-			}
-			if goal == "" {
-				goal = m.Train.Sweep.Goal
-			}
-		}
-	}
-	sel, err := train.Select(opts.Paths, metric, goal)
+	res, err := pipeline.MatrixSelect(ctx, f.Run(), opts.MatrixSelectRequest)
 	if err != nil {
-		if sel == nil {
-			return &ExitError{Code: 2, Err: err}
-		}
-		for _, s := range sel.Skipped {
-			f.IO.Logf("skipped %s\n", s)
-		}
-		return &ExitError{Code: 1, Err: err}
+		return exitCode(err)
 	}
-	best := sel.Best
-	var params []string
-	for _, k := range sortedParamKeys(best.Hyperparameters) {
-		params = append(params, train.FormatParam(k, best.Hyperparameters[k]))
-	}
-	outputs := map[string]string{
-		"best-dir": filepath.Dir(best.Path), "best-run-path": best.Path, "best-value": fmt.Sprint(best.Value),
-		"best-input-digest": best.InputDigest, "best-params": strings.Join(params, "\n"),
-	}
-	keys := make([]string, 0, len(outputs))
-	for k := range outputs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := f.Actions.SetOutput(k, outputs[k]); err != nil {
-			return err
-		}
-	}
-	if err := f.Actions.AddStepSummary(matrixSelectSummary(sel)); err != nil {
-		return err
-	}
-	for _, s := range sel.Skipped {
-		f.IO.Logf("skipped %s\n", s)
-	}
+	sel, best := res.Selection, res.Selection.Best
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(sel)
 	}
 	f.IO.Printf("best %s = %g (%s) of %d runs: %s\n", sel.Metric, best.Value, sel.Goal, len(sel.Runs), best.Path)
-	if len(params) > 0 {
-		f.IO.Printf("params %s\n", strings.Join(params, " "))
+	if len(res.Params) > 0 {
+		f.IO.Printf("params %s\n", strings.Join(res.Params, " "))
 	}
 	return nil
-}
-
-func matrixSelectSummary(sel *train.Selection) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### mlship matrix select: best `%s` (%s)\n\n| run | %s | hyperparameters |\n| --- | --- | --- |\n", sel.Metric, sel.Goal, sel.Metric)
-	for _, r := range sel.Runs {
-		mark := ""
-		if r.Path == sel.Best.Path {
-			mark = " 🏆"
-		}
-		var ps []string
-		for _, k := range sortedParamKeys(r.Hyperparameters) {
-			ps = append(ps, train.FormatParam(k, r.Hyperparameters[k]))
-		}
-		fmt.Fprintf(&b, "| `%s`%s | %.6g | `%s` |\n", r.Path, mark, r.Value, strings.Join(ps, " "))
-	}
-	for _, s := range sel.Skipped {
-		fmt.Fprintf(&b, "\n- skipped: %s", s)
-	}
-	b.WriteString("\n")
-	return b.String()
 }

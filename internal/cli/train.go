@@ -3,64 +3,20 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/gha"
-	"github.com/mlship/mlship/internal/spec"
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/train"
-	"github.com/mlship/mlship/internal/train/gpu"
-	"github.com/mlship/mlship/internal/train/lineage"
 )
 
 // TrainOptions are the inputs of `mlship train`.
 type TrainOptions struct {
-	F       *Factory
-	SpecDir string
-	// Params are name=value overrides (--param, repeatable; a value with
-	// newlines holds one override per line, as a matrix entry's params).
-	Params []string
-	// Seed overrides train.seed when SeedSet.
-	Seed    int64
-	SeedSet bool
-	Timeout time.Duration
-	// Reuse skips training when the registry holds an artifact with the
-	// same training input digest.
-	Reuse bool
-	// Repository overrides registry.repository for --reuse.
-	Repository string
-	RunFile    string
-	// DigestOnly computes and prints the input digest without training.
-	DigestOnly bool
-	// Env is the training's base environment (nil: the process's).
-	Env []string
-	// Log receives the training's output (nil: stderr).
-	Log io.Writer
-}
-
-// TrainOutput is what `mlship train --output json` prints.
-type TrainOutput struct {
-	Model           string             `json:"model"`
-	Version         string             `json:"version"`
-	InputDigest     string             `json:"inputDigest"`
-	ModelDir        string             `json:"modelDir"`
-	MetricsPath     string             `json:"metricsPath"`
-	RunPath         string             `json:"runPath,omitempty"`
-	Metrics         map[string]float64 `json:"metrics"`
-	Hyperparameters map[string]any     `json:"hyperparameters"`
-	Status          string             `json:"status"`
-	ExitCode        int                `json:"exitCode"`
-	DurationSeconds float64            `json:"durationSeconds"`
-	Reused          bool               `json:"reused"`
-	Artifact        *lineage.Artifact  `json:"artifact,omitempty"`
-	Error           string             `json:"error,omitempty"`
+	F *Factory
+	pipeline.TrainRequest
 }
 
 // NewCmdTrain builds `mlship train`.
@@ -126,222 +82,39 @@ makes training unnecessary: its digest is printed and nothing runs.`,
 
 func runTrain(ctx context.Context, opts *TrainOptions) error {
 	f := opts.F
-	m, err := trainLoadSpec(ctx, f, opts.SpecDir)
-	if err != nil {
-		return err
-	}
-	overrides := map[string]any{}
-	for _, p := range opts.Params {
-		for _, line := range strings.Split(p, "\n") {
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			k, v, err := train.ParseParam(line)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			overrides[k] = v
-		}
-	}
-	logw := opts.Log
-	if logw == nil {
-		logw = f.IO.ErrOut
-	}
-	topts := []train.Option{
-		train.WithParams(overrides), train.WithLog(logw), train.WithVersion(f.Version),
-	}
-	if opts.Env != nil {
-		topts = append(topts, train.WithEnv(opts.Env))
-	}
-	if opts.SeedSet {
-		topts = append(topts, train.WithSeed(opts.Seed))
-	}
-	if opts.Timeout > 0 {
-		topts = append(topts, train.WithTimeout(opts.Timeout))
-	}
-	if opts.RunFile != "" {
-		topts = append(topts, train.WithRunFile(opts.RunFile))
-	}
-	if f.Actions.Active() {
-		// Group markers go to the log's stream, so they stay in order with it.
-		topts = append(topts, train.WithGroups(
-			func(title string) { fmt.Fprintf(logw, "::group::%s\n", strings.ReplaceAll(title, "\n", " ")) },
-			func() { fmt.Fprintln(logw, "::endgroup::") }))
-	}
-	if opts.Reuse {
-		repo := opts.Repository
-		if repo == "" {
-			repo = m.Registry.Repository
-		}
-		topts = append(topts, train.WithReuse(train.Registry{Repository: repo, PlainHTTP: m.Registry.PlainHTTP}))
-	}
-	prep, err := train.Prepare(ctx, m, topts...)
-	if err != nil {
-		code := 1
-		if errors.Is(err, train.ErrUndeclaredParam) {
-			code = 2 // a usage error, like a malformed --param
-		}
-		return trainFail(f, m, err, code)
-	}
-	if opts.DigestOnly {
-		_ = f.Actions.SetOutput("input-digest", prep.InputDigest())
-		if f.IO.JSON() {
-			return f.IO.PrintJSON(map[string]any{"model": m.Name, "inputDigest": prep.InputDigest(), "hyperparameters": prep.Params()})
-		}
-		f.IO.Printf("%s\n", prep.InputDigest())
-		return nil
-	}
-	f.IO.Logf("mlship train: %s %s, input digest %s\n", m.Name, m.Version, prep.InputDigest())
-	res, err := prep.Run(ctx)
-	var ee *train.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee) && res != nil:
-		// The training ran and failed: report what is known, pass its status on.
-		out := trainOutput(m, prep, res, opts.SpecDir)
-		out.Error = ee.Error()
-		trainReport(f, out)
-		if f.IO.JSON() {
+	req := opts.TrainRequest
+	req.Version = f.Version
+	out, err := pipeline.Train(ctx, f.Run(), req)
+	if f.IO.JSON() && out != nil {
+		switch {
+		case out.DigestOnly:
+			_ = f.IO.PrintJSON(map[string]any{"model": out.Model, "inputDigest": out.InputDigest, "hyperparameters": out.Hyperparameters})
+		case out.Status == pipeline.TrainStatusNotStarted:
+			_ = f.IO.PrintJSON(map[string]any{"model": out.Model, "status": out.Status, "error": out.Error})
+		default:
 			_ = f.IO.PrintJSON(out)
 		}
-		f.Actions.Annotate(gha.Annotation{Level: "error", Title: "mlship train", Message: ee.Error()})
-		return &ExitError{Code: ee.Code, Err: err}
-	default:
-		return trainFail(f, m, err, 1)
 	}
-	out := trainOutput(m, prep, res, opts.SpecDir)
-	if err := trainReport(f, out); err != nil {
-		return err
-	}
-	if f.IO.JSON() {
-		return f.IO.PrintJSON(out)
-	}
-	if out.Reused {
+	var ee *train.ExitError
+	switch {
+	case errors.As(err, &ee) && out != nil && out.Status != pipeline.TrainStatusNotStarted:
+		return &ExitError{Code: ee.Code, Err: err} // the training's own status
+	case err != nil:
+		return exitCode(err)
+	case f.IO.JSON():
+		return nil
+	case out.DigestOnly:
+		f.IO.Printf("%s\n", out.InputDigest)
+	case out.Reused:
 		f.IO.Printf("reused %s (trained from the same inputs before; nothing ran)\n", out.Artifact.Ref)
-	} else {
-		f.IO.Printf("trained %s %s in %.1fs: %s\n", m.Name, m.Version, out.DurationSeconds, trainMetricLine(out.Metrics))
+	default:
+		f.IO.Printf("trained %s %s in %.1fs: %s\n", out.Model, out.Version, out.DurationSeconds, pipeline.MetricLine(out.Metrics))
 		f.IO.Printf("model    %s\nrun      %s\n", trainRel(out.ModelDir), trainRel(out.RunPath))
 	}
-	f.IO.Printf("inputs   %s\n", out.InputDigest)
+	if !out.DigestOnly {
+		f.IO.Printf("inputs   %s\n", out.InputDigest)
+	}
 	return nil
-}
-
-// trainLoadSpec loads the spec, annotating every problem at its position.
-func trainLoadSpec(ctx context.Context, f *Factory, dir string) (*spec.Model, error) {
-	m, err := spec.Load(ctx, dir)
-	if err == nil {
-		return m, nil
-	}
-	var list spec.ErrorList
-	if errors.As(err, &list) {
-		for _, e := range list {
-			f.Actions.Annotate(gha.Annotation{Level: "error", File: e.File, Line: e.Line, Col: e.Col, Title: "mlship: invalid spec", Message: e.Message})
-		}
-	}
-	return nil, &ExitError{Code: 1, Err: err}
-}
-
-// trainFail reports an error that stopped the run before the command ran.
-func trainFail(f *Factory, m *spec.Model, err error, code int) error {
-	title := "mlship train"
-	if errors.Is(err, gpu.ErrUnmet) {
-		title = "GPU requirement not met"
-	}
-	f.Actions.Annotate(gha.Annotation{Level: "error", File: trainSpecFile(m), Title: title, Message: err.Error()})
-	_ = f.Actions.AddStepSummary(fmt.Sprintf("### mlship train: `%s` not trained\n\n%s\n", m.Name, err))
-	if f.IO.JSON() {
-		_ = f.IO.PrintJSON(map[string]any{"model": m.Name, "status": "not-started", "error": err.Error()})
-	}
-	return &ExitError{Code: code, Err: err}
-}
-
-func trainSpecFile(m *spec.Model) string {
-	if len(m.Files) == 0 {
-		return ""
-	}
-	return m.Files[0]
-}
-
-func trainOutput(m *spec.Model, prep *train.Prepared, res *train.Result, specDir string) TrainOutput {
-	rec := res.Record
-	out := TrainOutput{
-		Model: m.Name, Version: m.Version, InputDigest: res.InputDigest,
-		ModelDir: res.ModelDir, MetricsPath: res.MetricsPath, RunPath: res.RunPath,
-		Metrics: map[string]float64{}, Hyperparameters: prep.Params(),
-		Status: rec.Status, ExitCode: rec.ExitCode, DurationSeconds: rec.Duration,
-	}
-	if res.Metrics != nil {
-		out.Metrics = res.Metrics.Final
-	}
-	if res.Reused != nil {
-		out.Reused, out.Artifact = true, res.Reused
-	}
-	return out
-}
-
-func trainReport(f *Factory, out TrainOutput) error {
-	outputs := map[string]string{
-		"input-digest": out.InputDigest, "model-dir": out.ModelDir, "metrics-path": out.MetricsPath,
-		"run-path": out.RunPath, "reused": fmt.Sprint(out.Reused), "status": out.Status,
-	}
-	if out.Artifact != nil {
-		outputs["digest"], outputs["ref"] = out.Artifact.Digest, out.Artifact.Ref
-	}
-	keys := make([]string, 0, len(outputs))
-	for k := range outputs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := f.Actions.SetOutput(k, outputs[k]); err != nil {
-			return err
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "### mlship train: `%s` %s\n\n", out.Model, out.Version)
-	switch {
-	case out.Reused:
-		fmt.Fprintf(&b, "♻️ Reused `%s`: trained before from the same inputs.\n\n", out.Artifact.Ref)
-	case out.Status == "succeeded":
-		fmt.Fprintf(&b, "✅ Trained in %.1fs.\n\n", out.DurationSeconds)
-	default:
-		fmt.Fprintf(&b, "❌ %s (exit status %d): %s\n\n", out.Status, out.ExitCode, out.Error)
-	}
-	fmt.Fprintf(&b, "- input digest: `%s`\n", out.InputDigest)
-	if len(out.Hyperparameters) > 0 {
-		var ps []string
-		for _, k := range sortedParamKeys(out.Hyperparameters) {
-			ps = append(ps, train.FormatParam(k, out.Hyperparameters[k]))
-		}
-		fmt.Fprintf(&b, "- hyperparameters: `%s`\n", strings.Join(ps, "`, `"))
-	}
-	if len(out.Metrics) > 0 {
-		b.WriteString("\n| metric | value |\n| --- | --- |\n")
-		for _, k := range sortedParamKeys(out.Metrics) {
-			fmt.Fprintf(&b, "| %s | %.6g |\n", k, out.Metrics[k])
-		}
-	}
-	return f.Actions.AddStepSummary(b.String())
-}
-
-func sortedParamKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func trainMetricLine(m map[string]float64) string {
-	if len(m) == 0 {
-		return "no metrics"
-	}
-	var parts []string
-	for _, k := range sortedParamKeys(m) {
-		parts = append(parts, fmt.Sprintf("%s=%.4g", k, m[k]))
-	}
-	return strings.Join(parts, " ")
 }
 
 // trainRel shows path relative to the working directory when it is below it.

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/testenv"
 	"github.com/mlship/mlship/internal/train/gpu/gputest"
 	"github.com/mlship/mlship/internal/train/lineage"
@@ -128,9 +129,9 @@ func irisCopy(t *testing.T) string {
 	return dst
 }
 
-func trainJSON(t *testing.T, stdout string) TrainOutput {
+func trainJSON(t *testing.T, stdout string) pipeline.TrainResult {
 	t.Helper()
-	var out TrainOutput
+	var out pipeline.TrainResult
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("train --output json printed %q: %v", stdout, err)
 	}
@@ -145,12 +146,12 @@ func TestTrainIrisDeterministic(t *testing.T) {
 	dir := irisCopy(t)
 	env := os.Environ()
 	env = append(env, "GOWORK="+filepath.Join(dir, "go.work"), "GOFLAGS=")
-	run := func(args ...string) (TrainOutput, map[string][]byte) {
+	run := func(args ...string) (pipeline.TrainResult, map[string][]byte) {
 		t.Helper()
 		ios, out, errOut := iostreams.Test(nil)
 		ios.Format = iostreams.JSON
 		f := NewFactory(ios, "test")
-		opts := &TrainOptions{F: f, SpecDir: dir, Env: env, Params: args}
+		opts := &TrainOptions{F: f, TrainRequest: pipeline.TrainRequest{SpecDir: dir, Env: env, Params: args}}
 		if err := runTrain(context.Background(), opts); err != nil {
 			t.Fatalf("train %v: %v\n%s", args, err, errOut)
 		}
@@ -211,7 +212,7 @@ func TestTrainPytorchGPUWithoutGPU(t *testing.T) {
 			ios, out, _ := iostreams.Test(actions)
 			f := NewFactory(ios, "test")
 			start := time.Now()
-			err := runTrain(context.Background(), &TrainOptions{F: f, SpecDir: spec, Env: []string{"PATH=" + tt.path}})
+			err := runTrain(context.Background(), &TrainOptions{F: f, TrainRequest: pipeline.TrainRequest{SpecDir: spec, Env: []string{"PATH=" + tt.path}}})
 			var ee *ExitError
 			if !errors.As(err, &ee) || ee.Code != 1 {
 				t.Fatalf("err %v, want exit 1", err)
