@@ -67,11 +67,11 @@ func TestCommandFlags(t *testing.T) {
 			return NewCmdDrift(f, func(o *DriftOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"--reference", "r.csv", "--current", "c.parquet", "--spec", "s", "--out", "d.json", "--memory-budget", "2GiB",
 			"--threshold", "0.25", "--fail-on-drift", "--workers", "3", "--extra-tests", "ks,psi"},
-			DriftOptions{Reference: "r.csv", Current: "c.parquet", SpecDir: "s", Out: "d.json", MemoryBudget: "2GiB", Threshold: 0.25,
-				FailOnDrift: true, Workers: 3, ExtraTests: []string{"ks", "psi"}}, ""},
+			DriftOptions{DriftRequest: pipeline.DriftRequest{Reference: "r.csv", Current: "c.parquet", SpecDir: "s", Out: "d.json",
+				MemoryBudget: "2GiB", Threshold: 0.25, FailOnDrift: true, Workers: 3, ExtraTests: []string{"ks", "psi"}}}, ""},
 		{"drift threshold unset is 0 (the spec decides)", func(c func(any)) *cobra.Command {
 			return NewCmdDrift(f, func(o *DriftOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"--reference", "r.csv"}, DriftOptions{Reference: "r.csv"}, ""},
+		}, []string{"--reference", "r.csv"}, DriftOptions{DriftRequest: pipeline.DriftRequest{Reference: "r.csv"}}, ""},
 		{"train", func(c func(any)) *cobra.Command {
 			return NewCmdTrain(f, func(o *TrainOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"m", "-p", "lr=0.1", "--param", "depth=3", "--seed", "0", "--timeout", "2h", "--reuse", "--repository", "r.io/x",
