@@ -80,7 +80,7 @@ func predicate(r *Run, req AttestRequest) (string, []byte, error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("reading the eval result: %w", err)
 		}
-		if _, err := attest.ParseEvalResult(b); err != nil {
+		if _, err := attest.ParseEvalPredicate(b); err != nil {
 			return "", nil, fmt.Errorf("%s: %w", req.Eval, err)
 		}
 		return attest.EvalType, b, nil
@@ -98,7 +98,7 @@ func predicate(r *Run, req AttestRequest) (string, []byte, error) {
 		}
 		typ := attest.PredicateType(req.PredicateType)
 		if typ == attest.EvalType {
-			if _, err := attest.ParseEvalResult(b); err != nil {
+			if _, err := attest.ParseEvalPredicate(b); err != nil {
 				return "", nil, fmt.Errorf("%s: %w", req.Predicate, err)
 			}
 		}
