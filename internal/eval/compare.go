@@ -22,6 +22,9 @@ type Current struct {
 	Metrics          Metrics
 	Examples         *Examples
 	BaselineExamples *Examples
+	// NotMetrics are the metrics file's fields that are not metrics, with
+	// what they held (metrics.File.NotMetrics): a gate on one says so.
+	NotMetrics map[string]string
 }
 
 // judged is a Comparison with what Compare needs to finish the Result:
@@ -127,7 +130,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 
 	all := make([]judged, 0, len(names))
 	for _, name := range names {
-		c := compareOne(name, res.Thresholds[name], gated[name], cur.Metrics, base)
+		c := compareOne(name, res.Thresholds[name], gated[name], cur, base)
 		if withCI {
 			cv, bv := pair(cur.Examples, baseEx, name)
 			if len(cv) > 0 {
@@ -157,7 +160,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 			res.Passed = false
 		}
 	}
-	res.Environments = gateResults(model, ev, cur.Metrics, all)
+	res.Environments = gateResults(model, ev, cur, all)
 	if env != "" {
 		if g, ok := res.Environments[env]; ok && !g.Passed {
 			res.Passed = false
@@ -166,12 +169,13 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 	return res, nil
 }
 
-func compareOne(name string, th Threshold, gated bool, cur Metrics, base *Baseline) judged {
+func compareOne(name string, th Threshold, gated bool, current Current, base *Baseline) judged {
+	cur := current.Metrics
 	c := judged{Comparison: Comparison{Metric: name, Direction: th.Direction, Gated: gated, Verdict: VerdictPass, Reasons: []string{}}}
 	v, ok := cur[name]
 	if !ok {
 		if gated {
-			why := "missing from the metrics file: the eval command must write it"
+			why := missingWhy(current.NotMetrics, name) + ": the eval command must write it"
 			c.specFail(why)
 			c.checks = append(c.checks, GateCheck{Metric: name, Rule: "present", Op: "present", Message: why})
 		}
@@ -265,7 +269,8 @@ func (c *judged) bound(rule string, b *float64, v float64) {
 
 // gateResults judges the result for every environment: the spec-wide rules
 // (bounds, regression, missing metrics) plus that environment's gates.
-func gateResults(model *spec.Model, ev *spec.Eval, cur Metrics, cmp []judged) map[string]GateResult {
+func gateResults(model *spec.Model, ev *spec.Eval, current Current, cmp []judged) map[string]GateResult {
+	cur := current.Metrics
 	if len(model.Environments) == 0 {
 		return nil
 	}
@@ -285,7 +290,7 @@ func gateResults(model *spec.Model, ev *spec.Eval, cur Metrics, cmp []judged) ma
 			g := env.Gates[metric]
 			v, ok := cur[metric]
 			if !ok {
-				fails = append(fails, metric+": missing from the metrics file")
+				fails = append(fails, metric+": "+missingWhy(current.NotMetrics, metric))
 				continue
 			}
 			if g.Min != nil && v < *g.Min-tolerance {
@@ -298,6 +303,15 @@ func gateResults(model *spec.Model, ev *spec.Eval, cur Metrics, cmp []judged) ma
 		out[name] = GateResult{Passed: len(fails) == 0, Failures: fails}
 	}
 	return out
+}
+
+// missingWhy says why a metric is not in the metrics file: absent, or
+// present but not a number.
+func missingWhy(notMetrics map[string]string, name string) string {
+	if what, ok := notMetrics[name]; ok {
+		return "missing from the metrics file, which holds " + what + " under this name (write it as a JSON number)"
+	}
+	return "missing from the metrics file"
 }
 
 func bootstrapConfig(b spec.Bootstrap) BootstrapConfig {

@@ -13,19 +13,14 @@ import (
 	"github.com/mlship/mlship/internal/metrics"
 )
 
-// ReadMetricsFile reads a metrics file; see internal/metrics for the
-// format and the rules every reader of it applies.
+// ReadMetricsFile reads a metrics file's final values; see
+// internal/metrics for the format and the rules every reader applies.
 func ReadMetricsFile(path string) (Metrics, error) {
-	f, err := os.Open(path)
+	f, err := readMetrics(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading metrics file %s: %w (the eval command must write it; see eval.metricsFile in the spec)", path, err)
+		return nil, err
 	}
-	defer f.Close()
-	m, err := ParseMetrics(f)
-	if err != nil {
-		return nil, fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	return m, nil
+	return f.Final, nil
 }
 
 // ParseMetrics reads a metrics file's final values; see internal/metrics.
@@ -35,6 +30,19 @@ func ParseMetrics(r io.Reader) (Metrics, error) {
 		return nil, err
 	}
 	return f.Final, nil
+}
+
+func readMetrics(path string) (*metrics.File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading metrics file %s: %w (the eval command must write it; see eval.metricsFile in the spec)", path, err)
+	}
+	defer fh.Close()
+	f, err := metrics.Parse(fh)
+	if err != nil {
+		return nil, fmt.Errorf("metrics file %s: %w", path, err)
+	}
+	return f, nil
 }
 
 func b2f(b bool) float64 {

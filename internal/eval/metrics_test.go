@@ -1,7 +1,10 @@
 package eval
 
 import (
+	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,8 +17,31 @@ func TestParseMetrics(t *testing.T) {
 	if err != nil || len(m) != 2 || m["loss"] != 0.5 || m["eval.ok"] != 1 {
 		t.Fatalf("m = %v, err = %v", m, err)
 	}
-	if _, err := ParseMetrics(strings.NewReader(`{"accuracy": "0.93"}`)); err == nil || !strings.Contains(err.Error(), "accuracy") {
-		t.Fatalf("a number written as a string: err = %v, want a refusal naming the metric", err)
+	if _, err := ParseMetrics(strings.NewReader(`{"loss": 1e999}`)); err == nil || !strings.Contains(err.Error(), "loss") {
+		t.Fatalf("an overflowing number: err = %v, want a refusal naming the metric", err)
+	}
+}
+
+// TestGateOnNumberWrittenAsString: a gated metric the eval command wrote
+// as a string fails its gate, saying what the file held, and a later
+// string never leaves an older number standing.
+func TestGateOnNumberWrittenAsString(t *testing.T) {
+	t.Parallel()
+	m := testModel("")
+	m.Dir = t.TempDir()
+	path := filepath.Join(m.Dir, "eval.json")
+	if err := os.WriteFile(path, []byte("{\"accuracy\": 0.99, \"log_loss\": 0.1}\n{\"accuracy\": \"0.5\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(context.Background(), m, WithMetricsFile(path), WithoutDatasetHashing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Passed {
+		t.Fatalf("passed on an older accuracy: %+v", r.Metrics)
+	}
+	if got := strings.Join(r.Failures(), "; "); !strings.Contains(got, `accuracy: missing from the metrics file, which holds the string "0.5"`) {
+		t.Fatalf("failures %q, want the string named", got)
 	}
 }
 

@@ -44,7 +44,7 @@ func Run(ctx context.Context, model *spec.Model, opts ...Option) (*Result, error
 			}
 		}
 	}
-	metrics, err := ReadMetricsFile(metricsPath)
+	mf, err := readMetrics(metricsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func Run(ctx context.Context, model *spec.Model, opts ...Option) (*Result, error
 	}
 
 	copts := append(append([]Option(nil), opts...), func(o *options) error { o.noBaselineNote = notes; return nil })
-	res, err := Compare(model, Current{Metrics: metrics, Examples: examples, BaselineExamples: baseExamples}, base, copts...)
+	res, err := Compare(model, Current{Metrics: mf.Final, Examples: examples, BaselineExamples: baseExamples, NotMetrics: mf.NotMetrics}, base, copts...)
 	if err != nil {
 		return nil, err
 	}

@@ -19,13 +19,14 @@
 //     gated with min: 1).
 //   - Nested objects are flattened with "." ({"eval": {"f1": 0.9}} gives
 //     "eval.f1"), at most 8 levels deep; deeper nesting is an error.
-//   - A string holding a number ("0.93", "NaN", "1e3") is an error naming
-//     the field: it looks like a metric but is not one, and ignoring it
-//     would gate on an older value or on none. Other strings (model names,
-//     versions such as "1.0.0") are not metrics.
-//   - null, other strings and arrays are not metrics; they clear an earlier
-//     record's value of the same name, so that a later record never leaves
-//     an older number standing for the final value.
+//   - null, strings (a number written as a string, "0.93", included) and
+//     arrays are not metrics. They clear an earlier record's value of the
+//     same name, so that a later record never leaves an older number
+//     standing for the final value, and File.NotMetrics names them: a gate
+//     on such a field fails as a missing metric, saying what the field
+//     held, instead of passing or failing on an older value. Other readers
+//     see the field simply absent, so a run id or a version written as a
+//     string does not refuse the file.
 //   - An empty metric name is an error, and so is a file with no record or
 //     with no metric at all.
 package metrics

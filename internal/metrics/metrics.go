@@ -25,13 +25,17 @@ type File struct {
 	// Records are the records in file order, each flattened to its
 	// metrics (a record with none is an empty map).
 	Records []map[string]float64
+	// NotMetrics names the fields whose last value was not a metric (null,
+	// a string, an array) with what it was, so that a gate on one can say
+	// why the metric is missing.
+	NotMetrics map[string]string
 }
 
 // Parse reads a metrics file; see the package documentation for the rules.
 func Parse(r io.Reader) (*File, error) {
 	dec := json.NewDecoder(io.LimitReader(r, MaxBytes+1))
 	dec.UseNumber()
-	out := &File{Final: map[string]float64{}}
+	out := &File{Final: map[string]float64{}, NotMetrics: map[string]string{}}
 	for n := 1; ; n++ {
 		var v any
 		err := dec.Decode(&v)
@@ -79,21 +83,23 @@ func (f *File) add(n int, v any) error {
 
 func (f *File) record(where string, o map[string]any) error {
 	rec := map[string]float64{}
-	var cleared []string
-	if err := flatten(rec, &cleared, "", o, 0); err != nil {
+	cleared := map[string]string{}
+	if err := flatten(rec, cleared, "", o, 0); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
-	for _, k := range cleared {
+	for k, what := range cleared {
 		delete(f.Final, k)
+		f.NotMetrics[k] = what
 	}
 	for k, v := range rec {
 		f.Final[k] = v
+		delete(f.NotMetrics, k)
 	}
 	f.Records = append(f.Records, rec)
 	return nil
 }
 
-func flatten(out map[string]float64, cleared *[]string, prefix string, obj map[string]any, depth int) error {
+func flatten(out map[string]float64, cleared map[string]string, prefix string, obj map[string]any, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("metric %q is nested more than %d levels deep", prefix, maxDepth)
 	}
@@ -118,15 +124,15 @@ func flatten(out map[string]float64, cleared *[]string, prefix string, obj map[s
 		if ok {
 			out[name] = f
 		} else {
-			*cleared = append(*cleared, name)
+			cleared[name] = describe(v)
 		}
 	}
 	return nil
 }
 
 // Value is the rule for one decoded JSON value (decoded with UseNumber):
-// a finite number or a boolean is a metric (ok); a string holding a number
-// and a number out of range are errors; anything else is not a metric.
+// a finite number or a boolean is a metric (ok); a number out of range is
+// an error; anything else is not a metric.
 func Value(v any) (f float64, ok bool, err error) {
 	switch x := v.(type) {
 	case json.Number:
@@ -140,12 +146,23 @@ func Value(v any) (f float64, ok bool, err error) {
 			return 1, true, nil
 		}
 		return 0, true, nil
-	case string:
-		if _, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
-			return 0, false, fmt.Errorf("the string %q is not a number: write it as a JSON number (or rename the field if it is not a metric)", x)
-		}
 	}
 	return 0, false, nil
+}
+
+// describe says what a value that is not a metric is, for NotMetrics.
+func describe(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return "a JSON " + kind(v)
+	}
+	if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return fmt.Sprintf("the string %q, not a JSON number", s)
+	}
+	return "a JSON string"
 }
 
 func kind(v any) string {

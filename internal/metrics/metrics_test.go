@@ -42,8 +42,9 @@ func TestParse(t *testing.T) {
 		// where the two disagreed, and what neither checked
 		{name: "overflow in a later record is not dropped", in: "{\"loss\": 0.5}\n{\"loss\": 1e999}", wantErr: "not a finite number"},
 		{name: "too deep", in: `{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":1}}}}}}}}}}`, wantErr: "nested more than 8"},
-		{name: "number as string", in: `{"accuracy": "0.93"}`, wantErr: `metric "accuracy": the string "0.93"`},
-		{name: "NaN as string", in: `{"loss": "NaN"}`, wantErr: `metric "loss"`},
+		{name: "number as string is not a metric", in: `{"accuracy": "0.93", "a": 1}`, want: map[string]float64{"a": 1}, records: 1},
+		{name: "only a number as string", in: `{"accuracy": "0.93"}`, wantErr: "no numeric metrics"},
+		{name: "string clears an older value", in: "{\"loss\": 0.9, \"a\": 1}\n{\"loss\": \"NaN\"}", want: map[string]float64{"a": 1}, records: 2},
 		{name: "version string is not a metric", in: `{"version": "1.0.0", "a": 1}`, want: map[string]float64{"a": 1}, records: 1},
 		{name: "null clears an older value", in: "{\"auc\": 0.9, \"a\": 1}\n{\"auc\": null}", want: map[string]float64{"a": 1}, records: 2},
 		{name: "array value clears an older value", in: "{\"cm\": 1, \"a\": 1}\n{\"cm\": [[1,0],[0,1]]}", want: map[string]float64{"a": 1}, records: 2},
@@ -71,6 +72,24 @@ func TestParse(t *testing.T) {
 				t.Errorf("%d records, want %d", len(got.Records), tt.records)
 			}
 		})
+	}
+}
+
+// TestNotMetrics: what a field held when it is not a metric, for the
+// message of a gate on it; a later number takes the name back.
+func TestNotMetrics(t *testing.T) {
+	t.Parallel()
+	f, err := Parse(strings.NewReader("{\"acc\": \"0.93\", \"auc\": 0.5, \"n\": 1, \"v\": \"1.0.0\"}\n{\"auc\": null, \"cm\": [1], \"n\": 2}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"acc": `the string "0.93", not a JSON number`, "auc": "a JSON null", "cm": "a JSON array", "v": "a JSON string"}
+	if !reflect.DeepEqual(f.NotMetrics, want) {
+		t.Errorf("not metrics %v, want %v", f.NotMetrics, want)
+	}
+	f, err = Parse(strings.NewReader("{\"acc\": null}\n{\"acc\": 0.9}"))
+	if err != nil || len(f.NotMetrics) != 0 || f.Final["acc"] != 0.9 {
+		t.Errorf("a later number: %+v, %v", f, err)
 	}
 }
 
