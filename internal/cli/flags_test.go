@@ -37,10 +37,10 @@ func TestCommandFlags(t *testing.T) {
 		}, []string{"x"}, nil, "unknown command"},
 		{"validate default", func(c func(any)) *cobra.Command {
 			return NewCmdValidate(f, func(o *ValidateOptions) error { o.F = nil; c(*o); return nil })
-		}, nil, ValidateOptions{Paths: []string{"."}}, ""},
+		}, nil, ValidateOptions{ValidateRequest: pipeline.ValidateRequest{Paths: []string{"."}}}, ""},
 		{"validate paths", func(c func(any)) *cobra.Command {
 			return NewCmdValidate(f, func(o *ValidateOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"a", "b"}, ValidateOptions{Paths: []string{"a", "b"}}, ""},
+		}, []string{"a", "b"}, ValidateOptions{ValidateRequest: pipeline.ValidateRequest{Paths: []string{"a", "b"}}}, ""},
 		{"schema export", func(c func(any)) *cobra.Command {
 			return NewCmdSchema(f, func(o *SchemaExportOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"export", "--definition", "Environments", "--out", "s.json"}, SchemaExportOptions{Definition: "Environments", Out: "s.json"}, ""},
