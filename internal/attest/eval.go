@@ -263,7 +263,7 @@ func ParseEvalPredicate(b []byte) (*EvalResult, error) {
 // failure as "accuracy 0.71 < 0.9", sorted by metric name; then, when the
 // result recorded passed=false, its failed gates.
 func (r *EvalResult) CheckGates(bounds map[string]Bounds) error {
-	for _, k := range sortedBounds(bounds) {
+	for _, k := range SortedBounds(bounds) {
 		b := bounds[k]
 		v, ok := r.Metrics[k]
 		if !ok {
@@ -291,8 +291,9 @@ func (r *EvalResult) CheckGates(bounds map[string]Bounds) error {
 	return errors.New("the evaluation recorded passed=false")
 }
 
-// sortedBounds returns the metric names of bounds, sorted.
-func sortedBounds(bounds map[string]Bounds) []string {
+// SortedBounds returns the metric names of bounds, sorted: the order in
+// which CheckGates applies them.
+func SortedBounds(bounds map[string]Bounds) []string {
 	keys := make([]string, 0, len(bounds))
 	for k := range bounds {
 		keys = append(keys, k)
@@ -300,10 +301,6 @@ func sortedBounds(bounds map[string]Bounds) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// SortedBounds returns the metric names of bounds, sorted: the order in
-// which CheckGates applies them.
-func SortedBounds(bounds map[string]Bounds) []string { return sortedBounds(bounds) }
 
 // Negate turns a gate's requirement (">=") into the violated relation ("<").
 func Negate(op string) string {
