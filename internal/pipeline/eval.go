@@ -46,7 +46,7 @@ func Eval(ctx context.Context, r *Run, req EvalRequest) (*eval.Result, error) {
 	case req.BaselineFile != "":
 		src = eval.FileBaseline{Path: req.BaselineFile}
 	default:
-		src = eval.RegistryBaseline{Repository: req.Repository, PlainHTTP: req.PlainHTTP, Getenv: r.Env.Lookup}
+		src = eval.RegistryBaseline{Repository: req.Repository, PlainHTTP: req.PlainHTTP, Client: registry(r, false)}
 	}
 	ropts := []eval.Option{eval.WithBaselineSource(src), eval.WithOutput(r.IO.ErrOut, r.IO.ErrOut)}
 	if req.MetricsFile != "" {

@@ -114,7 +114,7 @@ func Push(ctx context.Context, r *Run, req PushRequest) (*PushResult, error) {
 	if cache != nil {
 		ropts = append(ropts, oci.WithCache(cache))
 	}
-	res, err := oci.Push(ctx, src, ref, ropts...)
+	res, err := registry(r, false).Push(ctx, src, ref, ropts...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func Push(ctx context.Context, r *Run, req PushRequest) (*PushResult, error) {
 	}
 	var extra []string
 	for _, t := range tags {
-		tr, err := oci.Tag(ctx, res.Ref, t, ropts...)
+		tr, err := registry(r, false).Tag(ctx, res.Ref, t, ropts...)
 		if err != nil {
 			return nil, err
 		}

@@ -8,19 +8,19 @@ import (
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/oci"
 )
 
 // Run is the run context every use case takes: what the process knows
 // about where it runs (Env, parsed once), how it talks to GitHub and to
 // registries, and where it writes (IO for human/JSON output and logs,
 // Actions for annotations, step outputs and the job summary).
-//
-// Engineer A adds the registry client getter here:
-//
-//	Registry func() (*oci.Client, error)
 type Run struct {
-	Env gha.Env
-	IO  *iostreams.IOStreams
+	// Registry returns the process's registry client (the cli Factory's);
+	// nil builds one from Env's credentials.
+	Registry func() (*oci.Client, error)
+	Env      gha.Env
+	IO       *iostreams.IOStreams
 	// Actions writes annotations, step outputs and the job summary; it is
 	// inert outside Actions.
 	Actions *gha.Runtime
