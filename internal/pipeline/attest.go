@@ -63,8 +63,15 @@ func Attest(ctx context.Context, r *Run, req AttestRequest) (*sign.Result, error
 	if err != nil {
 		return nil, err
 	}
-	opts := append(SignOptions(ctx, r, false), sign.WithReplace(req.Replace))
-	res, err := sign.Attest(ctx, req.Ref, s, typ, pred, opts...)
+	return AttestWith(ctx, r, req.Ref, s, typ, pred, req.Replace)
+}
+
+// AttestWith attaches predicate pred of type typ to ref, signed by a signer
+// the caller already has (the demo's in-memory key), and records it as
+// Attest does.
+func AttestWith(ctx context.Context, r *Run, ref string, s *sign.Signer, typ string, pred []byte, replace bool) (*sign.Result, error) {
+	opts := append(SignOptions(ctx, r, false), sign.WithReplace(replace))
+	res, err := sign.Attest(ctx, ref, s, typ, pred, opts...)
 	if err != nil {
 		return nil, err
 	}

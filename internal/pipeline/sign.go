@@ -91,7 +91,13 @@ func Sign(ctx context.Context, r *Run, req SignRequest) (*sign.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := sign.Sign(ctx, req.Ref, s, SignOptions(ctx, r, false)...)
+	return SignWith(ctx, r, req.Ref, s)
+}
+
+// SignWith signs ref with a signer the caller already has (the demo's
+// in-memory key) and records it as Sign does.
+func SignWith(ctx context.Context, r *Run, ref string, s *sign.Signer) (*sign.Result, error) {
+	res, err := sign.Sign(ctx, ref, s, SignOptions(ctx, r, false)...)
 	if err != nil {
 		return nil, err
 	}
