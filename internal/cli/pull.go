@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/oci/progress"
-	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // PullOptions are the inputs of `mlship pull`.
@@ -29,20 +26,6 @@ type PullOptions struct {
 	Policy PolicyFlags
 	// Extra are options added by callers (tests, other commands).
 	Extra []oci.Option
-}
-
-// PullOutput is printed with --output json.
-type PullOutput struct {
-	Digest      string            `json:"digest"`
-	Ref         string            `json:"ref"`
-	Dir         string            `json:"dir"`
-	Files       []string          `json:"files"`
-	Size        int64             `json:"size"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	// Verification is what --verify established before the download:
-	// signatures (signer, issuer or key fingerprint), attestations and
-	// the gates checked with their values. Absent without --verify.
-	Verification *sign.Verified `json:"verification,omitempty"`
 }
 
 // NewCmdPull builds `mlship pull`.
@@ -93,57 +76,21 @@ and the attestations --attestation or the spec's environment (--spec,
 
 func runPull(ctx context.Context, opts *PullOptions) error {
 	f := opts.F
-	var roles []oci.Role
-	for _, r := range opts.Filter {
-		role, err := oci.ParseRole(r)
-		if err != nil {
-			return &ExitError{Code: 2, Err: fmt.Errorf("--filter: %w", err)}
-		}
-		roles = append(roles, role)
-	}
-	ref := applyRepository(opts.Ref, opts.Registry.Repository)
-	ropts := append(opts.Registry.options(f), oci.WithRoles(roles...), oci.WithAllowUnknown(opts.AllowUnknown), oci.WithForce(opts.Force))
-	var verified *sign.Verified
-	if opts.Verify {
-		pol, err := opts.Policy.Policy(ctx, f)
-		if err != nil {
-			return &ExitError{Code: 1, Err: fmt.Errorf("--verify: %w", err)}
-		}
-		sopts := registryOptions(f, false)
-		ropts = append(ropts, oci.WithVerifier(func(ctx context.Context, d name.Digest) error {
-			v, err := sign.Verify(ctx, d.String(), pol, sopts...)
-			verified = v
-			return err
-		}))
-	} else if len(opts.Policy.Keys) > 0 || opts.Policy.Identity != "" || opts.Policy.IdentityRegexp != "" || opts.Policy.SpecDir != "" {
-		return &ExitError{Code: 2, Err: errors.New("--key, --certificate-identity and --spec say how to verify: add --verify to verify before pulling")}
-	}
-	ropts = append(ropts, opts.Extra...)
-	c, err := f.Registry()
+	res, err := pipeline.Pull(ctx, f.Run(), pipeline.PullRequest{
+		Ref: opts.Ref, Dir: opts.Dir, Repository: opts.Registry.Repository,
+		Registry: append(opts.Registry.options(f), opts.Extra...),
+		Filter:   opts.Filter, AllowUnknown: opts.AllowUnknown, Force: opts.Force,
+		Verify: opts.Verify, Policy: opts.Policy.PolicyRequest,
+	})
 	if err != nil {
-		return err
-	}
-	res, err := c.Pull(ctx, ref, opts.Dir, ropts...)
-	if err != nil {
-		if errors.Is(err, oci.ErrRefused) {
-			return &ExitError{Code: 1, Err: err}
-		}
-		return err
-	}
-	for k, v := range map[string]string{"digest": res.Digest, "ref": res.Ref, "dir": res.Dir} {
-		if err := f.Actions.SetOutput(k, v); err != nil {
-			return err
-		}
-	}
-	if f.Actions.Active() {
-		_ = f.Actions.AddStepSummary(fmt.Sprintf("Pulled `%s` into `%s` (%d files, %s)\n", res.Ref, opts.Dir, len(res.Files), progress.Bytes(res.Size)))
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(PullOutput{Digest: res.Digest, Ref: res.Ref, Dir: res.Dir, Files: res.Files, Size: res.Size, Annotations: res.Annotations, Verification: verified})
+		return f.IO.PrintJSON(res)
 	}
-	if verified != nil {
-		f.IO.Logf("Verified %s before pulling:\n", verified.Digest)
-		for _, line := range verifiedLines(verified) {
+	if v := res.Verification; v != nil {
+		f.IO.Logf("Verified %s before pulling:\n", v.Digest)
+		for _, line := range verifiedLines(v) {
 			f.IO.Logf("  %s\n", line)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/testenv"
 )
@@ -212,7 +213,7 @@ func TestVerifyWithSpecEnvAndKey(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		var po PullOutput
+		var po pipeline.PullResult
 		if err := json.Unmarshal([]byte(stdout), &po); err != nil {
 			t.Fatalf("%v: %s", err, stdout)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/testenv"
 	"github.com/mlship/mlship/internal/train/lineage"
 )
@@ -85,7 +86,7 @@ func TestPushPullCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatal("pull failed")
 	}
-	var pl PullOutput
+	var pl pipeline.PullResult
 	if err := json.Unmarshal([]byte(out), &pl); err != nil || pl.Digest != po.Digest || len(pl.Files) != 2 {
 		t.Errorf("pull output %+v (%v)", pl, err)
 	}
