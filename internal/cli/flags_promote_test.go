@@ -62,9 +62,9 @@ func TestPromotionCommandFlags(t *testing.T) {
 	ios, _, _ := iostreams.Test(nil)
 	f := NewFactory(ios, "test")
 	keyed := defaultSigner
-	keyed.Key, keyed.TLogUpload, keyed.PlainHTTP = "env://K", true, true
+	keyed.Key, keyed.TLogUpload = "env://K", true
 	prom := PromoteFlags{pipeline.PromoterRequest{SpecDir: "examples/iris", MainBranch: "main"}}
-	promAll := PromoteFlags{pipeline.PromoterRequest{SpecDir: "d", Repository: "r.io/x", PlainHTTP: true, Keys: []string{"a.pub", "b.pub"},
+	promAll := PromoteFlags{pipeline.PromoterRequest{SpecDir: "d", Repository: "r.io/x", Keys: []string{"a.pub", "b.pub"},
 		Identity: "id", Issuer: "iss", AllowedWorkflows: []string{"^w"}, MainBranch: "trunk"}}
 	tests := []struct {
 		name string
@@ -75,7 +75,7 @@ func TestPromotionCommandFlags(t *testing.T) {
 	}{
 		{"sign", func(c func(any)) *cobra.Command {
 			return NewCmdSign(f, func(o *SignOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"r/x:1", "--key", "env://K", "--tlog-upload", "--plain-http"}, SignOptions{Ref: "r/x:1", Signer: keyed}, ""},
+		}, []string{"r/x:1", "--key", "env://K", "--tlog-upload"}, SignOptions{Ref: "r/x:1", Signer: keyed}, ""},
 		{"sign needs a ref", func(c func(any)) *cobra.Command {
 			return NewCmdSign(f, func(o *SignOptions) error { c(*o); return nil })
 		}, nil, nil, "accepts 1 arg"},
@@ -88,8 +88,8 @@ func TestPromotionCommandFlags(t *testing.T) {
 		}, []string{"r", "--eval", "e.json", "--provenance"}, nil, "exactly one of"},
 		{"verify", func(c func(any)) *cobra.Command {
 			return NewCmdVerify(f, func(o *VerifyOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"r:1", "--key", "a.pub", "--attestation", "eval", "--max-age", "1h", "--spec", ".", "--env", "prod", "--tlog", "--plain-http"},
-			VerifyOptions{Ref: "r:1", PlainHTTP: true, Policy: PolicyFlags{pipeline.PolicyRequest{Keys: []string{"a.pub"}, Attestations: []string{"eval"},
+		}, []string{"r:1", "--key", "a.pub", "--attestation", "eval", "--max-age", "1h", "--spec", ".", "--env", "prod", "--tlog"},
+			VerifyOptions{Ref: "r:1", Policy: PolicyFlags{pipeline.PolicyRequest{Keys: []string{"a.pub"}, Attestations: []string{"eval"},
 				MaxAge: time.Hour, SpecDir: ".", Env: "prod", TLog: true}}}, ""},
 		{"report", func(c func(any)) *cobra.Command {
 			return NewCmdReport(f, func(o *ReportOptions) error { o.F = nil; c(*o); return nil })
@@ -104,7 +104,7 @@ func TestPromotionCommandFlags(t *testing.T) {
 			PromoteOptions{Flags: prom, PromoteRequest: pipeline.PromoteRequest{Mode: promote.ModePlan, PR: 7, EvalFile: "e.json", Base: "origin/main", PlanOut: "p.json"}}, ""},
 		{"promote apply", func(c func(any)) *cobra.Command {
 			return NewCmdPromote(f, func(o *PromoteOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"apply", "d", "--head", "abc", "--fetch=false", "--repository", "r.io/x", "--plain-http", "--key", "a.pub", "--key", "b.pub",
+		}, []string{"apply", "d", "--head", "abc", "--fetch=false", "--repository", "r.io/x", "--key", "a.pub", "--key", "b.pub",
 			"--certificate-identity", "id", "--certificate-oidc-issuer", "iss", "--allowed-workflow", "^w", "--main-branch", "trunk"},
 			PromoteOptions{Flags: promAll, PromoteRequest: pipeline.PromoteRequest{Mode: promote.ModeApply, Head: "abc"}}, ""},
 		{"promote apply has no --pr", func(c func(any)) *cobra.Command {
