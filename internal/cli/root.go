@@ -47,25 +47,6 @@ func NewFactory(ios *iostreams.IOStreams, version string) *Factory {
 	return &Factory{IO: ios, Actions: gha.New(ios.Out, ios.Getenv), Version: version}
 }
 
-// ExitError carries a specific exit status (1 for a failed check, 2 for
-// usage errors) without printing anything more.
-type ExitError struct {
-	Code int
-	Err  error
-}
-
-func (e *ExitError) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("exit status %d", e.Code)
-	}
-	return e.Err.Error()
-}
-
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// ErrSilent marks a failure that has already been reported to the user.
-var ErrSilent = errors.New("failed")
-
 // NewRootCmd assembles the mlship command tree.
 func NewRootCmd(f *Factory) *cobra.Command {
 	var output string
