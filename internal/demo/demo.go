@@ -19,14 +19,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	iris "github.com/mlship/mlship/examples/iris"
-	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/promote"
 	"github.com/mlship/mlship/internal/report"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
-	"github.com/mlship/mlship/internal/train"
 )
 
 // Options configure a demo run.
@@ -62,7 +60,6 @@ type run struct {
 	repo    string // the spec directory, a git repository
 	regHost string
 	repoRef string // host/demo/iris
-	loader  *spec.Loader
 	signer  *sign.Signer
 	gh      *localGitHub
 }
@@ -92,11 +89,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, errors.New("the demo records environments in git, and git is not on PATH: install git")
 	}
-	loader, err := spec.NewLoader()
-	if err != nil {
-		return nil, err
-	}
-	r := &run{o: o, loader: loader, gh: newLocalGitHub(), repo: filepath.Join(o.Dir, "iris")}
+	r := &run{o: o, gh: newLocalGitHub(), repo: filepath.Join(o.Dir, "iris")}
 	sum := &Summary{Dir: o.Dir, Environments: map[string]string{}}
 
 	// 1. An OCI registry in this process, on loopback.
@@ -115,7 +108,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	r.say("setup", "iris example written to %s (a git repository)", r.repo)
 
 	// 3. Validate.
-	m, err := loader.Load(ctx, r.repo)
+	m, err := r.validate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("validating the iris spec: %w", err)
 	}
@@ -137,12 +130,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	r.say("baseline", "prod runs %s (an earlier model trained for 5 epochs), recorded in mlship/environments.cue", short(base))
 
 	// 6. Train.
-	tr, err := train.Run(ctx, m, train.WithLog(r.o.Log), train.WithoutGPUProbe())
+	tr, err := r.train(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("training: %w", err)
 	}
 	sum.InputDigest = tr.InputDigest
-	r.say("train", "trained in %s: accuracy %s, input digest %s → %s", r.rel("model"), metric(tr, "accuracy"), short(tr.InputDigest), r.rel(filepath.Base(tr.RunPath)))
+	r.say("train", "trained in %s: accuracy %s, input digest %s → %s", r.rel("model"), metric(tr.Metrics, "accuracy"), short(tr.InputDigest), r.rel(filepath.Base(tr.RunPath)))
 
 	// 7. Evaluate against prod's model.
 	evalPath := filepath.Join(r.o.Dir, "eval-result.json")
@@ -154,19 +147,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	r.say("eval", "%s against prod's %s: %s → %s", verdict(ev.Passed), short(base), deltas(ev), evalPath)
 
 	// 8. Drift between the training data and what production sees now.
-	cfg, err := drift.ConfigFromSpec(m.Drift)
-	if err != nil {
-		return nil, err
-	}
-	dr, err := drift.Compare(ctx, drift.File(filepath.Join(r.repo, m.Drift.Reference)), drift.File(filepath.Join(r.repo, m.Drift.Current)), cfg)
+	driftPath := filepath.Join(r.o.Dir, "drift.json")
+	dr, err := r.drift(ctx, driftPath)
 	if err != nil {
 		return nil, fmt.Errorf("computing drift: %w", err)
 	}
 	sum.DatasetDrift = dr.DatasetDrift
-	driftPath := filepath.Join(r.o.Dir, "drift.json")
-	if err := writeJSON(driftPath, dr); err != nil {
-		return nil, err
-	}
 	r.say("drift", "%d of %d columns drifted (share %.2f, dataset drift %v) → %s", drifted(dr), len(dr.Columns), dr.DriftShare, dr.DatasetDrift, driftPath)
 
 	// 9. Package and push.
@@ -330,7 +316,7 @@ func (r *run) keygen() error {
 // records it as running in every environment: the state of a project
 // that shipped before.
 func (r *run) shipBaseline(ctx context.Context, m *spec.Model) (string, error) {
-	tr, err := train.Run(ctx, m, train.WithParams(map[string]any{"epochs": 5}), train.WithLog(r.o.Log), train.WithoutGPUProbe())
+	tr, err := r.train(ctx, "epochs=5")
 	if err != nil {
 		return "", fmt.Errorf("training the baseline: %w", err)
 	}

@@ -3,10 +3,12 @@ package demo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 
+	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/iostreams"
@@ -52,4 +54,37 @@ func (r *run) push(ctx context.Context, m *spec.Model, inputDigest, version stri
 		return nil, fmt.Errorf("pushing %s: %w", version, err)
 	}
 	return res, nil
+}
+
+// validate checks the spec (and its environments file) with
+// pipeline.Validate, as mlship validate does, and returns the model.
+func (r *run) validate(ctx context.Context) (*spec.Model, error) {
+	res, err := pipeline.Validate(ctx, r.pipelineRun(), pipeline.ValidateRequest{Paths: []string{r.repo}})
+	if err != nil {
+		if res != nil && len(res.Specs) > 0 {
+			return nil, fmt.Errorf("%w: %w", err, errors.Join(specErrors(res.Specs[0].Errors)...))
+		}
+		return nil, err
+	}
+	return res.Specs[0].Model, nil
+}
+
+func specErrors(list []spec.Error) []error {
+	errs := make([]error, len(list))
+	for i := range list {
+		errs[i] = list[i]
+	}
+	return errs
+}
+
+// train trains the spec's model with pipeline.Train, as mlship train
+// does, with name=value overrides.
+func (r *run) train(ctx context.Context, params ...string) (*pipeline.TrainResult, error) {
+	return pipeline.Train(ctx, r.pipelineRun(), pipeline.TrainRequest{SpecDir: r.repo, Params: params, Log: r.o.Log, NoGPUProbe: true})
+}
+
+// drift compares the spec's current data with its reference with
+// pipeline.Drift, as mlship drift does, writing the result to out.
+func (r *run) drift(ctx context.Context, out string) (*drift.Result, error) {
+	return pipeline.Drift(ctx, r.pipelineRun(), pipeline.DriftRequest{SpecDir: r.repo, Out: out})
 }

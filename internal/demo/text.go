@@ -9,16 +9,12 @@ import (
 	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/promote"
-	"github.com/mlship/mlship/internal/train"
 )
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 
-func metric(tr *train.Result, name string) string {
-	if tr.Metrics == nil {
-		return "n/a"
-	}
-	v, ok := tr.Metrics.Final[name]
+func metric(metrics map[string]float64, name string) string {
+	v, ok := metrics[name]
 	if !ok {
 		return "n/a"
 	}
