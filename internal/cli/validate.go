@@ -43,7 +43,6 @@ and the job summary gets a table of the specs checked.`,
 	}
 }
 
-
 func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	f := opts.F
 	res, err := pipeline.Validate(ctx, f.Run(), opts.ValidateRequest)
