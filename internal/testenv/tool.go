@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mlship/mlship/internal/gha"
 	"testing"
 	"time"
 )
@@ -99,7 +101,7 @@ func knownTools(root string) []string {
 // A failed build fails the test with the build's output.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	if dir := os.Getenv(ToolsDirEnv); dir != "" {
+	if dir := gha.ProcessEnv(ToolsDirEnv); dir != "" { // internal/gha is the one reader of the process environment
 		if p := filepath.Join(dir, name); isExecutable(p) {
 			return p
 		}
