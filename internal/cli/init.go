@@ -2,15 +2,12 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"regexp"
-	"strings"
+	"path"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/gha"
-	"github.com/mlship/mlship/internal/scaffold"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // InitOptions are the inputs of `mlship init`.
@@ -56,39 +53,19 @@ overwrites a file it did not write, or one edited since it wrote it.`,
 	return cmd
 }
 
-var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
-
 func runInit(ctx context.Context, opts *InitOptions) error {
-	name := opts.Name
-	if name == "" {
-		abs, err := filepath.Abs(opts.Root)
-		if err != nil {
-			return err
-		}
-		name = strings.Trim(nonName.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-")
-	}
-	repo := opts.Repository
-	if repo == "" {
-		if owner := opts.F.Run().Env.RepositoryOwner; owner != "" {
-			repo = "ghcr.io/" + strings.ToLower(owner) + "/" + name
-		} else {
-			repo = "localhost:5000/" + name
-		}
-	}
-	specDir := filepath.ToSlash(filepath.Clean(opts.SpecDir))
-	if filepath.IsAbs(specDir) || strings.HasPrefix(specDir, "..") {
-		return fmt.Errorf("--spec-dir %q must be a path inside the repository", opts.SpecDir)
-	}
-	files, err := scaffold.Write(ctx, opts.Root, scaffold.Params{Name: name, Repository: repo, SpecDir: specDir, ActionRef: opts.ActionRef}, opts.Force)
+	f := opts.F
+	res, err := pipeline.Init(ctx, f.Run(), pipeline.InitRequest{Root: opts.Root, Name: opts.Name, Repository: opts.Repository,
+		SpecDir: opts.SpecDir, ActionRef: opts.ActionRef, Force: opts.Force})
 	if err != nil {
-		return err
+		return exitCode(err)
 	}
-	if opts.F.IO.JSON() {
-		return opts.F.IO.PrintJSON(map[string]any{"name": name, "repository": repo, "files": files})
+	if f.IO.JSON() {
+		return f.IO.PrintJSON(res)
 	}
-	for _, f := range files {
-		opts.F.IO.Printf("%-9s %s\n", f.Action, f.Path)
+	for _, file := range res.Files {
+		f.IO.Printf("%-9s %s\n", file.Action, file.Path)
 	}
-	opts.F.IO.Printf("\nnext: edit %s, then `mlship validate %s`; add a cosign key pair with `mlship keygen` and store cosign.key as the COSIGN_PRIVATE_KEY secret\n", filepath.ToSlash(filepath.Join(specDir, "model.cue")), specDir)
+	f.IO.Printf("\nnext: edit %s, then `mlship validate %s`; add a cosign key pair with `mlship keygen` and store cosign.key as the COSIGN_PRIVATE_KEY secret\n", path.Join(res.SpecDir, "model.cue"), res.SpecDir)
 	return nil
 }

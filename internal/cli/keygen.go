@@ -1,19 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // KeygenOptions are the inputs of `mlship keygen`.
@@ -24,12 +16,6 @@ type KeygenOptions struct {
 	Force  bool
 }
 
-// KeygenResult is what --output json prints.
-type KeygenResult struct {
-	PrivateKey string `json:"privateKey"`
-	PublicKey  string `json:"publicKey"`
-}
-
 // NewCmdKeygen builds `mlship keygen`.
 func NewCmdKeygen(f *Factory, runF func(*KeygenOptions) error) *cobra.Command {
 	opts := &KeygenOptions{F: f}
@@ -37,20 +23,17 @@ func NewCmdKeygen(f *Factory, runF func(*KeygenOptions) error) *cobra.Command {
 		Use:   "keygen",
 		Short: "Generate a cosign key pair (cosign.key, cosign.pub)",
 		Long: `Keygen writes an ECDSA P-256 key pair in cosign's formats: cosign.key,
-encrypted with the password in COSIGN_PASSWORD (scrypt + secretbox, the
-"ENCRYPTED SIGSTORE PRIVATE KEY" PEM), and cosign.pub. The real cosign
-CLI signs and verifies with the pair, and mlship sign/verify read keys
-cosign generate-key-pair wrote. Existing files are never overwritten
-without --force.
+encrypted with the password in COSIGN_PASSWORD, and cosign.pub. cosign
+and mlship sign/verify use either tool's pairs. Existing files are never
+overwritten without --force.
 
 Inside a git work tree, keygen refuses to write the private key where git
 would track it (not ignored per git check-ignore): add it to .gitignore
 (mlship init does), write it outside the repository, or keep it only in a
 secret (--key env://COSIGN_PRIVATE_KEY). --force writes it anyway.
 
-Store cosign.key (or its contents, for --key env://COSIGN_KEY) and the
-password as repository secrets; commit cosign.pub next to the spec
-(signing: key: "cosign.pub").`,
+Store the key and the password as repository secrets; commit cosign.pub
+next to the spec (signing: key: "cosign.pub").`,
 		Example: `  COSIGN_PASSWORD=... mlship keygen
   COSIGN_PASSWORD=... mlship keygen --output-key-prefix keys/release`,
 		Args: cobra.NoArgs,
@@ -68,159 +51,13 @@ password as repository secrets; commit cosign.pub next to the spec
 
 func runKeygen(ctx context.Context, opts *KeygenOptions) error {
 	f := opts.F
-	keyPath, pubPath := opts.Prefix+".key", opts.Prefix+".pub"
-	if !opts.Force {
-		if err := refuseTrackedKey(ctx, keyPath); err != nil {
-			return err
-		}
-		for _, p := range []string{keyPath, pubPath} {
-			if _, err := os.Stat(p); err == nil {
-				return &ExitError{Code: 1, Err: fmt.Errorf("%s already exists: refusing to overwrite a key (use --force, or --output-key-prefix)", p)}
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("checking %s: %w", p, err)
-			}
-		}
-	}
-	pw := f.Run().Env.CosignPassword
-	if pw == "" {
-		f.IO.Logf("warning: COSIGN_PASSWORD is empty: %s is encrypted with an empty password\n", keyPath)
-	}
-	priv, pub, err := sign.GenerateKeyPair([]byte(pw))
+	res, err := pipeline.Keygen(ctx, f.Run(), pipeline.KeygenRequest{Prefix: opts.Prefix, Force: opts.Force})
 	if err != nil {
-		return err
-	}
-	if dir := filepath.Dir(keyPath); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", dir, err)
-		}
-	}
-	if err := writeFileAtomic(keyPath, priv, 0o600); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(pubPath, pub, 0o644); err != nil {
-		return err
-	}
-	for k, v := range map[string]string{"private-key": keyPath, "public-key": pubPath} {
-		if err := f.Actions.SetOutput(k, v); err != nil {
-			return err
-		}
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(KeygenResult{PrivateKey: keyPath, PublicKey: pubPath})
+		return f.IO.PrintJSON(res)
 	}
-	f.IO.Printf("Private key written to %s\nPublic key written to %s\n", keyPath, pubPath)
+	f.IO.Printf("Private key written to %s\nPublic key written to %s\n", res.PrivateKey, res.PublicKey)
 	return nil
-}
-
-// writeFileAtomic writes via a temp file and rename: never half a key.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// refuseTrackedKey fails when keyPath lies in a git work tree and git would
-// track it there (it is not ignored, or it is already tracked): a private
-// key that `git add -A` picks up is a leaked key. Outside any work tree it
-// allows the write. A check that cannot run (git missing beside a .git, a
-// git error) refuses too: fail closed, --force overrides.
-func refuseTrackedKey(ctx context.Context, keyPath string) error {
-	abs, err := filepath.Abs(keyPath)
-	if err != nil {
-		return fmt.Errorf("resolving %s: %w", keyPath, err)
-	}
-	dir := existingDir(filepath.Dir(abs))
-	if _, err := exec.LookPath("git"); err != nil {
-		if top := dotGitAbove(dir); top != "" {
-			return &ExitError{Code: 1, Err: fmt.Errorf("refusing to write the private key %s: it is inside the git repository %s and git is not installed to check it is ignored (rule: a private key is never written where git would track it); write it outside the repository, or pass --force", keyPath, top)}
-		}
-		return nil
-	}
-	top, inside, err := gitTopLevel(ctx, dir)
-	if err != nil || !inside {
-		return err
-	}
-	rel, err := filepath.Rel(top, abs)
-	if err != nil {
-		return fmt.Errorf("locating %s in the repository %s: %w", keyPath, top, err)
-	}
-	rel = filepath.ToSlash(rel)
-	cmd := exec.CommandContext(ctx, "git", "-C", top, "check-ignore", "-q", "--", rel)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return nil // ignored
-	case errors.As(err, &exit) && exit.ExitCode() == 1:
-		return &ExitError{Code: 1, Err: fmt.Errorf("refusing to write the private key %s: git would track it in the repository %s (rule: a private key is never written where git would track it). Fix it one of these ways: add it to .gitignore (echo '%s' >> %s), write it outside the repository (--output-key-prefix ~/.mlship/cosign), or keep it only in a secret and sign with --key env://COSIGN_PRIVATE_KEY; --force writes it anyway",
-			keyPath, top, "/"+rel, filepath.Join(top, ".gitignore"))}
-	default:
-		return &ExitError{Code: 1, Err: fmt.Errorf("refusing to write the private key %s: git check-ignore could not tell whether git would track it in %s (%v: %s); write it outside the repository, or pass --force", keyPath, top, err, strings.TrimSpace(stderr.String()))}
-	}
-}
-
-// gitTopLevel returns the work tree holding dir; inside is false when dir is
-// in none (or in a .git directory or a bare repository, where nothing is
-// tracked).
-func gitTopLevel(ctx context.Context, dir string) (top string, inside bool, err error) {
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-inside-work-tree", "--show-toplevel")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if strings.Contains(stderr.String(), "not a git repository") {
-			return "", false, nil
-		}
-		return "", false, &ExitError{Code: 1, Err: fmt.Errorf("refusing to write a private key in %s: git rev-parse could not tell whether it is a git work tree (%v: %s); pass --force to write it anyway", dir, err, strings.TrimSpace(stderr.String()))}
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) < 2 || lines[0] != "true" {
-		return "", false, nil
-	}
-	return lines[1], true, nil
-}
-
-// existingDir is dir or its nearest existing ancestor: keygen creates the
-// missing directories later, git needs one that exists.
-func existingDir(dir string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return d
-		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return d
-		}
-	}
-}
-
-// dotGitAbove returns the closest directory at or above dir holding .git.
-func dotGitAbove(dir string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
-	}
 }

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/spec"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // SchemaExportOptions are the inputs of `mlship schema export`.
@@ -53,22 +51,6 @@ comment) and CI tools can check specs without mlship.`,
 	return cmd
 }
 
-func runSchemaExport(_ context.Context, opts *SchemaExportOptions) error {
-	l, err := spec.NewLoader()
-	if err != nil {
-		return err
-	}
-	data, err := l.JSONSchema(opts.Definition)
-	if err != nil {
-		return err
-	}
-	if opts.Out != "" {
-		if err := os.WriteFile(opts.Out, data, 0o644); err != nil {
-			return fmt.Errorf("writing the JSON Schema to %s: %w", opts.Out, err)
-		}
-		opts.F.IO.Logf("wrote %s\n", opts.Out)
-		return nil
-	}
-	_, err = opts.F.IO.Out.Write(data)
-	return err
+func runSchemaExport(ctx context.Context, opts *SchemaExportOptions) error {
+	return exitCode(pipeline.SchemaExport(ctx, opts.F.Run(), pipeline.SchemaExportRequest{Definition: opts.Definition, Out: opts.Out}))
 }
