@@ -112,7 +112,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validating the iris spec: %w", err)
 	}
-	r.say("validate", "%s %s is valid (spec %s)", m.Name, m.Version, short(m.Digest))
+	r.say("validate", "%s %s is valid (spec %s)", m.Name, m.Version, oci.ShortDigest(m.Digest))
 
 	// 4. An ephemeral cosign key pair.
 	if err := r.keygen(); err != nil {
@@ -127,7 +127,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("preparing the baseline: %w", err)
 	}
 	sum.Baseline = base
-	r.say("baseline", "prod runs %s (an earlier model trained for 5 epochs), recorded in mlship/environments.cue", short(base))
+	r.say("baseline", "prod runs %s (an earlier model trained for 5 epochs), recorded in mlship/environments.cue", oci.ShortDigest(base))
 
 	// 6. Train.
 	tr, err := r.train(ctx)
@@ -135,7 +135,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("training: %w", err)
 	}
 	sum.InputDigest = tr.InputDigest
-	r.say("train", "trained in %s: accuracy %s, input digest %s → %s", r.rel("model"), metric(tr.Metrics, "accuracy"), short(tr.InputDigest), r.rel(filepath.Base(tr.RunPath)))
+	r.say("train", "trained in %s: accuracy %s, input digest %s → %s", r.rel("model"), metric(tr.Metrics, "accuracy"), oci.ShortDigest(tr.InputDigest), r.rel(filepath.Base(tr.RunPath)))
 
 	// 7. Evaluate against prod's model.
 	evalPath := filepath.Join(r.o.Dir, "eval-result.json")
@@ -144,7 +144,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("evaluating: %w", err)
 	}
 	sum.EvalPassed = ev.Passed
-	r.say("eval", "%s against prod's %s: %s → %s", verdict(ev.Passed), short(base), deltas(ev), evalPath)
+	r.say("eval", "%s against prod's %s: %s → %s", verdict(ev.Passed), oci.ShortDigest(base), deltas(ev), evalPath)
 
 	// 8. Drift between the training data and what production sees now.
 	driftPath := filepath.Join(r.o.Dir, "drift.json")
@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := r.signAndAttest(ctx, pushed.Ref, evalPath, tr.InputDigest); err != nil {
 		return nil, err
 	}
-	r.say("sign", "signed %s and attached eval + SLSA provenance attestations, where cosign looks for them (sha256-<hex>.sig, .att)", short(pushed.Digest))
+	r.say("sign", "signed %s and attached eval + SLSA provenance attestations, where cosign looks for them (sha256-<hex>.sig, .att)", oci.ShortDigest(pushed.Digest))
 
 	// 11. The pull-request report.
 	md, err := report.Render(report.Input{Model: m.Name, Eval: ev, Drift: dr}, report.CommentLimits)
@@ -431,7 +431,7 @@ func (r *run) promote(ctx context.Context, m *spec.Model, env, digest string) (s
 	if err != nil {
 		return "", fmt.Errorf("promoting to %s: %w", env, err)
 	}
-	return fmt.Sprintf("%s: PR #%d approved by demo-reviewer and merged; rules passed (%s); tag %s:%s → %s, deployment recorded", env, pr, rulesText(pl, env), r.repoRef, env, short(digest)), nil
+	return fmt.Sprintf("%s: PR #%d approved by demo-reviewer and merged; rules passed (%s); tag %s:%s → %s, deployment recorded", env, pr, rulesText(pl, env), r.repoRef, env, oci.ShortDigest(digest)), nil
 }
 
 func (r *run) git(ctx context.Context, args ...string) error {
@@ -459,13 +459,6 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
-}
-
-func short(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 func verdict(ok bool) string {

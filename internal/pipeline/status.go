@@ -3,8 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/promote"
 )
 
@@ -76,20 +79,12 @@ func StatusMarkdown(res *StatusResult) string {
 	var md strings.Builder
 	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | promoted |\n| --- | --- | --- | --- | --- | --- | --- |\n", res.Model)
 	for _, e := range res.Environments {
-		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, Dash(ShortDigest(e.Desired)), Dash(ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), e.Signature, Dash(e.PromotedAt))
+		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), e.Signature, Dash(e.PromotedAt))
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(&md, "\n- %s", n)
 	}
 	return md.String()
-}
-
-// ShortDigest abbreviates sha256:<64 hex> to sha256:<12 hex>.
-func ShortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 // Dash shows an empty cell as "-".
@@ -109,4 +104,29 @@ func ShortCommit(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// WriteText writes the status table and, after it, the notes.
+func (res *StatusResult) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "%s (%s)\n", res.Model, res.Repository)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVIRONMENT\tDESIRED (git)\tTAG (registry)\tSYNC\tVERSION\tSIGNATURE\tPROMOTED")
+	for _, e := range res.Environments {
+		sig := e.Signature
+		if e.Signer != "" {
+			sig += " (" + e.Signer + ")"
+		}
+		promoted := Dash(e.PromotedAt)
+		if e.PromotedBy != "" {
+			promoted += " by " + e.PromotedBy
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), sig, promoted)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "%s\n", n)
+	}
+	return nil
 }

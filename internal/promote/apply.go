@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlship/mlship/internal/ghapi"
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -133,7 +134,7 @@ func (p *Promoter) recordDeployment(ctx context.Context, pl *Plan, e *EnvPlan) e
 	if e.From != "" {
 		payload["previous"] = e.From
 	}
-	desc := fmt.Sprintf("%s %s%s", pl.Model, shortDigest(e.To), versionSuffix(e.Version))
+	desc := fmt.Sprintf("%s %s%s", pl.Model, oci.ShortDigest(e.To), versionSuffix(e.Version))
 	id, err := gh.CreateDeployment(ctx, p.o.owner, p.o.repo, ghapi.DeploymentRequest{
 		Ref: pl.Head, Environment: e.Environment, Task: "deploy", Description: desc, Payload: payload,
 	})
@@ -142,7 +143,7 @@ func (p *Promoter) recordDeployment(ctx context.Context, pl *Plan, e *EnvPlan) e
 	}
 	e.DeploymentID = id
 	err = gh.SetDeploymentStatus(ctx, p.o.owner, p.o.repo, id, ghapi.DeploymentStatus{
-		State: "success", Description: e.Tag + " → " + shortDigest(e.To), LogURL: p.o.runURL,
+		State: "success", Description: e.Tag + " → " + oci.ShortDigest(e.To), LogURL: p.o.runURL,
 	})
 	if err != nil {
 		return fmt.Errorf("setting the status of deployment %d: %w", id, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/report"
 )
 
@@ -71,7 +72,7 @@ func (pl *Plan) Title() string {
 	}
 	var moves []string
 	for _, e := range pl.Envs {
-		moves = append(moves, e.Environment+" → "+shortDigest(e.To))
+		moves = append(moves, e.Environment+" → "+oci.ShortDigest(e.To))
 	}
 	return fmt.Sprintf("%s: %s (%s)", pl.Model, strings.Join(moves, ", "), pl.Verdict())
 }
@@ -107,7 +108,7 @@ func (pl *Plan) Markdown() string {
 		} else if r, ok := firstWith(e.Rules, Pending); ok {
 			res = "⏳ " + r.Name
 		}
-		fmt.Fprintf(&b, "| **%s** | `%s` | %s | `%s` | %s | %s |\n", report.Escape(e.Environment), report.EscapeCodeCell(e.Tag), codeOrNone(shortDigest(e.From)), shortDigest(e.To), dash(e.Version), res)
+		fmt.Fprintf(&b, "| **%s** | `%s` | %s | `%s` | %s | %s |\n", report.Escape(e.Environment), report.EscapeCodeCell(e.Tag), codeOrNone(oci.ShortDigest(e.From)), oci.ShortDigest(e.To), dash(e.Version), res)
 	}
 	for _, e := range pl.Envs {
 		fmt.Fprintf(&b, "\n**%s** → `%s`\n\n| rule | result | detail |\n| --- | --- | --- |\n", report.Escape(e.Environment), report.EscapeCode(e.To))

@@ -393,7 +393,7 @@ func (p *Promoter) checkEnv(ctx context.Context, v *policyView, env, from, to st
 		switch {
 		case ep.Version != "" && v != "" && v != ep.Version:
 			exists = false
-			add(RuleDigestExists, Fail, "the environments file says version %s but %s@%s is version %s", ep.Version, p.repo, shortDigest(to), v)
+			add(RuleDigestExists, Fail, "the environments file says version %s but %s@%s is version %s", ep.Version, p.repo, oci.ShortDigest(to), v)
 		default:
 			if ep.Version == "" {
 				ep.Version = v
@@ -418,7 +418,7 @@ func (p *Promoter) checkEnv(ctx context.Context, v *policyView, env, from, to st
 		where, err := p.ranIn(ctx, e.After, to, v.commit)
 		switch {
 		case err != nil:
-			add(RuleOrder, Fail, "checking whether %s ran %s: %v", e.After, shortDigest(to), err)
+			add(RuleOrder, Fail, "checking whether %s ran %s: %v", e.After, oci.ShortDigest(to), err)
 		case where != "":
 			add(RuleOrder, Pass, "%s ran it (%s)", e.After, where)
 		case e.AllowSkip:

@@ -105,14 +105,6 @@ func short(sha string) string {
 	return sha
 }
 
-// shortDigest abbreviates sha256:<64 hex> to sha256:<12 hex>.
-func shortDigest(d string) string {
-	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return alg + ":" + hex[:12]
-	}
-	return d
-}
-
 // mainRef is the ref holding the newest desired state: the remote's
 // branch when there is one, else the local branch, else "".
 func (p *Promoter) mainRef(ctx context.Context) string {

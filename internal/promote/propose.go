@@ -95,7 +95,7 @@ func (p *Promoter) Propose(ctx context.Context, env string, opts ProposeOptions)
 	if err != nil {
 		return nil, err
 	}
-	pr.Title = fmt.Sprintf("Promote %s%s to %s (%s)", p.model.Name, prefixed(" ", pr.Version), env, shortDigest(src.Digest))
+	pr.Title = fmt.Sprintf("Promote %s%s to %s (%s)", p.model.Name, prefixed(" ", pr.Version), env, oci.ShortDigest(src.Digest))
 	commit, err := p.commitFile(ctx, base, file, data, pr.Title)
 	if err != nil {
 		return nil, err

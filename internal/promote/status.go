@@ -198,7 +198,7 @@ func (p *Promoter) reconcile(ctx context.Context, commit, env string, changer *C
 		return fmt.Sprintf("the environments file gives %s no digest and apply never removes a tag: set a digest by a promotion, or delete %s by hand", env, es.Tag)
 	}
 	if changer == nil {
-		return fmt.Sprintf("no commit on the first-parent history of %s sets %s to %s: apply will not move the tag", short(commit), env, shortDigest(es.Desired))
+		return fmt.Sprintf("no commit on the first-parent history of %s sets %s to %s: apply will not move the tag", short(commit), env, oci.ShortDigest(es.Desired))
 	}
 	if ref := p.mainRef(ctx); ref != "" {
 		if tip, err := p.git.LastCommit(ctx, ref, spec.EnvironmentsFiles...); err == nil && tip != "" && tip != commit {

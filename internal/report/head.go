@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlship/mlship/internal/drift"
 	"github.com/mlship/mlship/internal/eval"
+	"github.com/mlship/mlship/internal/oci"
 )
 
 // --- the head: verdict first -------------------------------------------
@@ -109,7 +110,7 @@ func baselineLine(ev *eval.Result) string {
 		parts = append(parts, Escape(bl.Version))
 	}
 	if bl.Digest != "" {
-		parts = append(parts, "`"+EscapeCode(shortDigest(bl.Digest))+"`")
+		parts = append(parts, "`"+EscapeCode(oci.ShortDigest(bl.Digest))+"`")
 	}
 	src := bl.Source
 	if bl.Ref != "" && bl.Source == "registry" {
@@ -139,11 +140,4 @@ func driftLine(dr *drift.Result) string {
 		verdict = "**dataset drift detected**"
 	}
 	return fmt.Sprintf("**Data drift:** %d of %d columns drifted (share %s%s): %s.\n", drifted, len(dr.Columns), num(dr.DriftShare), share, verdict)
-}
-
-func shortDigest(d string) string {
-	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12]
-	}
-	return d
 }
