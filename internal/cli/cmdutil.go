@@ -93,12 +93,3 @@ func (p *PromoteFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&p.AllowedWorkflows, "allowed-workflow", nil, "regexp the provenance builder (workflow) must match (repeatable; default: this repository's workflows, from "+gha.VarRepository+")")
 	fs.StringVar(&p.MainBranch, "main-branch", "main", "the branch that holds the desired state")
 }
-
-// registryOptions are the sign options over the run's registry client
-// (pull --verify); the context only scopes cosign's requests.
-func registryOptions(f *Factory, plainHTTP bool) []sign.Option {
-	return pipeline.SignOptions(context.Background(), f.Run(), plainHTTP)
-}
-
-// verifiedLines say what was verified (pipeline.VerifiedLines).
-func verifiedLines(v *sign.Verified) []string { return pipeline.VerifiedLines(v) }

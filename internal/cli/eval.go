@@ -7,8 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/eval"
-	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/pipeline"
 )
 
@@ -23,7 +21,6 @@ type EvalOptions struct {
 	BaselineExamplesFile string
 	NoBaseline           bool
 	Repository           string
-	PlainHTTP            bool
 	Environment          string
 	environmentSet       bool
 	Out                  string
@@ -101,7 +98,7 @@ func runEval(ctx context.Context, opts *EvalOptions) error {
 	res, err := pipeline.Eval(ctx, f.Run(), pipeline.EvalRequest{
 		SpecDir: opts.SpecDir, MetricsFile: opts.MetricsFile, ExamplesFile: opts.ExamplesFile,
 		BaselineFile: opts.BaselineFile, BaselineExamplesFile: opts.BaselineExamplesFile, NoBaseline: opts.NoBaseline,
-		Repository: opts.Repository, PlainHTTP: opts.PlainHTTP, Environment: opts.Environment,
+		Repository: opts.Repository, Environment: opts.Environment,
 		EnvironmentSet: opts.environmentSet, Out: opts.Out, ReportOut: opts.ReportOut,
 	})
 	if err != nil {
@@ -112,53 +109,10 @@ func runEval(ctx context.Context, opts *EvalOptions) error {
 			return err
 		}
 	} else {
-		printEval(f, res, opts)
+		pipeline.WriteEvalText(f.IO.Out, res, opts.Out, opts.ReportOut)
 	}
 	if !res.Passed && !opts.NoFail {
 		return &ExitError{Code: 1, Err: fmt.Errorf("eval gates failed: %s", strings.Join(res.Failures(), "; "))}
 	}
 	return nil
 }
-
-func printEval(f *Factory, res *eval.Result, opts *EvalOptions) {
-	for _, c := range res.Comparisons {
-		cur, base := "-", "-"
-		if c.Current != nil {
-			cur = fmt.Sprintf("%.4g", *c.Current)
-		}
-		if c.Baseline != nil {
-			base = fmt.Sprintf("%.4g", *c.Baseline)
-		}
-		line := fmt.Sprintf("%-6s %-20s current %-10s baseline %-10s", strings.ToUpper(c.Verdict), c.Metric, cur, base)
-		if c.CI != nil {
-			line += fmt.Sprintf(" CI [%+.4g, %+.4g]", c.CI.Low, c.CI.High)
-		}
-		if len(c.Failed) > 0 {
-			line += "  " + strings.Join(c.Failed, "; ")
-		}
-		f.IO.Printf("%s\n", strings.TrimRight(line, " "))
-	}
-	for _, n := range res.Notes {
-		f.IO.Printf("note: %s\n", n)
-	}
-	state := "passed"
-	if !res.Passed {
-		state = "FAILED"
-	}
-	f.IO.Printf("eval %s %s: %s; result %s", res.Model.Name, res.Model.Version, state, opts.Out)
-	if opts.ReportOut != "" {
-		f.IO.Printf(", report %s", opts.ReportOut)
-	}
-	f.IO.Printf("\n")
-}
-
-// workflowRunURL is the URL of the current workflow run ("" outside Actions).
-func workflowRunURL(getenv func(string) string) string { return gha.Parse(getenv).RunURL() }
-
-// evalWorkspaceRel makes p relative to the Actions workspace.
-func evalWorkspaceRel(getenv func(string) string, p string) string {
-	return gha.Parse(getenv).WorkspaceRel(p)
-}
-
-// writeEvalFile writes path atomically (pipeline.WriteFile).
-func writeEvalFile(path string, b []byte) error { return pipeline.WriteFile(path, b) }

@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/oci"
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // LsOptions are the inputs of `mlship ls`.
@@ -55,69 +52,13 @@ sha256-<hex> — are left out; --all lists them too, with their kind.`,
 
 func runLs(ctx context.Context, opts *LsOptions) error {
 	f := opts.F
-	repo := opts.Repo
-	if opts.Registry.Repository != "" {
-		repo = opts.Registry.Repository
-	}
-	if repo == "" {
-		return &ExitError{Code: 2, Err: errors.New("no repository: give REPO (HOST/REPO or oci:PATH) or --repository")}
-	}
-	ropts := opts.Registry.options(f)
-	hidden := 0
-	if !opts.All {
-		ropts = append(ropts, oci.WithTagFilter(func(tag string) bool {
-			if oci.TagKind(tag) != "" {
-				hidden++ // List calls the filter from one goroutine
-				return false
-			}
-			return true
-		}))
-	}
-	c, err := f.Registry()
+	res, err := pipeline.List(ctx, f.Run(), pipeline.ListRequest{Repo: opts.Repo, Repository: opts.Registry.Repository, All: opts.All, Registry: opts.Registry.options(f)})
 	if err != nil {
-		return err
-	}
-	tags, err := c.ListTags(ctx, repo, ropts...)
-	if err != nil {
-		return err
-	}
-	if tags == nil {
-		tags = []oci.TagInfo{}
+		return exitError(err)
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(map[string]any{"repository": repo, "tags": tags})
+		return f.IO.PrintJSON(res)
 	}
-	if hidden > 0 {
-		f.IO.Logf("%d signature, attestation, SBOM or referrers tags not shown: --all lists them\n", hidden)
-	}
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	if opts.All {
-		fmt.Fprintln(w, "TAG\tDIGEST\tVERSION\tCREATED\tKIND")
-	} else {
-		fmt.Fprintln(w, "TAG\tDIGEST\tVERSION\tCREATED")
-	}
-	for _, t := range tags {
-		v := t.Version
-		if v == "" {
-			v = "-"
-		}
-		c := t.Created
-		if c == "" {
-			c = "-"
-		}
-		if opts.All {
-			k := t.Kind
-			switch {
-			case k != "":
-			case t.Model:
-				k = "model"
-			default:
-				k = "other"
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Tag, t.Digest, v, c, k)
-			continue
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Tag, t.Digest, v, c)
-	}
-	return w.Flush()
+	f.IO.Logf("%s", res.HiddenNote())
+	return res.WriteText(f.IO.Out)
 }

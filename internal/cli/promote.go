@@ -116,10 +116,7 @@ func runPromote(ctx context.Context, opts *PromoteOptions) error {
 	req.Promoter = opts.Flags.PromoterRequest
 	res, err := pipeline.Promote(ctx, f.Run(), req)
 	if err != nil {
-		if pipeline.IsUsage(err) {
-			return &ExitError{Code: 2, Err: err}
-		}
-		return err
+		return exitError(err)
 	}
 	if f.IO.JSON() {
 		if err := f.IO.PrintJSON(res.Plan); err != nil {
@@ -189,33 +186,14 @@ func runPropose(ctx context.Context, opts *ProposeOptions) error {
 	req := opts.ProposeRequest
 	req.Promoter = opts.Flags.PromoterRequest
 	res, err := pipeline.Propose(ctx, f.Run(), req)
-	if res != nil {
-		printProposals(f, res)
+	if res != nil && !f.IO.JSON() {
+		res.WriteText(f.IO.Out)
 	}
 	if err != nil {
-		if pipeline.IsUsage(err) {
-			return &ExitError{Code: 2, Err: err}
-		}
-		return err
+		return exitError(err)
 	}
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
 	return nil
-}
-
-func printProposals(f *Factory, res *pipeline.ProposeResult) {
-	for _, pr := range res.Proposals {
-		switch {
-		case pr.UpToDate:
-			f.IO.Printf("%s already runs %s: nothing to propose\n", pr.Environment, pr.Digest)
-		case pr.PullRequest != nil:
-			f.IO.Printf("%s pull request #%d: %s (%s, plan: %s)\n", pipeline.ProposalVerb(pr), pr.PullRequest.Number, pr.Title, pr.Branch, pr.Plan.Verdict())
-		default:
-			f.IO.Printf("committed %s on %s (pushed: %t): %s\n", pipeline.ShortCommit(pr.Commit), pr.Branch, pr.Pushed, pr.Title)
-		}
-	}
-	if len(res.Envs) == 0 {
-		f.IO.Printf("no environment follows one that changed in this commit: nothing to propose\n")
-	}
 }

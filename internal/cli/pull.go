@@ -90,7 +90,7 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 	}
 	if v := res.Verification; v != nil {
 		f.IO.Logf("Verified %s before pulling:\n", v.Digest)
-		for _, line := range verifiedLines(v) {
+		for _, line := range pipeline.VerifiedLines(v) {
 			f.IO.Logf("  %s\n", line)
 		}
 	}

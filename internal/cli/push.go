@@ -163,13 +163,6 @@ func (opts *PushOptions) request(f *Factory) pipeline.PushRequest {
 	}
 }
 
-func orRef(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // exitError maps a pipeline usage error to exit status 2.
 func exitError(err error) error {
 	if pipeline.IsUsage(err) {

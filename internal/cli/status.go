@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -61,43 +59,15 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
 	res, err := pipeline.Status(ctx, f.Run(), pipeline.StatusRequest{Promoter: opts.Flags.PromoterRequest, Rev: opts.Rev})
 	if err != nil {
-		if pipeline.IsUsage(err) {
-			return &ExitError{Code: 2, Err: err}
-		}
-		return err
+		return exitError(err)
 	}
-	if err := printStatus(f, res); err != nil {
-		return err
-	}
-	if err := res.Err(); err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	return nil
-}
-
-func printStatus(f *Factory, res *StatusResult) error {
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(res)
+		err = f.IO.PrintJSON(res)
+	} else {
+		err = res.WriteText(f.IO.Out)
 	}
-	f.IO.Printf("%s (%s)\n", res.Model, res.Repository)
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENVIRONMENT\tDESIRED (git)\tTAG (registry)\tSYNC\tVERSION\tSIGNATURE\tPROMOTED")
-	for _, e := range res.Environments {
-		sig := e.Signature
-		if e.Signer != "" {
-			sig += " (" + e.Signer + ")"
-		}
-		promoted := pipeline.Dash(e.PromotedAt)
-		if e.PromotedBy != "" {
-			promoted += " by " + e.PromotedBy
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, pipeline.Dash(pipeline.ShortDigest(e.Desired)), pipeline.Dash(pipeline.ShortDigest(e.Current)), pipeline.Dash(e.Sync), pipeline.Dash(e.Version), sig, promoted)
-	}
-	if err := tw.Flush(); err != nil {
+	if err != nil {
 		return err
 	}
-	for _, n := range res.Notes {
-		f.IO.Printf("%s\n", n)
-	}
-	return nil
+	return exitCode(res.Err())
 }

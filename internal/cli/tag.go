@@ -2,9 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // TagOptions are the inputs of `mlship tag`.
@@ -40,26 +41,12 @@ manifest digest. Nothing is re-uploaded.`,
 
 func runTag(ctx context.Context, opts *TagOptions) error {
 	f := opts.F
-	ref := applyRepository(opts.Ref, opts.Registry.Repository)
-	c, err := f.Registry()
+	res, err := pipeline.Tag(ctx, f.Run(), pipeline.TagRequest{Ref: opts.Ref, Tag: opts.Tag, Repository: opts.Registry.Repository, Registry: opts.Registry.options(f)})
 	if err != nil {
 		return err
-	}
-	res, err := c.Tag(ctx, ref, opts.Tag, opts.Registry.options(f)...)
-	if err != nil {
-		return err
-	}
-	for k, v := range map[string]string{"digest": res.Digest, "ref": res.Ref, "tag": res.Tag} {
-		if err := f.Actions.SetOutput(k, v); err != nil {
-			return err
-		}
-	}
-	if f.Actions.Active() {
-		_ = f.Actions.AddStepSummary(fmt.Sprintf("Tagged `%s` → `%s`\n", res.Tag, res.Digest))
 	}
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(map[string]string{"digest": res.Digest, "ref": res.Ref, "tag": res.Tag})
+		return f.IO.PrintJSON(res)
 	}
-	f.IO.Printf("%s -> %s\n", res.Tag, res.Digest)
-	return nil
+	return res.WriteText(f.IO.Out)
 }
