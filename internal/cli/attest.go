@@ -49,10 +49,7 @@ Keys and keyless signing work as for mlship sign.`,
 			if err := opts.Check(); err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runAttest(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runAttest)
 		},
 	}
 	fs := cmd.Flags()

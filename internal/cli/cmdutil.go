@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/mlship/mlship/internal/gha"
@@ -92,4 +93,21 @@ func (p *PromoteFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&p.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless OIDC issuer regexp")
 	fs.StringArrayVar(&p.AllowedWorkflows, "allowed-workflow", nil, "regexp the provenance builder (workflow) must match (repeatable; default: this repository's workflows, from "+gha.VarRepository+")")
 	fs.StringVar(&p.MainBranch, "main-branch", "main", "the branch that holds the desired state")
+}
+
+// runOr runs a command: through runF when a test gave one (to see the
+// options the flags made), else through its own run function.
+func runOr[O any](cmd *cobra.Command, opts *O, runF func(*O) error, run func(context.Context, *O) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(cmd.Context(), opts)
+}
+
+// argOr is the i-th positional argument, or def when there are fewer.
+func argOr(args []string, i int, def string) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return def
 }

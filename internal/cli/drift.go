@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,10 +62,7 @@ and writes a table to the job summary.`,
 			if !cmd.Flags().Changed("threshold") {
 				opts.Threshold = 0
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runDrift(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runDrift)
 		},
 	}
 	fl := cmd.Flags()
@@ -91,29 +87,8 @@ func runDrift(ctx context.Context, opts *DriftOptions) error {
 				return err
 			}
 		} else {
-			printDriftText(f, res)
+			pipeline.WriteDriftText(f.IO.Out, f.IO.ErrOut, res)
 		}
 	}
 	return exitCode(err)
-}
-
-func printDriftText(f *Factory, res *drift.Result) {
-	if len(res.UnknownColumns) > 0 {
-		f.IO.Logf("warning: drift.columns names columns that are not in the reference data: %s\n", strings.Join(res.UnknownColumns, ", "))
-	}
-	f.IO.Printf("%s\n", pipeline.DriftVerdict(res))
-	f.IO.Printf("reference %s (%d rows), current %s (%d rows), %s statistics\n\n", res.Reference.Path, res.Reference.Rows, res.Current.Path, res.Current.Rows, res.Mode)
-	f.IO.Printf("%-24s %-12s %-14s %12s %12s %10s  %s\n", "COLUMN", "TYPE", "TEST", "STATISTIC", "P-VALUE", "THRESHOLD", "DRIFT")
-	score := pipeline.FormatScore
-	for _, c := range res.Columns {
-		p := "-"
-		if c.PValue != nil {
-			p = score(*c.PValue)
-		}
-		d := "no"
-		if c.Drift {
-			d = "YES"
-		}
-		f.IO.Printf("%-24s %-12s %-14s %12s %12s %10s  %s%s\n", c.Name, c.Type, c.Test, score(c.Statistic), p, score(c.Threshold), d, pipeline.DriftColumnNotes(c))
-	}
 }

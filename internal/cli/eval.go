@@ -65,18 +65,12 @@ fails, unless --no-fail.`,
   mlship eval . --baseline prod.json --baseline-examples prod-examples.jsonl --environment staging --no-fail`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.SpecDir = "."
-			if len(args) == 1 {
-				opts.SpecDir = args[0]
-			}
+			opts.SpecDir = argOr(args, 0, ".")
 			opts.environmentSet = cmd.Flags().Changed("environment")
 			if opts.NoBaseline && opts.BaselineFile != "" {
 				return &ExitError{Code: 2, Err: fmt.Errorf("--no-baseline and --baseline are exclusive")}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runEval(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runEval)
 		},
 	}
 	fl := cmd.Flags()
@@ -102,7 +96,7 @@ func runEval(ctx context.Context, opts *EvalOptions) error {
 		EnvironmentSet: opts.environmentSet, Out: opts.Out, ReportOut: opts.ReportOut,
 	})
 	if err != nil {
-		return exitError(err)
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
 		if err := f.IO.PrintJSON(res); err != nil {

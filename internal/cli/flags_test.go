@@ -117,15 +117,15 @@ func TestCommandFlags(t *testing.T) {
 			return NewCmdPush(f, func(o *PushOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"model", "r.io/x:1", "--role", "*.npz=weight", "--annotation", "a=b", "--tag", "latest", "--input-digest", "sha256:1",
 			"--require-run", "--run-url", "u", "--monolithic", "--no-cache", "--cache-dir", "cd", "--repository", "h/r", "--jobs", "2"},
-			PushOptions{Source: "model", Ref: "r.io/x:1", Registry: RegistryFlags{Repository: "h/r", Jobs: 2}, Roles: []string{"*.npz=weight"},
+			PushOptions{Registry: RegistryFlags{Repository: "h/r", Jobs: 2}, PushRequest: pipeline.PushRequest{Source: "model", Ref: "r.io/x:1", Roles: []string{"*.npz=weight"},
 				Annotations: []string{"a=b"}, Tags: []string{"latest"}, InputDigest: "sha256:1", RequireRun: true, RunURL: "u",
-				Monolithic: true, NoCache: true, CacheDir: "cd"}, ""},
+				Monolithic: true, NoCache: true, CacheDir: "cd"}}, ""},
 		{"push needs a source", func(c func(any)) *cobra.Command {
 			return NewCmdPush(f, func(o *PushOptions) error { c(*o); return nil })
 		}, nil, nil, "accepts between 1 and 2 arg"},
 		{"package", func(c func(any)) *cobra.Command {
 			return NewCmdPackage(f, func(o *PushOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"model", "--tag", "t"}, PushOptions{Source: "model", Ref: "oci:.mlship/oci", Registry: defaultRegistry, Tags: []string{"t"}, layoutOnly: true}, ""},
+		}, []string{"model", "--tag", "t"}, PushOptions{Registry: defaultRegistry, PushRequest: pipeline.PushRequest{Source: "model", Ref: "oci:.mlship/oci", Tags: []string{"t"}, LayoutOnly: true}}, ""},
 		{"pull", func(c func(any)) *cobra.Command {
 			return NewCmdPull(f, func(o *PullOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"r/x:1", "d", "--filter", "weight,doc", "--allow-unknown", "--force", "--jobs", "7", "--verify", "--key", "a.pub", "--env", "prod", "--spec", "m"},

@@ -29,10 +29,7 @@ format, size and path. --output json prints the manifest and config.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runInspect(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runInspect)
 		},
 	}
 	opts.Registry.register(cmd.Flags())

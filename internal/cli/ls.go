@@ -36,13 +36,8 @@ sha256-<hex> — are left out; --all lists them too, with their kind.`,
   mlship ls ghcr.io/acme/iris --all`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				opts.Repo = args[0]
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runLs(cmd.Context(), opts)
+			opts.Repo = argOr(args, 0, "")
+			return runOr(cmd, opts, runF, runLs)
 		},
 	}
 	opts.Registry.register(cmd.Flags())
@@ -54,7 +49,7 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 	f := opts.F
 	res, err := pipeline.List(ctx, f.Run(), pipeline.ListRequest{Repo: opts.Repo, Repository: opts.Registry.Repository, All: opts.All, Registry: opts.Registry.options(f)})
 	if err != nil {
-		return exitError(err)
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,14 +46,8 @@ sweep, "mlship matrix select" picks the best run.`,
   #     matrix: ${{ fromJSON(needs.sweep.outputs.matrix) }}`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.SpecDir = "."
-			if len(args) == 1 {
-				opts.SpecDir = args[0]
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runMatrix(cmd.Context(), opts)
+			opts.SpecDir = argOr(args, 0, ".")
+			return runOr(cmd, opts, runF, runMatrix)
 		},
 	}
 	cmd.AddCommand(NewCmdMatrixSelect(f, nil))
@@ -100,10 +93,7 @@ best-input-digest, best-params.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runMatrixSelect(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runMatrixSelect)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Metric, "metric", "", "metric to compare (default: train.sweep.metric of --spec)")
@@ -118,13 +108,9 @@ func runMatrixSelect(ctx context.Context, opts *MatrixSelectOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	sel, best := res.Selection, res.Selection.Best
 	if f.IO.JSON() {
-		return f.IO.PrintJSON(sel)
+		return f.IO.PrintJSON(res.Selection)
 	}
-	f.IO.Printf("best %s = %g (%s) of %d runs: %s\n", sel.Metric, best.Value, sel.Goal, len(sel.Runs), best.Path)
-	if len(res.Params) > 0 {
-		f.IO.Printf("params %s\n", strings.Join(res.Params, " "))
-	}
+	res.WriteText(f.IO.Out)
 	return nil
 }

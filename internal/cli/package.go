@@ -4,11 +4,13 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // NewCmdPackage builds `mlship package`: push into an OCI image layout.
 func NewCmdPackage(f *Factory, runF func(*PushOptions) error) *cobra.Command {
-	opts := &PushOptions{F: f, layoutOnly: true}
+	opts := &PushOptions{F: f, PushRequest: pipeline.PushRequest{LayoutOnly: true}}
 	cmd := &cobra.Command{
 		Use:   "package SOURCE [oci:PATH[:TAG]]",
 		Short: "Package a model as a ModelPack OCI artifact in an OCI image layout",
@@ -22,14 +24,8 @@ mlship push, oras cp or crane.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Source = args[0]
-			opts.Ref = "oci:.mlship/oci"
-			if len(args) > 1 {
-				opts.Ref = args[1]
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPackage(cmd.Context(), opts)
+			opts.Ref = argOr(args, 1, "oci:.mlship/oci")
+			return runOr(cmd, opts, runF, runPackage)
 		},
 	}
 	opts.register(cmd.Flags())

@@ -47,13 +47,8 @@ func newCmdPromoteRun(f *Factory, mode promote.Mode, runF func(*PromoteOptions) 
 		Use:  string(mode) + " [SPEC_DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				opts.Flags.SpecDir = args[0]
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPromote(cmd.Context(), opts)
+			opts.Flags.SpecDir = argOr(args, 0, "")
+			return runOr(cmd, opts, runF, runPromote)
 		},
 	}
 	if mode == promote.ModePlan {
@@ -116,7 +111,7 @@ func runPromote(ctx context.Context, opts *PromoteOptions) error {
 	req.Promoter = opts.Flags.PromoterRequest
 	res, err := pipeline.Promote(ctx, f.Run(), req)
 	if err != nil {
-		return exitError(err)
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
 		if err := f.IO.PrintJSON(res.Plan); err != nil {
@@ -162,16 +157,11 @@ so that the plan runs on the promotion pull request.`,
   mlship promote propose examples/iris --to next --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				opts.Flags.SpecDir = args[0]
-			}
+			opts.Flags.SpecDir = argOr(args, 0, "")
 			if opts.To == "" {
 				return &ExitError{Code: 2, Err: errors.New("--to ENV is required (or --to next)")}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPropose(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runPropose)
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "the environment to promote to, or \"next\"")
@@ -190,7 +180,7 @@ func runPropose(ctx context.Context, opts *ProposeOptions) error {
 		res.WriteText(f.IO.Out)
 	}
 	if err != nil {
-		return exitError(err)
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mlship/mlship/internal/githubtest"
 	"github.com/mlship/mlship/internal/oci"
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/promote"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/testenv"
@@ -250,7 +251,7 @@ func TestPromoteCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status: exit %d\n%s", code, stderr)
 	}
-	var st StatusResult
+	var st pipeline.StatusResult
 	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/oci/progress"
 	"github.com/mlship/mlship/internal/pipeline"
 )
@@ -24,8 +23,6 @@ type PullOptions struct {
 	// for) before anything is downloaded; Policy says who may sign.
 	Verify bool
 	Policy PolicyFlags
-	// Extra are options added by callers (tests, other commands).
-	Extra []oci.Option
 }
 
 // NewCmdPull builds `mlship pull`.
@@ -59,10 +56,7 @@ and the attestations --attestation or the spec's environment (--spec,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Dir = args[0], args[1]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPull(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runPull)
 		},
 	}
 	opts.Registry.register(cmd.Flags())
@@ -78,7 +72,7 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 	f := opts.F
 	res, err := pipeline.Pull(ctx, f.Run(), pipeline.PullRequest{
 		Ref: opts.Ref, Dir: opts.Dir, Repository: opts.Registry.Repository,
-		Registry: append(opts.Registry.options(f), opts.Extra...),
+		Registry: opts.Registry.options(f),
 		Filter:   opts.Filter, AllowUnknown: opts.AllowUnknown, Force: opts.Force,
 		Verify: opts.Verify, Policy: opts.Policy.PolicyRequest,
 	})
@@ -89,10 +83,7 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 		return f.IO.PrintJSON(res)
 	}
 	if v := res.Verification; v != nil {
-		f.IO.Logf("Verified %s before pulling:\n", v.Digest)
-		for _, line := range pipeline.VerifiedLines(v) {
-			f.IO.Logf("  %s\n", line)
-		}
+		pipeline.WriteVerifiedText(f.IO.ErrOut, "Verified "+v.Digest+" before pulling:", v)
 	}
 	f.IO.Logf("Pulled %s into %s: %s (%s)\n", res.Ref, opts.Dir, strings.Join(res.Files, ", "), progress.Bytes(res.Size))
 	f.IO.Printf("%s\n", res.Digest)

@@ -132,7 +132,7 @@ func TestVerifyWithSpecEnvAndKey(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("push: %s", stderr)
 		}
-		var po PushOutput
+		var po pipeline.PushResult
 		if err := json.Unmarshal([]byte(stdout), &po); err != nil {
 			t.Fatal(err)
 		}

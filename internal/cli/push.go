@@ -42,34 +42,13 @@ func progressFor(f *Factory) progress.Reporter {
 	return progress.Nop{}
 }
 
-// applyRepository rewrites ref onto repo (pipeline.ApplyRepository).
-func applyRepository(ref, repo string) string { return pipeline.ApplyRepository(ref, repo) }
-
 // PushOptions are the inputs of `mlship push` and `mlship package`.
+// The request's Repository and Registry come from the Registry flags.
 type PushOptions struct {
 	F        *Factory
-	Source   string
-	Ref      string
 	Registry RegistryFlags
-
-	Roles       []string
-	Annotations []string
-	Tags        []string
-	InputDigest string
-	RequireRun  bool
-	RunURL      string
-	Monolithic  bool
-	NoCache     bool
-	CacheDir    string
-	// layoutOnly is set by `mlship package`.
-	layoutOnly bool
+	pipeline.PushRequest
 }
-
-// PushOutput is printed with --output json.
-type PushOutput = pipeline.PushResult
-
-// RunLineage is pipeline.RunLineage.
-type RunLineage = pipeline.RunLineage
 
 // NewCmdPush builds `mlship push`.
 func NewCmdPush(f *Factory, runF func(*PushOptions) error) *cobra.Command {
@@ -113,13 +92,8 @@ digest and ref (REPO@DIGEST).`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Source = args[0]
-			if len(args) > 1 {
-				opts.Ref = args[1]
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPush(cmd.Context(), opts)
+			opts.Ref = argOr(args, 1, "")
+			return runOr(cmd, opts, runF, runPush)
 		},
 	}
 	opts.register(cmd.Flags())
@@ -143,30 +117,18 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	f := opts.F
 	res, err := pipeline.Push(ctx, f.Run(), opts.request(f))
 	if err != nil {
-		return exitError(err)
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
-	f.IO.Logf("%s %s (%d layers, %s, %s uploaded) in %.2fs\n", res.Verb, res.Shown(), res.Layers, progress.Bytes(res.Size), progress.Bytes(res.Uploaded), res.Seconds)
-	f.IO.Printf("%s\n", res.Digest)
+	res.WriteText(f.IO.Out, f.IO.ErrOut)
 	return nil
 }
 
 // request is the pipeline request the flags describe.
 func (opts *PushOptions) request(f *Factory) pipeline.PushRequest {
-	return pipeline.PushRequest{
-		Source: opts.Source, Ref: opts.Ref, Repository: opts.Registry.Repository, Registry: opts.Registry.options(f),
-		Roles: opts.Roles, Annotations: opts.Annotations, Tags: opts.Tags, InputDigest: opts.InputDigest,
-		RequireRun: opts.RequireRun, RunURL: opts.RunURL, Monolithic: opts.Monolithic, NoCache: opts.NoCache,
-		CacheDir: opts.CacheDir, LayoutOnly: opts.layoutOnly,
-	}
-}
-
-// exitError maps a pipeline usage error to exit status 2.
-func exitError(err error) error {
-	if pipeline.IsUsage(err) {
-		return &ExitError{Code: 2, Err: err}
-	}
-	return err
+	req := opts.PushRequest
+	req.Repository, req.Registry = opts.Registry.Repository, opts.Registry.options(f)
+	return req
 }

@@ -56,7 +56,7 @@ func TestPushPullCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatal("push failed")
 	}
-	var po PushOutput
+	var po pipeline.PushResult
 	if err := json.Unmarshal([]byte(out), &po); err != nil {
 		t.Fatalf("push JSON %q: %v", out, err)
 	}
@@ -114,7 +114,7 @@ func TestPushSpecAndPackage(t *testing.T) {
 	if code != 0 {
 		t.Fatal("package failed")
 	}
-	var po PushOutput
+	var po pipeline.PushResult
 	if err := json.Unmarshal([]byte(out), &po); err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +143,8 @@ func TestApplyRepository(t *testing.T) {
 		{"localhost:5000/x/y:v2", "", "localhost:5000/x/y:v2"},
 		{"oci:/tmp/l:v1", "ghcr.io/acme/m", "oci:/tmp/l:v1"},
 	} {
-		if got := applyRepository(tc.ref, tc.repo); got != tc.want {
-			t.Errorf("applyRepository(%q, %q) = %q, want %q", tc.ref, tc.repo, got, tc.want)
+		if got := pipeline.ApplyRepository(tc.ref, tc.repo); got != tc.want {
+			t.Errorf("pipeline.ApplyRepository(%q, %q) = %q, want %q", tc.ref, tc.repo, got, tc.want)
 		}
 	}
 }
@@ -319,7 +319,7 @@ func TestPushStampsOnlyTheRunsOwnFiles(t *testing.T) {
 				}
 				return
 			}
-			var po PushOutput
+			var po pipeline.PushResult
 			if err := json.Unmarshal([]byte(stdout), &po); err != nil {
 				t.Fatalf("%v: %s", err, stdout)
 			}

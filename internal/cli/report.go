@@ -50,10 +50,7 @@ nothing.`,
 			if opts.EvalFile == "" && opts.DriftFile == "" {
 				return &ExitError{Code: 2, Err: fmt.Errorf("give --eval FILE, --drift FILE or both")}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runReport(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runReport)
 		},
 	}
 	fl := cmd.Flags()
@@ -76,14 +73,6 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
-	f.IO.Printf("%s\n", res.Headline)
-	switch {
-	case opts.DryRun:
-		f.IO.Printf("dry run: wrote %s (%d bytes), posted nothing\n", opts.Out, res.Bytes)
-	case res.Posted:
-		f.IO.Printf("posted: comment %d, check run %d (%s); wrote %s\n", res.CommentID, res.CheckRunID, res.Conclusion, opts.Out)
-	default:
-		f.IO.Printf("wrote %s\n", opts.Out)
-	}
+	res.WriteText(f.IO.Out, opts.ReportRequest)
 	return nil
 }

@@ -103,16 +103,12 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	if err == nil {
 		return 0
 	}
-	var ee *ExitError
-	if errors.As(err, &ee) {
-		if ee.Err != nil && !errors.Is(ee.Err, ErrSilent) {
-			fmt.Fprintf(f.IO.ErrOut, "mlship: %v\n", ee.Err)
-		}
-		return ee.Code
+	code := 1
+	if ee := (*ExitError)(nil); errors.As(err, &ee) {
+		code, err = ee.Code, ee.Err
 	}
-	if errors.Is(err, ErrSilent) {
-		return 1
+	if err != nil && !errors.Is(err, ErrSilent) {
+		fmt.Fprintf(f.IO.ErrOut, "mlship: %v\n", err)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "mlship: %v\n", err)
-	return 1
+	return code
 }

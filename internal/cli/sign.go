@@ -41,10 +41,7 @@ recorded in Rekor.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runSign(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runSign)
 		},
 	}
 	opts.Signer.register(cmd.Flags())
@@ -64,9 +61,6 @@ func printSigned(f *Factory, verb string, res *sign.Result) error {
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
-	f.IO.Printf("%s%s %s\n  signer: %s\n  stored: %s\n", verb, pipeline.SignedWhat(res), res.Ref, res.Signer, res.Tag)
-	if res.TLogIndex != nil {
-		f.IO.Printf("  rekor log index: %d\n", *res.TLogIndex)
-	}
+	pipeline.WriteSignedText(f.IO.Out, verb, res)
 	return nil
 }

@@ -16,9 +16,6 @@ type StatusOptions struct {
 	Rev   string
 }
 
-// StatusResult is what `mlship status --output json` prints.
-type StatusResult = pipeline.StatusResult
-
 // NewCmdStatus builds `mlship status`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{F: f}
@@ -41,13 +38,8 @@ out of sync; --output json has "inSync" and per environment "sync" and
   mlship status examples/iris --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				opts.Flags.SpecDir = args[0]
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runStatus(cmd.Context(), opts)
+			opts.Flags.SpecDir = argOr(args, 0, "")
+			return runOr(cmd, opts, runF, runStatus)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Rev, "rev", "", "the commit whose desired state to show (default HEAD)")
@@ -59,7 +51,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
 	res, err := pipeline.Status(ctx, f.Run(), pipeline.StatusRequest{Promoter: opts.Flags.PromoterRequest, Rev: opts.Rev})
 	if err != nil {
-		return exitError(err)
+		return exitCode(err)
 	}
 	if f.IO.JSON() {
 		err = f.IO.PrintJSON(res)

@@ -29,10 +29,7 @@ manifest digest. Nothing is re-uploaded.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Tag = args[0], args[1]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runTag(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runTag)
 		},
 	}
 	opts.Registry.register(cmd.Flags())

@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,15 +55,9 @@ makes training unnecessary: its digest is printed and nothing runs.`,
   mlship train examples/iris --digest-only`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.SpecDir = "."
-			if len(args) == 1 {
-				opts.SpecDir = args[0]
-			}
+			opts.SpecDir = argOr(args, 0, ".")
 			opts.SeedSet = cmd.Flags().Changed("seed")
-			if runF != nil {
-				return runF(opts)
-			}
-			return runTrain(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runTrain)
 		},
 	}
 	fl := cmd.Flags()
@@ -101,30 +92,8 @@ func runTrain(ctx context.Context, opts *TrainOptions) error {
 		return &ExitError{Code: ee.Code, Err: err} // the training's own status
 	case err != nil:
 		return exitCode(err)
-	case f.IO.JSON():
-		return nil
-	case out.DigestOnly:
-		f.IO.Printf("%s\n", out.InputDigest)
-	case out.Reused:
-		f.IO.Printf("reused %s (trained from the same inputs before; nothing ran)\n", out.Artifact.Ref)
-	default:
-		f.IO.Printf("trained %s %s in %.1fs: %s\n", out.Model, out.Version, out.DurationSeconds, pipeline.MetricLine(out.Metrics))
-		f.IO.Printf("model    %s\nrun      %s\n", trainRel(out.ModelDir), trainRel(out.RunPath))
-	}
-	if !out.DigestOnly {
-		f.IO.Printf("inputs   %s\n", out.InputDigest)
+	case !f.IO.JSON():
+		out.WriteText(f.IO.Out)
 	}
 	return nil
-}
-
-// trainRel shows path relative to the working directory when it is below it.
-func trainRel(path string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return path
-	}
-	if r, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return path
 }

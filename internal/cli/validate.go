@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -35,10 +34,7 @@ and the job summary gets a table of the specs checked.`,
 			if len(opts.Paths) == 0 {
 				opts.Paths = []string{"."}
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runValidate(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runValidate)
 		},
 	}
 }
@@ -49,29 +45,10 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	if res == nil {
 		return err
 	}
-	for _, c := range res.Specs {
-		for _, e := range c.Errors {
-			if !f.IO.JSON() {
-				fmt.Fprintln(f.IO.ErrOut, e.Error())
-			}
-		}
-		if c.Valid {
-			f.IO.Printf("ok   %s (%s %s)\n", c.Path, c.Name, c.Version)
-		} else {
-			f.IO.Printf("FAIL %s: %d problem%s\n", c.Path, len(c.Errors), plural(len(c.Errors)))
-		}
-	}
-	if f.IO.JSON() {
-		if err := f.IO.PrintJSON(res); err != nil {
-			return err
-		}
+	if !f.IO.JSON() {
+		res.WriteText(f.IO.Out, f.IO.ErrOut)
+	} else if err := f.IO.PrintJSON(res); err != nil {
+		return err
 	}
 	return exitCode(err)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

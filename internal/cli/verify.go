@@ -45,10 +45,7 @@ A refusal exits 1 and names the rule that failed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runVerify(cmd.Context(), opts)
+			return runOr(cmd, opts, runF, runVerify)
 		},
 	}
 	opts.Policy.Register(cmd.Flags())
@@ -70,9 +67,6 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 			OK bool `json:"verified"`
 		}{v, true})
 	}
-	f.IO.Printf("Verified %s\n", v.Ref)
-	for _, line := range pipeline.VerifiedLines(v) {
-		f.IO.Printf("  %s\n", line)
-	}
+	pipeline.WriteVerifiedText(f.IO.Out, "Verified "+v.Ref, v)
 	return nil
 }
