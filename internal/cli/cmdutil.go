@@ -111,3 +111,11 @@ func argOr(args []string, i int, def string) string {
 	}
 	return def
 }
+
+// show prints v as JSON with --output json, else runs text.
+func show(f *Factory, v any, text func() error) error {
+	if f.IO.JSON() {
+		return f.IO.PrintJSON(v)
+	}
+	return text()
+}

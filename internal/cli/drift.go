@@ -82,12 +82,8 @@ func runDrift(ctx context.Context, opts *DriftOptions) error {
 	f := opts.F
 	res, err := pipeline.Drift(ctx, f.Run(), opts.DriftRequest)
 	if res != nil {
-		if f.IO.JSON() {
-			if err := f.IO.PrintJSON(res); err != nil {
-				return err
-			}
-		} else {
-			pipeline.WriteDriftText(f.IO.Out, f.IO.ErrOut, res)
+		if err := show(f, res, func() error { pipeline.WriteDriftText(f.IO.Out, f.IO.ErrOut, res); return nil }); err != nil {
+			return err
 		}
 	}
 	return exitCode(err)

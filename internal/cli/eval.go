@@ -12,20 +12,9 @@ import (
 
 // EvalOptions are the inputs of `mlship eval`.
 type EvalOptions struct {
-	F       *Factory
-	SpecDir string
-
-	MetricsFile          string
-	ExamplesFile         string
-	BaselineFile         string
-	BaselineExamplesFile string
-	NoBaseline           bool
-	Repository           string
-	Environment          string
-	environmentSet       bool
-	Out                  string
-	ReportOut            string
-	NoFail               bool
+	F *Factory
+	pipeline.EvalRequest
+	NoFail bool
 }
 
 // NewCmdEval builds `mlship eval`.
@@ -66,7 +55,7 @@ fails, unless --no-fail.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SpecDir = argOr(args, 0, ".")
-			opts.environmentSet = cmd.Flags().Changed("environment")
+			opts.EnvironmentSet = cmd.Flags().Changed("environment")
 			if opts.NoBaseline && opts.BaselineFile != "" {
 				return &ExitError{Code: 2, Err: fmt.Errorf("--no-baseline and --baseline are exclusive")}
 			}
@@ -89,21 +78,12 @@ fails, unless --no-fail.`,
 
 func runEval(ctx context.Context, opts *EvalOptions) error {
 	f := opts.F
-	res, err := pipeline.Eval(ctx, f.Run(), pipeline.EvalRequest{
-		SpecDir: opts.SpecDir, MetricsFile: opts.MetricsFile, ExamplesFile: opts.ExamplesFile,
-		BaselineFile: opts.BaselineFile, BaselineExamplesFile: opts.BaselineExamplesFile, NoBaseline: opts.NoBaseline,
-		Repository: opts.Repository, Environment: opts.Environment,
-		EnvironmentSet: opts.environmentSet, Out: opts.Out, ReportOut: opts.ReportOut,
-	})
+	res, err := pipeline.Eval(ctx, f.Run(), opts.EvalRequest)
 	if err != nil {
 		return exitCode(err)
 	}
-	if f.IO.JSON() {
-		if err := f.IO.PrintJSON(res); err != nil {
-			return err
-		}
-	} else {
-		pipeline.WriteEvalText(f.IO.Out, res, opts.Out, opts.ReportOut)
+	if err := show(f, res, func() error { pipeline.WriteEvalText(f.IO.Out, res, opts.Out, opts.ReportOut); return nil }); err != nil {
+		return err
 	}
 	if !res.Passed && !opts.NoFail {
 		return &ExitError{Code: 1, Err: fmt.Errorf("eval gates failed: %s", strings.Join(res.Failures(), "; "))}

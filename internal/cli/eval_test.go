@@ -22,6 +22,7 @@ import (
 
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/sign"
 )
 
@@ -80,7 +81,7 @@ func TestEvalFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.SpecDir != "specs/iris" || got.MetricsFile != "m.json" || got.BaselineFile != "b.json" || !got.environmentSet || got.Environment != "" || !got.NoFail || got.Out != "r.json" {
+	if got.SpecDir != "specs/iris" || got.MetricsFile != "m.json" || got.BaselineFile != "b.json" || !got.EnvironmentSet || got.Environment != "" || !got.NoFail || got.Out != "r.json" {
 		t.Fatalf("options: %+v", got)
 	}
 	cmd = NewCmdEval(NewFactory(ios, "test"), func(*EvalOptions) error { return nil })
@@ -115,15 +116,15 @@ func TestRunEval(t *testing.T) {
 			dir := evalSpec(t)
 			env := actionsEnv(dir)
 			ios, stdout, _ := iostreams.Test(env)
-			opts := &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, tt.metrics),
-				Out: filepath.Join(dir, "out", "eval-result.json"), ReportOut: filepath.Join(dir, "out", "eval-report.md"), NoFail: tt.noFail}
+			opts := &EvalOptions{F: NewFactory(ios, "test"), EvalRequest: pipeline.EvalRequest{SpecDir: dir, MetricsFile: filepath.Join(dir, tt.metrics),
+				Out: filepath.Join(dir, "out", "eval-result.json"), ReportOut: filepath.Join(dir, "out", "eval-report.md")}, NoFail: tt.noFail}
 			if tt.baseline != "" {
 				opts.BaselineFile = filepath.Join(dir, tt.baseline)
 			} else {
 				opts.NoBaseline = true
 			}
 			if tt.env != nil {
-				opts.Environment, opts.environmentSet = *tt.env, true
+				opts.Environment, opts.EnvironmentSet = *tt.env, true
 			}
 			err := runEval(context.Background(), opts)
 			var ee *ExitError
@@ -168,8 +169,8 @@ func TestRunEvalJSON(t *testing.T) {
 	dir := evalSpec(t)
 	ios, stdout, _ := iostreams.Test(nil)
 	ios.Format = iostreams.JSON
-	opts := &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, "eval.json"), NoBaseline: true,
-		Out: filepath.Join(dir, "r.json"), ReportOut: ""}
+	opts := &EvalOptions{F: NewFactory(ios, "test"), EvalRequest: pipeline.EvalRequest{SpecDir: dir, MetricsFile: filepath.Join(dir, "eval.json"), NoBaseline: true,
+		Out: filepath.Join(dir, "r.json"), ReportOut: ""}}
 	if err := runEval(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +200,8 @@ func TestEvalResultIsAnAttestablePredicate(t *testing.T) {
 		dir := evalSpec(t)
 		ios, _, _ := iostreams.Test(nil)
 		out := filepath.Join(dir, "r.json")
-		if err := runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, c.metrics),
-			BaselineFile: filepath.Join(dir, "base.json"), Out: out, NoFail: true, Environment: "staging", environmentSet: true}); err != nil {
+		if err := runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), EvalRequest: pipeline.EvalRequest{SpecDir: dir, MetricsFile: filepath.Join(dir, c.metrics),
+			BaselineFile: filepath.Join(dir, "base.json"), Out: out, Environment: "staging", EnvironmentSet: true}, NoFail: true}); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := os.ReadFile(out)
@@ -247,9 +248,9 @@ func TestRunEvalRegistryBaseline(t *testing.T) {
 
 	ios, _, _ := iostreams.Test(nil)
 	out := filepath.Join(dir, "r.json")
-	err = runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, Repository: host + "/acme/iris",
+	err = runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), EvalRequest: pipeline.EvalRequest{SpecDir: dir, Repository: host + "/acme/iris",
 		MetricsFile: filepath.Join(dir, "m.json"), ExamplesFile: filepath.Join(dir, "cur.jsonl"), BaselineExamplesFile: filepath.Join(dir, "base.jsonl"),
-		Out: out, ReportOut: filepath.Join(dir, "r.md")})
+		Out: out, ReportOut: filepath.Join(dir, "r.md")}})
 	if err != nil {
 		t.Fatal(err)
 	}

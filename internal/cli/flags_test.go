@@ -105,11 +105,11 @@ func TestCommandFlags(t *testing.T) {
 			return NewCmdEval(f, func(o *EvalOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"m", "--metrics", "m.json", "--examples", "e.jsonl", "--baseline", "b.json", "--baseline-examples", "be.jsonl",
 			"--repository", "r.io/x", "--environment", "", "--out", "o.json", "--report", "", "--no-fail"},
-			EvalOptions{SpecDir: "m", MetricsFile: "m.json", ExamplesFile: "e.jsonl", BaselineFile: "b.json", BaselineExamplesFile: "be.jsonl",
-				Repository: "r.io/x", environmentSet: true, Out: "o.json", NoFail: true}, ""},
+			EvalOptions{EvalRequest: pipeline.EvalRequest{SpecDir: "m", MetricsFile: "m.json", ExamplesFile: "e.jsonl", BaselineFile: "b.json", BaselineExamplesFile: "be.jsonl",
+				Repository: "r.io/x", EnvironmentSet: true, Out: "o.json"}, NoFail: true}, ""},
 		{"eval defaults", func(c func(any)) *cobra.Command {
 			return NewCmdEval(f, func(o *EvalOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"--no-baseline"}, EvalOptions{SpecDir: ".", NoBaseline: true, Out: "eval-result.json", ReportOut: "eval-report.md"}, ""},
+		}, []string{"--no-baseline"}, EvalOptions{EvalRequest: pipeline.EvalRequest{SpecDir: ".", NoBaseline: true, Out: "eval-result.json", ReportOut: "eval-report.md"}}, ""},
 		{"eval --no-baseline with --baseline", func(c func(any)) *cobra.Command {
 			return NewCmdEval(f, func(o *EvalOptions) error { c(*o); return nil })
 		}, []string{"--no-baseline", "--baseline", "b.json"}, nil, "exclusive"},
@@ -129,8 +129,8 @@ func TestCommandFlags(t *testing.T) {
 		{"pull", func(c func(any)) *cobra.Command {
 			return NewCmdPull(f, func(o *PullOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"r/x:1", "d", "--filter", "weight,doc", "--allow-unknown", "--force", "--jobs", "7", "--verify", "--key", "a.pub", "--env", "prod", "--spec", "m"},
-			PullOptions{Ref: "r/x:1", Dir: "d", Registry: RegistryFlags{Jobs: 7}, Filter: []string{"weight", "doc"}, AllowUnknown: true, Force: true,
-				Verify: true, Policy: policy("a.pub", "m", "prod")}, ""},
+			PullOptions{Registry: RegistryFlags{Jobs: 7}, Policy: policy("a.pub", "m", "prod"), PullRequest: pipeline.PullRequest{Ref: "r/x:1", Dir: "d",
+				Filter: []string{"weight", "doc"}, AllowUnknown: true, Force: true, Verify: true}}, ""},
 		{"pull needs a directory", func(c func(any)) *cobra.Command {
 			return NewCmdPull(f, func(o *PullOptions) error { c(*o); return nil })
 		}, []string{"r/x:1"}, nil, "accepts 2 arg"},

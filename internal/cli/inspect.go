@@ -42,8 +42,5 @@ func runInspect(ctx context.Context, opts *InspectOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.IO.JSON() {
-		return f.IO.PrintJSON(res)
-	}
-	return res.WriteText(f.IO.Out)
+	return show(f, res, func() error { return res.WriteText(f.IO.Out) })
 }

@@ -60,11 +60,7 @@ func runMatrix(ctx context.Context, opts *MatrixOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	if f.IO.JSON() {
-		return f.IO.PrintJSON(res.Matrix)
-	}
-	f.IO.Printf("%s\n", res.Line)
-	return nil
+	return show(f, res.Matrix, func() error { f.IO.Printf("%s\n", res.Line); return nil })
 }
 
 // MatrixSelectOptions are the inputs of `mlship matrix select`.
@@ -108,9 +104,5 @@ func runMatrixSelect(ctx context.Context, opts *MatrixSelectOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	if f.IO.JSON() {
-		return f.IO.PrintJSON(res.Selection)
-	}
-	res.WriteText(f.IO.Out)
-	return nil
+	return show(f, res.Selection, func() error { res.WriteText(f.IO.Out); return nil })
 }

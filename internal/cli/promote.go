@@ -113,12 +113,8 @@ func runPromote(ctx context.Context, opts *PromoteOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	if f.IO.JSON() {
-		if err := f.IO.PrintJSON(res.Plan); err != nil {
-			return err
-		}
-	} else {
-		f.IO.Printf("%s", res.Plan.Text())
+	if err := show(f, res.Plan, func() error { f.IO.Printf("%s", res.Plan.Text()); return nil }); err != nil {
+		return err
 	}
 	if res.Err != nil {
 		return &ExitError{Code: 1, Err: res.Err}

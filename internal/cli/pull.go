@@ -11,18 +11,12 @@ import (
 )
 
 // PullOptions are the inputs of `mlship pull`.
+// The request's Repository, Registry and Policy come from the flags.
 type PullOptions struct {
-	F            *Factory
-	Ref          string
-	Dir          string
-	Registry     RegistryFlags
-	Filter       []string
-	AllowUnknown bool
-	Force        bool
-	// Verify checks the signature (and the attestations the policy asks
-	// for) before anything is downloaded; Policy says who may sign.
-	Verify bool
-	Policy PolicyFlags
+	F        *Factory
+	Registry RegistryFlags
+	Policy   PolicyFlags
+	pipeline.PullRequest
 }
 
 // NewCmdPull builds `mlship pull`.
@@ -70,12 +64,9 @@ and the attestations --attestation or the spec's environment (--spec,
 
 func runPull(ctx context.Context, opts *PullOptions) error {
 	f := opts.F
-	res, err := pipeline.Pull(ctx, f.Run(), pipeline.PullRequest{
-		Ref: opts.Ref, Dir: opts.Dir, Repository: opts.Registry.Repository,
-		Registry: opts.Registry.options(f),
-		Filter:   opts.Filter, AllowUnknown: opts.AllowUnknown, Force: opts.Force,
-		Verify: opts.Verify, Policy: opts.Policy.PolicyRequest,
-	})
+	req := opts.PullRequest
+	req.Repository, req.Registry, req.Policy = opts.Registry.Repository, opts.Registry.options(f), opts.Policy.PolicyRequest
+	res, err := pipeline.Pull(ctx, f.Run(), req)
 	if err != nil {
 		return exitCode(err)
 	}

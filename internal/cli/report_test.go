@@ -25,8 +25,8 @@ func reportFixture(t *testing.T, metrics string, driftColumns int) (dir, evalPat
 	dir = evalSpec(t)
 	ios, _, _ := iostreams.Test(nil)
 	evalPath = filepath.Join(dir, "eval-result.json")
-	err := runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), SpecDir: dir, MetricsFile: filepath.Join(dir, metrics),
-		BaselineFile: filepath.Join(dir, "base.json"), Out: evalPath, NoFail: true})
+	err := runEval(context.Background(), &EvalOptions{F: NewFactory(ios, "test"), EvalRequest: pipeline.EvalRequest{SpecDir: dir, MetricsFile: filepath.Join(dir, metrics),
+		BaselineFile: filepath.Join(dir, "base.json"), Out: evalPath}, NoFail: true})
 	if err != nil {
 		t.Fatal(err)
 	}

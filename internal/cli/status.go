@@ -53,12 +53,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	if f.IO.JSON() {
-		err = f.IO.PrintJSON(res)
-	} else {
-		err = res.WriteText(f.IO.Out)
-	}
-	if err != nil {
+	if err := show(f, res, func() error { return res.WriteText(f.IO.Out) }); err != nil {
 		return err
 	}
 	return exitCode(res.Err())

@@ -42,8 +42,5 @@ func runTag(ctx context.Context, opts *TagOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.IO.JSON() {
-		return f.IO.PrintJSON(res)
-	}
-	return res.WriteText(f.IO.Out)
+	return show(f, res, func() error { return res.WriteText(f.IO.Out) })
 }
