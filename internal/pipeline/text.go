@@ -8,6 +8,10 @@ import (
 	"github.com/mlship/mlship/internal/eval"
 )
 
+// Text output of results whose types live in other packages (eval, drift,
+// sign) is here as functions; pipeline result types have WriteText methods
+// (render.go, inspect.go, ls.go, tag.go, status.go).
+
 // WriteEvalText writes eval's human output: one line per comparison, the
 // notes, and the verdict naming the files written (out, and reportOut
 // when set).
