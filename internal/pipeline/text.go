@@ -8,9 +8,9 @@ import (
 	"github.com/mlship/mlship/internal/eval"
 )
 
-// Text output of results whose types live in other packages (eval, drift,
-// sign) is here as functions; pipeline result types have WriteText methods
-// (render.go, inspect.go, ls.go, tag.go, status.go).
+// Human output lives here and in render.go: functions for results whose
+// types belong to other packages (eval, drift, sign), WriteText methods for
+// pipeline's own result types (also in inspect.go, ls.go, tag.go, status.go).
 
 // WriteEvalText writes eval's human output: one line per comparison, the
 // notes, and the verdict naming the files written (out, and reportOut
