@@ -235,12 +235,7 @@ func isSpecPath(p string) bool {
 		b := filepath.Base(p)
 		return strings.HasPrefix(b, "model.") && (strings.HasSuffix(b, ".cue") || strings.HasSuffix(b, ".json") || strings.HasSuffix(b, ".yaml"))
 	}
-	for _, n := range []string{"model.cue", "model.json", "model.yaml"} {
-		if _, err := os.Stat(filepath.Join(p, n)); err == nil {
-			return true
-		}
-	}
-	return false
+	return spec.IsSpecDir(p)
 }
 
 // GitInfo returns the commit time and revision of the repository holding
