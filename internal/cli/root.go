@@ -32,7 +32,7 @@ type Factory struct {
 // workflow token for ghcr.io inside Actions).
 func (f *Factory) Registry() (*oci.Client, error) {
 	f.registryOnce.Do(func() {
-		env := gha.Parse(f.IO.Getenv)
+		env := gha.Parse(f.IO.Env)
 		f.registry = oci.NewClient(
 			oci.WithPlainHTTP(f.PlainHTTP),
 			oci.WithKeychain(oci.DefaultKeychain(oci.GitHubToken{Token: env.Token, Actor: env.Actor, InActions: env.Actions})),
@@ -44,7 +44,7 @@ func (f *Factory) Registry() (*oci.Client, error) {
 
 // NewFactory builds a Factory over ios.
 func NewFactory(ios *iostreams.IOStreams, version string) *Factory {
-	return &Factory{IO: ios, Actions: gha.New(ios.Out, ios.Getenv), Version: version}
+	return &Factory{IO: ios, Actions: gha.New(ios.Out, ios.Env), Version: version}
 }
 
 // NewRootCmd assembles the mlship command tree.

@@ -8,5 +8,5 @@ import (
 // Run is the run context the pipeline use cases take, over the Factory's
 // streams and Actions runtime.
 func (f *Factory) Run() *pipeline.Run {
-	return &pipeline.Run{Env: gha.Parse(f.IO.Getenv), IO: f.IO, Actions: f.Actions, Registry: f.Registry}
+	return &pipeline.Run{Env: gha.Parse(f.IO.Env), IO: f.IO, Actions: f.Actions, Registry: f.Registry}
 }

@@ -28,7 +28,7 @@ func (r *run) pipelineRun() *pipeline.Run {
 	if log == nil {
 		log = io.Discard
 	}
-	ios := &iostreams.IOStreams{In: &bytes.Buffer{}, Out: log, ErrOut: log, Format: iostreams.Text, Getenv: noEnv}
+	ios := &iostreams.IOStreams{In: &bytes.Buffer{}, Out: log, ErrOut: log, Format: iostreams.Text, Env: noEnv}
 	return &pipeline.Run{Env: gha.Parse(noEnv), IO: ios, Actions: gha.New(io.Discard, noEnv)}
 }
 

@@ -40,8 +40,9 @@ type IOStreams struct {
 	// StdoutTTY and StderrTTY say whether progress may be drawn.
 	StdoutTTY bool
 	StderrTTY bool
-	// Getenv reads the environment; tests replace it.
-	Getenv func(string) string
+	// Env reads the process environment (through internal/gha, its one
+	// reader); tests replace it.
+	Env func(string) string
 }
 
 // System returns streams bound to the process.
@@ -53,7 +54,7 @@ func System() *IOStreams {
 		Format:    Text,
 		StdoutTTY: isTerminal(os.Stdout),
 		StderrTTY: isTerminal(os.Stderr),
-		Getenv:    gha.ProcessEnv,
+		Env:       gha.ProcessEnv,
 	}
 }
 
@@ -66,7 +67,7 @@ func Test(env map[string]string) (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
 		Out:    out,
 		ErrOut: errOut,
 		Format: Text,
-		Getenv: func(k string) string { return env[k] },
+		Env:    func(k string) string { return env[k] },
 	}, out, errOut
 }
 
@@ -74,10 +75,10 @@ func Test(env map[string]string) (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
 func (s *IOStreams) JSON() bool { return s.Format == JSON }
 
 // InActions reports whether we run inside a GitHub Actions job.
-func (s *IOStreams) InActions() bool { return gha.Parse(s.Getenv).Actions }
+func (s *IOStreams) InActions() bool { return gha.Parse(s.Env).Actions }
 
 // CI reports whether we run in any CI system (no terminal tricks there).
-func (s *IOStreams) CI() bool { return gha.Parse(s.Getenv).CI }
+func (s *IOStreams) CI() bool { return gha.Parse(s.Env).CI }
 
 // Progress reports whether an interactive progress bar may be drawn on
 // stderr: a terminal, outside CI.

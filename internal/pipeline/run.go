@@ -31,9 +31,9 @@ type Run struct {
 // NewRun builds a Run over ios, parsing the environment once.
 func NewRun(ios *iostreams.IOStreams) *Run {
 	return &Run{
-		Env:     gha.Parse(ios.Getenv),
+		Env:     gha.Parse(ios.Env),
 		IO:      ios,
-		Actions: gha.New(ios.Out, ios.Getenv),
+		Actions: gha.New(ios.Out, ios.Env),
 	}
 }
 
