@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strconv"
 
 	"github.com/mlship/mlship/internal/metrics"
 )
@@ -164,6 +163,8 @@ func exampleID(raw json.RawMessage) (string, error) {
 	return "", fmt.Errorf("\"id\" is %s: want a string or a number", string(raw))
 }
 
+// exampleValue reads a per-example value with the metrics file's rule
+// (internal/metrics.Value): one rule for what counts as a number.
 func exampleValue(raw json.RawMessage) (float64, bool, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -171,15 +172,5 @@ func exampleValue(raw json.RawMessage) (float64, bool, error) {
 	if err := dec.Decode(&v); err != nil {
 		return 0, false, err
 	}
-	switch x := v.(type) {
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return 0, false, fmt.Errorf("%s is not a finite number", x)
-		}
-		return f, true, nil
-	case bool:
-		return b2f(x), true, nil
-	}
-	return 0, false, nil
+	return metrics.Value(v)
 }
