@@ -1,18 +1,10 @@
 package e2e
 
 import (
-	"os"
 	"testing"
 
-	"github.com/mlship/mlship/internal/spec"
+	"github.com/mlship/mlship/internal/spec/spectest"
 )
 
-// TestMain lets this test binary serve the CUE sandbox: mlship init loads
-// the spec it renders, and the spec loader may re-execute the running
-// program to evaluate CUE within bounds.
-func TestMain(m *testing.M) {
-	if code, ok := spec.ServeSandbox(os.Args[1:], os.Stdin, os.Stdout); ok {
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
-}
+// TestMain serves the CUE sandbox (see spectest.Main): these tests load specs.
+func TestMain(m *testing.M) { spectest.Main(m) }

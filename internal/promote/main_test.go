@@ -1,18 +1,10 @@
 package promote
 
 import (
-	"os"
 	"testing"
 
-	"github.com/mlship/mlship/internal/spec"
+	"github.com/mlship/mlship/internal/spec/spectest"
 )
 
-// TestMain lets this test binary act as internal/spec's CUE sandbox: plan
-// and apply load specs from git through spec's loader, whose default
-// evaluator re-executes the running program for anything but plain data.
-func TestMain(m *testing.M) {
-	if code, ok := spec.ServeSandbox(os.Args[1:], os.Stdin, os.Stdout); ok {
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
-}
+// TestMain serves the CUE sandbox (see spectest.Main): these tests load specs.
+func TestMain(m *testing.M) { spectest.Main(m) }
