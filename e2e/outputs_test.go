@@ -38,7 +38,7 @@ var stepOutput = regexp.MustCompile(`^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\
 func TestActionsDeclareOutputs(t *testing.T) {
 	t.Parallel()
 	root := testenv.RepoRoot(t)
-	byFile := cliOutputs(t, filepath.Join(root, "internal", "cli"))
+	byFile := cliOutputs(t, filepath.Join(root, "internal", "pipeline"))
 	var all []string
 	for _, names := range byFile {
 		all = append(all, names...)
@@ -48,7 +48,7 @@ func TestActionsDeclareOutputs(t *testing.T) {
 	// Guard the scan: these are written in each of the ways it recognizes.
 	for _, want := range []string{"matrix", "count", "valid", "digest", "ref", "report-path", "drift-share", "plan-path", "best-dir", "in-sync", "private-key"} {
 		if !slices.Contains(all, want) {
-			t.Fatalf("the scan of internal/cli found no output %q (found %v)", want, all)
+			t.Fatalf("the scan of internal/pipeline found no output %q (found %v)", want, all)
 		}
 	}
 	t.Run("action.yml", func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestActionsDeclareOutputs(t *testing.T) {
 			var want []string
 			for _, f := range files {
 				if len(byFile[f]) == 0 {
-					t.Fatalf("internal/cli/%s writes no output", f)
+					t.Fatalf("internal/pipeline/%s writes no output", f)
 				}
 				want = append(want, byFile[f]...)
 			}
@@ -109,7 +109,8 @@ func outputProblems(action map[string]any, want []string) []string {
 	return problems
 }
 
-// cliOutputs scans the non-test Go files of internal/cli for the output
+// cliOutputs scans the non-test Go files of internal/pipeline (where the use
+// cases write their step outputs) for the output
 // names each writes with SetOutput: in the functions calling it, the string
 // literals that are SetOutput's first argument, keys of a map[string]string
 // literal, indexes assigned to in such a map (outs["plan-path"] = ...), or the first field
