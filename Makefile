@@ -22,7 +22,7 @@ tools:
 	./internal/tools/build.sh $(TOOLS_DIR)
 
 lint: lint-workflows
-	gofmt -l . | tee /dev/stderr | (! read)
+	gofmt -l . | tee /dev/stderr | (! read -r _)
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 

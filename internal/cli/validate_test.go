@@ -141,11 +141,11 @@ func TestValidateChecksEnvironmentsFile(t *testing.T) {
 	envFile := bad + "/mlship/environments.json"
 	actions := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "s.md"), "GITHUB_OUTPUT": filepath.Join(t.TempDir(), "o")}
 
-	code, stdout, stderr := mlship(t, nil, "validate", bad)
+	code, _, stderr := mlship(t, nil, "validate", bad)
 	if code != 1 || !strings.Contains(stderr, envFile+`:3:14: environments.dev.Digest: unknown key "Digest" (did you mean "digest"?`) {
 		t.Errorf("exit %d, stderr %q: want the case-variant key at its position", code, stderr)
 	}
-	code, stdout, _ = mlship(t, actions, "validate", bad)
+	code, stdout, _ := mlship(t, actions, "validate", bad)
 	if code != 1 || !strings.Contains(stdout, "::error file="+envFile+",line=3,col=14,title=mlship validate::environments.dev.Digest: unknown key") {
 		t.Errorf("exit %d, stdout %q: want an annotation on the environments file", code, stdout)
 	}
