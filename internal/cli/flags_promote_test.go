@@ -3,7 +3,6 @@ package cli
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,13 +65,7 @@ func TestPromotionCommandFlags(t *testing.T) {
 	prom := PromoteFlags{pipeline.PromoterRequest{SpecDir: "examples/iris", MainBranch: "main"}}
 	promAll := PromoteFlags{pipeline.PromoterRequest{SpecDir: "d", Repository: "r.io/x", Keys: []string{"a.pub", "b.pub"},
 		Identity: "id", Issuer: "iss", AllowedWorkflows: []string{"^w"}, MainBranch: "trunk"}}
-	tests := []struct {
-		name string
-		cmd  func(capture func(any)) *cobra.Command
-		args []string
-		want any
-		err  string
-	}{
+	tests := []flagCase{
 		{"sign", func(c func(any)) *cobra.Command {
 			return NewCmdSign(f, func(o *SignOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"r/x:1", "--key", "env://K", "--tlog-upload"}, SignOptions{Ref: "r/x:1", Signer: keyed}, ""},
@@ -121,30 +114,5 @@ func TestPromotionCommandFlags(t *testing.T) {
 			return NewCmdStatus(f, func(o *StatusOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"examples/iris", "--rev", "v1"}, StatusOptions{Flags: prom, Rev: "v1"}, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var got any
-			cmd := tt.cmd(func(o any) { got = o })
-			cmd.SetArgs(tt.args)
-			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			cmd.SetOut(ios.ErrOut)
-			err := cmd.Execute()
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("%v: err = %v, want %q", tt.args, err, tt.err)
-				}
-				if got != nil {
-					t.Errorf("%v: ran with %+v after a usage error", tt.args, got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("%v: %v", tt.args, err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("%v parsed\n got %+v\nwant %+v", tt.args, got, tt.want)
-			}
-		})
-	}
+	runFlagCases(t, ios.ErrOut, tests)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,13 +23,7 @@ func TestCommandFlags(t *testing.T) {
 	t.Parallel()
 	ios, _, _ := iostreams.Test(nil)
 	f := NewFactory(ios, "test")
-	tests := []struct {
-		name string
-		cmd  func(capture func(any)) *cobra.Command
-		args []string
-		want any
-		err  string
-	}{
+	tests := []flagCase{
 		{"version", func(c func(any)) *cobra.Command {
 			return NewCmdVersion(f, func(o *VersionOptions) error { o.F = nil; c(*o); return nil })
 		}, nil, VersionOptions{}, ""},
@@ -144,6 +139,31 @@ func TestCommandFlags(t *testing.T) {
 			return NewCmdLs(f, func(o *LsOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"r/x", "--all"}, LsOptions{Repo: "r/x", Registry: defaultRegistry, All: true}, ""},
 	}
+	runFlagCases(t, ios.ErrOut, tests)
+}
+
+// policy is PolicyFlags naming one key, a spec and an environment.
+func policy(key, specDir, env string) PolicyFlags {
+	var p PolicyFlags
+	p.Keys, p.SpecDir, p.Env = []string{key}, specDir, env
+	return p
+}
+
+// flagCase is one row of a flag-parsing test: argv for the command that
+// cmd builds (with a runF that hands the parsed options to capture), and
+// the options it must parse to, or the usage error it must refuse with.
+type flagCase struct {
+	name string
+	cmd  func(capture func(any)) *cobra.Command
+	args []string
+	want any
+	err  string
+}
+
+// runFlagCases runs each case through the command's runF: nothing runs
+// for real, and a usage error must stop before runF.
+func runFlagCases(t *testing.T, out io.Writer, tests []flagCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -151,7 +171,7 @@ func TestCommandFlags(t *testing.T) {
 			cmd := tt.cmd(func(o any) { got = o })
 			cmd.SetArgs(tt.args)
 			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			cmd.SetOut(ios.ErrOut)
+			cmd.SetOut(out)
 			err := cmd.Execute()
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -170,11 +190,4 @@ func TestCommandFlags(t *testing.T) {
 			}
 		})
 	}
-}
-
-// policy is PolicyFlags naming one key, a spec and an environment.
-func policy(key, specDir, env string) PolicyFlags {
-	var p PolicyFlags
-	p.Keys, p.SpecDir, p.Env = []string{key}, specDir, env
-	return p
 }
