@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -157,14 +156,7 @@ func (l *loader) addParquetValue(c *column, ds int, v parquet.Value, scratch *[]
 			x = v.Double()
 		}
 		if c.typ == Numerical {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				c.missing[ds]++
-				return nil
-			}
-			if c.num[ds].hist == nil {
-				l.used += 8
-			}
-			c.num[ds].add(x)
+			l.addNumber(c, ds, x)
 			return nil
 		}
 		*scratch = strconv.AppendFloat(*scratch, x, 'g', -1, 64)

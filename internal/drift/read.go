@@ -118,19 +118,24 @@ func (l *loader) matchColumns(file string, names []string) error {
 	return nil
 }
 
+// addNumber takes one value of numerical column c in data set ds, from
+// CSV or Parquet alike: a non-finite value counts as missing.
+func (l *loader) addNumber(c *column, ds int, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		c.missing[ds]++
+		return
+	}
+	if c.num[ds].hist == nil {
+		l.used += 8
+	}
+	c.num[ds].add(v)
+}
+
 // addField takes one CSV field of column c in data set ds.
 func (l *loader) addField(c *column, ds int, b []byte) error {
 	if c.typ == Numerical {
-		v, ok := parseNumber(b)
-		if ok {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				c.missing[ds]++
-				return nil
-			}
-			if c.num[ds].hist == nil {
-				l.used += 8
-			}
-			c.num[ds].add(v)
+		if v, ok := parseNumber(b); ok {
+			l.addNumber(c, ds, v)
 			return nil
 		}
 		if isMissing(b) {
