@@ -1,0 +1,77 @@
+package attest
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Promotion is the predicate of a promotion record (PromotionType): the
+// signed statement, about one manifest digest, that promote apply moved
+// an environment's tag to it. A deployer checks it offline (verify
+// --promoted-to ENV, cosign verify-attestation, an admission controller)
+// without git or GitHub.
+type Promotion struct {
+	// Environment is the environment whose tag moved (dev, staging, prod).
+	Environment string `json:"environment"`
+	// Repository is the model's registry repository (ghcr.io/acme/iris).
+	Repository string `json:"repository"`
+	// Tag is the environment tag that now points at the subject.
+	Tag string `json:"tag,omitempty"`
+	// Git is where the decision was made: the git repository and the
+	// merge commit on the main branch.
+	Git PromotionGit `json:"git"`
+	// PullRequest is the promotion pull request that was merged (absent
+	// for a push to main without a PR).
+	PullRequest *PromotionPR `json:"pullRequest,omitempty"`
+	// Approvers are the reviewers whose approvals counted.
+	Approvers []string `json:"approvers,omitempty"`
+	// Rules are the promotion rules with their outcome.
+	Rules []PromotionRule `json:"rules"`
+	// PreviousDigest is the digest the tag pointed at before ("" if none).
+	PreviousDigest string `json:"previousDigest,omitempty"`
+	// PromotedAt is when the tag moved (RFC 3339, UTC).
+	PromotedAt time.Time `json:"promotedAt"`
+	// RunURL is the Actions run that promoted, when in Actions.
+	RunURL string `json:"runURL,omitempty"`
+}
+
+// PromotionGit names the commit a promotion was decided at.
+type PromotionGit struct {
+	// Repository is the git repository (owner/name on GitHub, or a URL).
+	Repository string `json:"repository,omitempty"`
+	// MergeCommit is the commit on main that holds the new desired state.
+	MergeCommit string `json:"mergeCommit"`
+	// Ref is the branch ref (refs/heads/main).
+	Ref string `json:"ref,omitempty"`
+}
+
+// PromotionPR is the merged promotion pull request.
+type PromotionPR struct {
+	Number int    `json:"number"`
+	URL    string `json:"url,omitempty"`
+}
+
+// PromotionRule is one promotion rule's outcome (signature, attestations,
+// gates, order, approvals, policy-change...).
+type PromotionRule struct {
+	Name    string `json:"name"`
+	Outcome string `json:"outcome"` // pass, fail, skip
+	Detail  string `json:"detail,omitempty"`
+}
+
+// ParsePromotion reads a promotion predicate; it checks the fields a
+// deployer relies on are present. The signature is verified elsewhere.
+func ParsePromotion(raw []byte) (*Promotion, error) {
+	var p Promotion
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("promotion record: %w", err)
+	}
+	if p.Environment == "" {
+		return nil, fmt.Errorf("promotion record: no environment")
+	}
+	if p.Git.MergeCommit == "" {
+		return nil, fmt.Errorf("promotion record for %s: no merge commit", p.Environment)
+	}
+	return &p, nil
+}
