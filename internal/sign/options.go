@@ -20,6 +20,7 @@ type options struct {
 	name    []name.Option
 	now     func() time.Time
 	replace bool
+	extra   [][]byte
 }
 
 func makeOptions(opts []Option) *options {
@@ -62,6 +63,15 @@ func WithClock(now func() time.Time) Option {
 // appending, so re-runs stay idempotent in size.
 func WithReplace(replace bool) Option {
 	return func(o *options) { o.replace = replace }
+}
+
+// WithExtraBundles makes Verify (signatures and attestation rules) also
+// consider these Sigstore bundles (JSON) as if they were attached to the
+// artifact in the registry, e.g. bundles read from GitHub's attestations
+// API. They are verified exactly like the registry's: a bundle about
+// another digest or by another signer is refused.
+func WithExtraBundles(b ...[]byte) Option {
+	return func(o *options) { o.extra = append(o.extra, b...) }
 }
 
 // remoteOpts are the client's remote options, then WithRemoteOptions'.

@@ -17,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/fulcioroots"
 	"github.com/sigstore/sigstore/pkg/tuf"
 
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -75,6 +76,11 @@ type AttestationRule struct {
 	PredicateType string           `json:"predicateType"`
 	RequirePassed bool             `json:"requirePassed,omitempty"`
 	Gates         map[string]Bound `json:"-"`
+	// Environment, for promotion records (attest.PromotionType), accepts
+	// only a record whose predicate parses (attest.ParsePromotion) and
+	// names this environment: a valid record for another environment is
+	// refused, naming the environments found.
+	Environment string `json:"environment,omitempty"`
 }
 
 // Name is the rule's short name for messages ("eval", "provenance", URI).
@@ -85,6 +91,12 @@ func (r AttestationRule) Name() string { return ShortName(r.PredicateType) }
 func NewAttestationRule(typ string) AttestationRule {
 	uri := PredicateType(typ)
 	return AttestationRule{PredicateType: uri, RequirePassed: uri == EvalPredicateType}
+}
+
+// NewPromotionRule requires a signed promotion record for environment env
+// attached to exactly the verified digest.
+func NewPromotionRule(env string) AttestationRule {
+	return AttestationRule{PredicateType: attest.PromotionType, Environment: env}
 }
 
 // TrustRoot is explicit trust material for keyless and tlog checks.

@@ -41,6 +41,9 @@ type Result struct {
 	PredicateType string `json:"predicateType,omitempty"`
 	// TLogIndex is the Rekor log index when the signature was logged.
 	TLogIndex *int64 `json:"tlogIndex,omitempty"`
+	// Bundles are the Sigstore bundles (JSON, v0.3) that were written, one
+	// per signature or attestation; empty in the legacy format.
+	Bundles [][]byte `json:"-"`
 }
 
 // ResolveDigest parses ref and resolves a tag to the manifest digest it

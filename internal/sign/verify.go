@@ -360,10 +360,6 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 	if err != nil {
 		return nil, fmt.Errorf("fetching the attestations of %s from %s: %w", d, at, err)
 	}
-	type accepted struct {
-		st  Statement
-		who VerifiedAttestation
-	}
 	good := map[string][]accepted{}
 	bad := map[string][]string{}
 	for _, att := range al {
@@ -393,6 +389,16 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 	var out []VerifiedAttestation
 	for _, rule := range p.Attestations {
 		list := good[rule.PredicateType]
+		if rule.Environment != "" {
+			var err error
+			if list, err = promotedTo(d, rule, list, bad[rule.PredicateType]); err != nil {
+				return nil, err
+			}
+			for _, a := range list {
+				out = append(out, a.who)
+			}
+			continue
+		}
 		if len(list) == 0 {
 			if why := bad[rule.PredicateType]; len(why) > 0 {
 				return nil, &Refusal{Ref: d.String(), Rule: "no valid " + rule.Name() + " attestation", Detail: summarize(why)}
@@ -425,6 +431,59 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 		out = append(out, va)
 	}
 	return out, nil
+}
+
+// accepted is an attestation whose signature an accepted signer made.
+type accepted struct {
+	st  Statement
+	who VerifiedAttestation
+}
+
+// promotedTo keeps the accepted promotion records for rule.Environment;
+// none is a refusal that says what was found instead (records for other
+// environments, unreadable records, records refused for their signer or
+// subject).
+func promotedTo(d name.Digest, rule AttestationRule, list []accepted, why []string) ([]accepted, error) {
+	var keep []accepted
+	var others, unreadable []string
+	for _, a := range list {
+		pr, err := attest.ParsePromotion(a.st.Predicate)
+		if err != nil {
+			unreadable = append(unreadable, err.Error())
+			continue
+		}
+		if pr.Environment != rule.Environment {
+			others = append(others, pr.Environment)
+			continue
+		}
+		keep = append(keep, a)
+	}
+	if len(keep) > 0 {
+		return keep, nil
+	}
+	rf := &Refusal{Ref: d.String(), Rule: "no promotion record for " + rule.Environment}
+	var details []string
+	if len(others) > 0 {
+		sort.Strings(others)
+		details = append(details, "found records for "+strings.Join(uniq(others), ", "))
+	}
+	details = append(details, unreadable...)
+	details = append(details, why...)
+	if len(details) == 0 {
+		details = append(details, "no attestation of type "+rule.PredicateType+" by an accepted signer")
+	}
+	rf.Detail = summarize(details)
+	return nil, rf
+}
+
+func uniq(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func evaluatedAt(st Statement) string {
