@@ -1,8 +1,10 @@
 package attest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,6 +16,10 @@ import (
 type Promotion struct {
 	// Environment is the environment whose tag moved (dev, staging, prod).
 	Environment string `json:"environment"`
+	// Model is the spec's model name; Version the artifact's version
+	// (informative: the subject digest is what the record is about).
+	Model   string `json:"model,omitempty"`
+	Version string `json:"version,omitempty"`
 	// Repository is the model's registry repository (ghcr.io/acme/iris).
 	Repository string `json:"repository"`
 	// Tag is the environment tag that now points at the subject.
@@ -60,11 +66,21 @@ type PromotionRule struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
+// maxPromotion bounds a promotion predicate read from a registry: a real
+// one is a few KiB (rules with details, a handful of approvers).
+const maxPromotion = 1 << 20
+
 // ParsePromotion reads a promotion predicate; it checks the fields a
-// deployer relies on are present. The signature is verified elsewhere.
+// deployer relies on are present and well formed. The signature is
+// verified elsewhere (internal/sign): a caller that trusts the record must
+// have verified it first.
 func ParsePromotion(raw []byte) (*Promotion, error) {
+	if len(raw) > maxPromotion {
+		return nil, fmt.Errorf("promotion record: %d bytes, more than the %d a record may hold", len(raw), maxPromotion)
+	}
 	var p Promotion
-	if err := json.Unmarshal(raw, &p); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("promotion record: %w", err)
 	}
 	if p.Environment == "" {
@@ -73,5 +89,42 @@ func ParsePromotion(raw []byte) (*Promotion, error) {
 	if p.Git.MergeCommit == "" {
 		return nil, fmt.Errorf("promotion record for %s: no merge commit", p.Environment)
 	}
+	if p.PreviousDigest != "" && !validDigest(p.PreviousDigest) {
+		return nil, fmt.Errorf("promotion record for %s: previous digest %q is not algorithm:hex", p.Environment, p.PreviousDigest)
+	}
+	if p.PromotedAt.IsZero() {
+		return nil, fmt.Errorf("promotion record for %s: no promotedAt time", p.Environment)
+	}
 	return &p, nil
+}
+
+// Marshal encodes the predicate (what mlship attests).
+func (p *Promotion) Marshal() ([]byte, error) {
+	if p.Environment == "" || p.Git.MergeCommit == "" {
+		return nil, fmt.Errorf("promotion record: environment and merge commit are required")
+	}
+	return json.Marshal(p)
+}
+
+// RuleOutcome is the outcome the record gives rule name ("" when absent).
+func (p *Promotion) RuleOutcome(name string) string {
+	for _, r := range p.Rules {
+		if r.Name == name {
+			return r.Outcome
+		}
+	}
+	return ""
+}
+
+func validDigest(d string) bool {
+	alg, hex, ok := strings.Cut(d, ":")
+	if !ok || alg == "" || len(hex) < 32 {
+		return false
+	}
+	for _, c := range hex {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
