@@ -53,6 +53,19 @@ var handlers = map[string]func(*call){
 	"actions/generate-runner-jitconfig-for-repo": generateJITConfig,
 
 	"repos/get": getRepo,
+
+	"issues/create":               createIssue,
+	"issues/get":                  getIssue,
+	"issues/update":               updateIssue,
+	"issues/list-for-repo":        listIssues,
+	"issues/list-labels-for-repo": listLabels,
+	"issues/get-label":            getLabel,
+	"issues/create-label":         createLabel,
+
+	"actions/create-workflow-dispatch": createWorkflowDispatch,
+
+	"repos/create-attestation": createAttestation,
+	"repos/list-attestations":  listAttestations,
 }
 
 // repositories (any owner/name exists, created on first use).

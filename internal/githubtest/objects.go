@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -274,6 +275,58 @@ func (s *Server) review(r *repo, p *PullRequest, v *Review) obj {
 	}
 	if !v.SubmittedAt.IsZero() {
 		o["submitted_at"] = ts(v.SubmittedAt)
+	}
+	return o
+}
+
+func (s *Server) label(r *repo, l *Label) obj {
+	return obj{
+		"id": l.ID, "node_id": nodeID("LA", l.ID), "url": s.repoURL(r) + "/labels/" + url.PathEscape(l.Name),
+		"name": l.Name, "description": nullable(l.Description), "color": l.Color, "default": false,
+	}
+}
+
+// issue renders the issue object (a pull request's issue view carries
+// "pull_request").
+func (s *Server) issue(r *repo, stored *Issue) obj {
+	v := r.asIssue(stored)
+	u := s.repoURL(r)
+	iu := fmt.Sprintf("%s/issues/%d", u, v.Number)
+	html := fmt.Sprintf("%s/%s/%s/issues/%d", htmlBase, r.owner, r.name, v.Number)
+	labels := make([]any, 0, len(v.Labels))
+	for _, name := range v.Labels {
+		if l := r.labelNamed(name); l != nil {
+			labels = append(labels, s.label(r, l))
+		}
+	}
+	comments := 0
+	for _, c := range r.comments {
+		if c.Issue == v.Number {
+			comments++
+		}
+	}
+	var reason any
+	if v.StateReason != "" {
+		reason = v.StateReason
+	}
+	o := obj{
+		"id": v.ID, "node_id": nodeID("I", v.ID), "url": iu, "repository_url": u,
+		"labels_url": iu + "/labels{/name}", "comments_url": iu + "/comments", "events_url": iu + "/events",
+		"html_url": html, "number": v.Number, "state": v.State, "state_reason": reason, "title": v.Title,
+		"body": nullable(v.Body), "user": s.userOrNil(v.User), "labels": labels, "assignee": nil, "assignees": []any{},
+		"milestone": nil, "locked": false, "active_lock_reason": nil, "comments": comments,
+		"closed_at": ts(v.ClosedAt), "created_at": ts(v.CreatedAt), "updated_at": ts(v.UpdatedAt),
+		"closed_by": s.userOrNil(v.ClosedBy), "author_association": "NONE", "timeline_url": iu + "/timeline",
+		"performed_via_github_app": nil,
+		"reactions": obj{"url": iu + "/reactions", "total_count": 0,
+			"+1": 0, "-1": 0, "laugh": 0, "confused": 0, "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0},
+	}
+	if p := r.pulls[v.Number]; stored.isPull && p != nil {
+		phtml := fmt.Sprintf("%s/%s/%s/pull/%d", htmlBase, r.owner, r.name, p.Number)
+		o["html_url"] = phtml
+		o["draft"] = p.Draft
+		o["pull_request"] = obj{"url": fmt.Sprintf("%s/pulls/%d", u, p.Number), "html_url": phtml,
+			"diff_url": phtml + ".diff", "patch_url": phtml + ".patch", "merged_at": ts(p.MergedAt)}
 	}
 	return o
 }

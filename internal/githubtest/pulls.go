@@ -115,7 +115,7 @@ func createPull(c *call) {
 	p := &PullRequest{Number: r.newNumber(), ID: c.s.st.id(), Title: in.Title, Body: in.Body, User: c.s.login, State: "open",
 		Head: head, HeadSHA: r.branchSHA(head), Base: in.Base, BaseSHA: r.branchSHA(in.Base), Draft: in.Draft, CreatedAt: now, UpdatedAt: now}
 	r.pulls[p.Number] = p
-	r.issues[p.Number] = &issue{number: p.Number, isPull: true}
+	r.issues[p.Number] = &Issue{Number: p.Number, ID: p.ID, isPull: true}
 	c.w.header.Set("Location", fmt.Sprintf("%s/pulls/%d", c.s.repoURL(r), p.Number))
 	c.json(http.StatusCreated, c.s.pullRequest(r, p, false))
 }

@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -27,7 +28,8 @@ func (s *Server) AddIssue(owner, repo string) int {
 	defer s.mu.Unlock()
 	r := s.locked(owner, repo)
 	n := r.newNumber()
-	r.issues[n] = &issue{number: n}
+	now := s.now().Truncate(time.Second)
+	r.issues[n] = &Issue{Number: n, ID: s.st.id(), Title: "Issue " + strconv.Itoa(n), User: "octocat", State: "open", CreatedAt: now, UpdatedAt: now}
 	return n
 }
 
@@ -93,7 +95,7 @@ func (s *Server) AddPullRequest(owner, repo string, pr PullRequest) PullRequest 
 	}
 	p := pr
 	r.pulls[p.Number] = &p
-	r.issues[p.Number] = &issue{number: p.Number, isPull: true}
+	r.issues[p.Number] = &Issue{Number: p.Number, ID: p.ID, isPull: true}
 	return p
 }
 

@@ -34,20 +34,68 @@ type repo struct {
 	owner, name string
 	created     time.Time
 	nextNumber  int
-	issues      map[int]*issue // issue numbers, pull requests included
-	comments    []*Comment
-	checkRuns   []*CheckRun
-	statuses    []*CommitStatus
-	deployments []*Deployment
-	pulls       map[int]*PullRequest
-	reviews     map[int][]*Review
-	runners     []*JITConfig
-	heads       map[string]string // branch → head SHA
+	issues      map[int]*Issue // issue numbers, pull requests included
+	labels      []*Label
+	dispatches  []Dispatch
+	// workflows take workflow_dispatch when workflowsSet (SetWorkflows).
+	workflows    []string
+	workflowsSet bool
+	attests      []*Attestation
+	comments     []*Comment
+	checkRuns    []*CheckRun
+	statuses     []*CommitStatus
+	deployments  []*Deployment
+	pulls        map[int]*PullRequest
+	reviews      map[int][]*Review
+	runners      []*JITConfig
+	heads        map[string]string // branch → head SHA
 }
 
-type issue struct {
-	number int
-	isPull bool
+// Issue is an issue. A pull request also has one (its number, its labels);
+// its title, body and state live in the PullRequest.
+type Issue struct {
+	Number      int
+	ID          int64
+	Title       string
+	Body        string
+	User        string
+	State       string // open, closed
+	StateReason string // completed, not_planned, reopened, duplicate, or ""
+	Labels      []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    time.Time
+	ClosedBy    string
+	isPull      bool
+}
+
+// Label is a repository label.
+type Label struct {
+	ID          int64
+	Name        string
+	Color       string
+	Description string
+}
+
+// Dispatch is a recorded workflow_dispatch event.
+type Dispatch struct {
+	// Workflow is the workflow_id as sent: a file name or a number.
+	Workflow         string
+	Ref              string
+	Inputs           map[string]any
+	ReturnRunDetails bool
+	CreatedAt        time.Time
+}
+
+// Attestation is a stored artifact attestation.
+type Attestation struct {
+	ID int64
+	// Subjects are the digests it is filed under, "sha256:<hex>".
+	Subjects []string
+	// PredicateType is the in-toto statement's; "" for a message signature.
+	PredicateType string
+	Bundle        []byte
+	CreatedAt     time.Time
 }
 
 func (st *state) repo(owner, name string, now time.Time) *repo {
@@ -55,7 +103,7 @@ func (st *state) repo(owner, name string, now time.Time) *repo {
 	if r, ok := st.repos[key]; ok {
 		return r
 	}
-	r := &repo{id: st.id(), owner: owner, name: name, created: now, issues: map[int]*issue{}, pulls: map[int]*PullRequest{}, reviews: map[int][]*Review{}, heads: map[string]string{}}
+	r := &repo{id: st.id(), owner: owner, name: name, created: now, issues: map[int]*Issue{}, pulls: map[int]*PullRequest{}, reviews: map[int][]*Review{}, heads: map[string]string{}}
 	st.userID(owner)
 	st.repos[key] = r
 	return r
