@@ -59,6 +59,12 @@ type ColumnResult struct {
 	Drift     bool     `json:"drift"`
 	// Missing counts missing values (empty, NA, NaN, null, ±Inf …).
 	Missing Missing `json:"missing"`
+	// NonFinite counts the ±Inf (and Parquet NaN) values among Missing.
+	NonFinite Missing `json:"nonFinite"`
+	// Extreme counts finite values beyond ExtremeLimit (1e100 in
+	// magnitude): sentinels such as 1.7976931348623157e308, left out of
+	// the tests (and of Missing and Count).
+	Extreme Missing `json:"extreme"`
 	// Count of non-missing values tested in each data set.
 	Count Missing `json:"count"`
 	// UnseenCategories are categories of the current data absent from the
@@ -202,10 +208,18 @@ func chooseTest(c *column, cfg Config) string {
 }
 
 func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnResult {
+	r := testColumnCounts(c, cfg, approx, scratch)
+	noteExtreme(&r)
+	return r
+}
+
+func testColumnCounts(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnResult {
 	test := chooseTest(c, cfg)
 	r := ColumnResult{
 		Name: c.name, Type: c.typ, Test: test,
-		Missing: Missing{Reference: c.missing[refSet], Current: c.missing[curSet]},
+		Missing:   Missing{Reference: c.missing[refSet], Current: c.missing[curSet]},
+		NonFinite: Missing{Reference: c.nonFinite[refSet], Current: c.nonFinite[curSet]},
+		Extreme:   Missing{Reference: c.extreme[refSet], Current: c.extreme[curSet]},
 	}
 	r.Threshold = defaultThreshold(test)
 	if c.cfg.Threshold != nil {
@@ -265,6 +279,19 @@ func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnRes
 	return r
 }
 
+// noteExtreme adds to a column's note how many extreme values were left out.
+func noteExtreme(r *ColumnResult) {
+	if r.Extreme.Reference+r.Extreme.Current == 0 {
+		return
+	}
+	n := fmt.Sprintf("%d reference and %d current extreme values (|x| > 1e100, sentinels) left out of the test", r.Extreme.Reference, r.Extreme.Current)
+	if r.Note == "" {
+		r.Note = n
+	} else {
+		r.Note += "; " + n
+	}
+}
+
 // bothPresent handles a column with no values in one data set: all missing
 // in the current data but not in the reference is drift; nothing in either
 // is not.
@@ -272,6 +299,9 @@ func bothPresent(r *ColumnResult) bool {
 	switch {
 	case r.Count.Reference > 0 && r.Count.Current > 0:
 		return true
+	case r.Count.Reference == 0 && r.Count.Current == 0 && r.Extreme.Reference+r.Extreme.Current > 0:
+		r.Drift, r.NotComputed = true, true
+		r.Note = "only missing and extreme values: not testable, counted as drift"
 	case r.Count.Reference == 0 && r.Count.Current == 0:
 		r.Note = "no values in either data set: not tested"
 	case r.Count.Current == 0:

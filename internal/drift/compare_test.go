@@ -249,7 +249,7 @@ func TestApproximateModeTracksExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MemoryBudget = 64 << 10 // forces histograms after ~8000 values
+	cfg.MemoryBudget = 1 << 20 // forces histograms (4096 bins) part-way through the reference
 	approx, err := Compare(context.Background(), File(ref), File(cur), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -35,11 +35,19 @@ type numStore struct {
 	base   []float64
 	chunks [][]float64
 	n      int64
-	hist   *binHist
+	// capBytes is the memory held by base and chunks (their capacity),
+	// which the loader charges against the memory budget.
+	capBytes int64
+	hist     *binHist
 	// Running moments for the approximate mode (Welford).
 	mean, m2 float64
 	min, max float64
 }
+
+// firstChunkLen is the first chunk's capacity; later chunks double up to
+// chunkLen. Starting small keeps a wide file (many columns, few rows) from
+// reserving chunkLen values per column.
+const firstChunkLen = 4
 
 func (s *numStore) add(v float64) {
 	if len(s.base) < cap(s.base) {
@@ -58,8 +66,13 @@ func (s *numStore) add(v float64) {
 		return
 	}
 	k := len(s.chunks)
-	if k == 0 || len(s.chunks[k-1]) == chunkLen {
-		s.chunks = append(s.chunks, make([]float64, 0, chunkLen))
+	if k == 0 || len(s.chunks[k-1]) == cap(s.chunks[k-1]) {
+		size := firstChunkLen
+		if k > 0 {
+			size = min(2*cap(s.chunks[k-1]), chunkLen)
+		}
+		s.chunks = append(s.chunks, make([]float64, 0, size))
+		s.capBytes += 8 * int64(size)
 		k++
 	}
 	s.chunks[k-1] = append(s.chunks[k-1], v)
@@ -77,6 +90,7 @@ func (s *numStore) reserve(n int64) {
 		nb = append(nb, c...)
 	}
 	s.base, s.chunks = nb, nil
+	s.capBytes = 8 * n
 }
 
 // values returns every value as one slice (base itself when nothing
@@ -95,6 +109,7 @@ func (s *numStore) values() []float64 {
 		s.chunks[i] = nil
 	}
 	s.chunks = nil
+	s.capBytes = 0
 	return out
 }
 
@@ -155,9 +170,30 @@ type column struct {
 	num      [2]numStore
 	cat      *catStore
 	missing  [2]int64
-	rows     [2]int64
-	pos      [2]int // field index in each file's header; -1 if absent
+	// nonFinite counts ±Inf (and NaN from Parquet) per data set, a part of
+	// missing; extreme counts finite values beyond ExtremeLimit, left out
+	// of the tests and not in missing.
+	nonFinite [2]int64
+	extreme   [2]int64
+	rows      [2]int64
+	pos       [2]int // field index in each file's header; -1 if absent
 }
+
+// ExtremeLimit is the largest magnitude a numerical value may have to take
+// part in the tests. Beyond it a value is a sentinel (1.7976931348623157e308,
+// 1e308, …), not a measurement: nothing measured comes near 1e100 (the
+// observable universe holds about 1e80 atoms), and below it the squared
+// differences that variances, distances and histogram ranges need, summed
+// over 2^63 rows, stay far from float64's overflow at 1.8e308. One such
+// sentinel would otherwise make the standard deviation overflow (the normed
+// Wasserstein distance of a 5-sigma shift became 0) or a histogram's range
+// infinite. Extreme values are counted per column (extreme) and noted.
+const ExtremeLimit = 1e100
+
+// columnOverhead is the memory charged per column for its bookkeeping
+// (the column, its result, its header name), so that a wide file's columns
+// count against the memory budget too.
+const columnOverhead = 512
 
 // naValues are pandas' default missing-value markers (read_csv na_values).
 var naValues = map[string]bool{
@@ -332,20 +368,26 @@ func (c *column) promote() error {
 	return nil
 }
 
-// binHist is the approximate mode's fixed-bin histogram: nBins equal bins
+// binHist is the approximate mode's fixed-bin histogram: nb equal bins
 // over [lo, hi] plus an underflow and an overflow bin; each bin keeps its
 // count and the sum of its values, so a bin is represented by the mean of
 // what fell in it.
 type binHist struct {
 	lo, hi, scale float64
+	nb            int
 	counts        []float64
 	sums          []float64
 }
 
-// approxBins is the number of regular bins per column in approximate mode.
-const approxBins = 4096
+// approxBins is the number of regular bins per column in approximate mode
+// when the memory budget allows; minApproxBins the fewest it uses (a
+// budget too small for those is refused).
+const (
+	approxBins    = 4096
+	minApproxBins = 256
+)
 
-func newBinHist(lo, hi float64) *binHist {
+func newBinHist(lo, hi float64, nb int) *binHist {
 	span := hi - lo
 	if !(span > 0) {
 		span = math.Max(math.Abs(lo), 1)
@@ -353,9 +395,9 @@ func newBinHist(lo, hi float64) *binHist {
 	lo -= span / 4
 	hi += span / 4
 	return &binHist{
-		lo: lo, hi: hi, scale: float64(approxBins) / (hi - lo),
-		counts: make([]float64, approxBins+2),
-		sums:   make([]float64, approxBins+2),
+		lo: lo, hi: hi, nb: nb, scale: float64(nb) / (hi - lo),
+		counts: make([]float64, nb+2),
+		sums:   make([]float64, nb+2),
 	}
 }
 
@@ -365,9 +407,9 @@ func (h *binHist) add(v float64) {
 	case v < h.lo:
 		i = 0
 	case v >= h.hi:
-		i = approxBins + 1
+		i = h.nb + 1
 	default:
-		i = 1 + min(int((v-h.lo)*h.scale), approxBins-1)
+		i = 1 + min(int((v-h.lo)*h.scale), h.nb-1)
 	}
 	h.counts[i]++
 	h.sums[i] += v
@@ -386,5 +428,5 @@ func (h *binHist) points() (vals, weights []float64) {
 	return vals, weights
 }
 
-// histBytes is the memory one binHist holds.
-const histBytes = (approxBins + 2) * 16
+// histBytes is the memory one binHist of nb bins holds.
+func histBytes(nb int) int64 { return int64(nb+2) * 16 }

@@ -76,7 +76,10 @@ func (l *loader) readParquet(ctx context.Context, path string, ds int) (int64, e
 	if !l.approx && l.used+8*numeric*rows <= l.cfg.MemoryBudget {
 		for _, c := range l.cols {
 			if c.typ == Numerical {
-				c.num[ds].reserve(rows)
+				s := &c.num[ds]
+				before := s.capBytes
+				s.reserve(rows)
+				l.used += s.capBytes - before
 			}
 		}
 	}
@@ -124,12 +127,17 @@ func (l *loader) readParquet(ctx context.Context, path string, ds int) (int64, e
 					pages.Close()
 					return rows, err
 				}
-				l.checkBudget()
+				if err := l.checkBudget(); err != nil {
+					pages.Close()
+					return rows, &DataError{File: path, Column: c.name, Err: err}
+				}
 			}
 			pages.Close()
 		}
 	}
-	l.checkBudget()
+	if err := l.checkBudget(); err != nil {
+		return rows, &DataError{File: path, Err: err}
+	}
 	return rows, nil
 }
 

@@ -84,6 +84,7 @@ func (l *loader) defineColumns(file string, names []string) error {
 		}
 		l.byName[n] = c
 		l.cols = append(l.cols, c)
+		l.used += columnOverhead + int64(len(n))
 	}
 	if len(l.cols) == 0 {
 		return &DataError{File: file, Err: errors.New("no columns to compare (all are ignored)")}
@@ -119,22 +120,32 @@ func (l *loader) matchColumns(file string, names []string) error {
 }
 
 // addNumber takes one value of numerical column c in data set ds, from
-// CSV or Parquet alike: a non-finite value counts as missing.
+// CSV or Parquet alike: a non-finite value counts as missing (and as
+// non-finite), a value beyond ExtremeLimit as extreme; neither is tested.
 func (l *loader) addNumber(c *column, ds int, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		c.missing[ds]++
+		c.nonFinite[ds]++
 		return
 	}
-	if c.num[ds].hist == nil {
-		l.used += 8
+	if v > ExtremeLimit || v < -ExtremeLimit {
+		c.extreme[ds]++
+		return
 	}
-	c.num[ds].add(v)
+	s := &c.num[ds]
+	before := s.capBytes
+	s.add(v)
+	l.used += s.capBytes - before
 }
 
 // addField takes one CSV field of column c in data set ds.
 func (l *loader) addField(c *column, ds int, b []byte) error {
 	if c.typ == Numerical {
 		if v, ok := parseNumber(b); ok {
+			if math.IsNaN(v) { // "NaN", "nan": pandas' missing markers
+				c.missing[ds]++
+				return nil
+			}
 			l.addNumber(c, ds, v)
 			return nil
 		}
@@ -160,11 +171,11 @@ func (l *loader) addField(c *column, ds int, b []byte) error {
 }
 
 func (l *loader) promote(c *column) error {
-	n := c.num[0].n + c.num[1].n
+	held := c.num[0].capBytes + c.num[1].capBytes
 	if err := c.promote(); err != nil {
 		return err
 	}
-	l.used += c.cat.bytes - 8*n
+	l.used += c.cat.bytes - held
 	return nil
 }
 
@@ -177,10 +188,29 @@ func truncate(b []byte) string {
 }
 
 // checkBudget switches every numeric column to histograms once the exact
-// values would exceed the memory budget.
-func (l *loader) checkBudget() {
+// values would exceed the memory budget. The histograms get as many bins
+// as the budget leaves room for (at most approxBins); a budget that cannot
+// hold minApproxBins per column and data set is refused rather than
+// exceeded.
+func (l *loader) checkBudget() error {
 	if l.approx || l.used <= l.cfg.MemoryBudget {
-		return
+		return nil
+	}
+	var numeric, exact int64
+	for _, c := range l.cols {
+		if c.typ == Numerical {
+			numeric++
+			exact += c.num[0].capBytes + c.num[1].capBytes
+		}
+	}
+	if numeric == 0 {
+		return nil // only dictionaries: they are what they are
+	}
+	room := l.cfg.MemoryBudget - (l.used - exact)
+	nb := int(min(room/(2*numeric*16)-2, approxBins))
+	if nb < minApproxBins {
+		need := l.used - exact + 2*numeric*histBytes(minApproxBins)
+		return fmt.Errorf("the memory budget of %d bytes cannot hold %d numerical columns even as %d-bin histograms: raise it to at least %d bytes (--memory-budget or drift.memoryBudget) or ignore columns", l.cfg.MemoryBudget, numeric, minApproxBins, need)
 	}
 	l.approx = true
 	for _, c := range l.cols {
@@ -199,7 +229,7 @@ func (l *loader) checkBudget() {
 		}
 		for ds := range c.num {
 			s := &c.num[ds]
-			h := newBinHist(lo, hi)
+			h := newBinHist(lo, hi, nb)
 			var n int64
 			var mean, m2 float64
 			mn, mx := math.Inf(1), math.Inf(-1)
@@ -212,11 +242,12 @@ func (l *loader) checkBudget() {
 				mn = math.Min(mn, v)
 				mx = math.Max(mx, v)
 			})
+			l.used -= s.capBytes
 			*s = numStore{hist: h, n: n, mean: mean, m2: m2, min: mn, max: mx}
 		}
-		l.used -= 8 * (c.num[0].n + c.num[1].n)
-		l.used += 2 * histBytes
+		l.used += 2 * histBytes(nb)
 	}
+	return nil
 }
 
 // budgetEvery is how many rows pass between memory checks.
@@ -257,7 +288,10 @@ func (l *loader) reserveRows(ds int, size, consumed, rows int64) {
 	}
 	for _, c := range l.cols {
 		if c.typ == Numerical {
-			c.num[ds].reserve(est)
+			s := &c.num[ds]
+			before := s.capBytes
+			s.reserve(est)
+			l.used += s.capBytes - before
 		}
 	}
 }
@@ -331,7 +365,9 @@ func (l *loader) scanCSV(ctx context.Context, r io.Reader, path string, ds int, 
 			if rows == budgetEvery {
 				l.reserveRows(ds, size, s.Offset()-headerEnd, rows)
 			}
-			l.checkBudget()
+			if err := l.checkBudget(); err != nil {
+				return rows, &DataError{File: path, Line: s.Line(), Row: rows, Err: err}
+			}
 		}
 	}
 	if s.Err() != nil {
@@ -340,6 +376,8 @@ func (l *loader) scanCSV(ctx context.Context, r io.Reader, path string, ds int, 
 	if rows == 0 {
 		return 0, &DataError{File: path, Err: errors.New("the file has a header but no data rows")}
 	}
-	l.checkBudget()
+	if err := l.checkBudget(); err != nil {
+		return rows, &DataError{File: path, Err: err}
+	}
 	return rows, nil
 }

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -233,6 +234,9 @@ func histEdges(lo, hi float64, nb int) []float64 {
 	edges := make([]float64, nb+1)
 	// numpy.linspace: start + i*step, with the last edge exactly hi.
 	step := (hi - lo) / float64(nb)
+	if math.IsInf(step, 0) { // the range overflows: no Inf or NaN edges
+		step = hi/float64(nb) - lo/float64(nb)
+	}
 	for i := range edges {
 		edges[i] = lo + float64(i)*step
 	}
@@ -248,15 +252,25 @@ func histIndex(edges []float64, x float64) int {
 	if x < lo || x > hi {
 		return -1
 	}
-	i := int((x - lo) / (hi - lo) * float64(nb))
-	if i >= nb {
-		i = nb - 1
+	f := (x - lo) / (hi - lo) * float64(nb)
+	i := nb - 1
+	if f >= 0 && f < float64(nb) { // false for NaN (a range that overflows)
+		i = int(f)
 	}
 	if i > 0 && x < edges[i] {
 		i--
 	}
 	if i < nb-1 && x >= edges[i+1] {
 		i++
+	}
+	if x < edges[i] || (i < nb-1 && x >= edges[i+1]) {
+		// The estimate was off by more than one (rounding at extreme
+		// ranges): the last edge at or below x, by bisection.
+		i = sort.SearchFloat64s(edges, x)
+		if i == len(edges) || edges[i] > x {
+			i--
+		}
+		i = min(max(i, 0), nb-1)
 	}
 	return i
 }
