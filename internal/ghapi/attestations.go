@@ -90,7 +90,7 @@ func (c *Client) ListAttestations(ctx context.Context, owner, repo, subjectDiges
 		limit = 1000
 	}
 	path := fmt.Sprintf("repos/%s/%s/attestations/%s", owner, repo, subjectDigest)
-	var out []Attestation
+	out := []Attestation{}
 	after := ""
 	for {
 		q := url.Values{"per_page": {"100"}}
