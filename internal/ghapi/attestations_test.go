@@ -99,7 +99,10 @@ func TestAttestationRefusals(t *testing.T) {
 			_, err := c.CreateAttestation(ctx, owner, repo, testBundle("x"))
 			return err
 		}, 422},
-		{"digest without algorithm", func() error { _, err := c.ListAttestations(ctx, owner, repo, digestOf("x"), AttestationFilter{}); return err }, 0},
+		{"digest without algorithm", func() error {
+			_, err := c.ListAttestations(ctx, owner, repo, digestOf("x"), AttestationFilter{})
+			return err
+		}, 0},
 		{"path in digest", func() error {
 			_, err := c.ListAttestations(ctx, owner, repo, "sha256:../../../issues", AttestationFilter{})
 			return err

@@ -106,7 +106,10 @@ func TestIssueInputsBounded(t *testing.T) {
 			_, err := c.CreateIssue(ctx, owner, repo, IssueRequest{Title: "t", Labels: []string{"a\nb"}})
 			return err
 		}},
-		{"comma in label filter", func() error { _, err := c.ListIssues(ctx, owner, repo, IssueFilter{Labels: []string{"a,b"}}); return err }},
+		{"comma in label filter", func() error {
+			_, err := c.ListIssues(ctx, owner, repo, IssueFilter{Labels: []string{"a,b"}})
+			return err
+		}},
 		{"empty comment", func() error { _, err := c.CreateIssueComment(ctx, owner, repo, is.Number, ""); return err }},
 	} {
 		if err := tc.call(); err == nil {
