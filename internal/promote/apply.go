@@ -26,6 +26,12 @@ import (
 //     commit is the newest desired state, it is reconciled and the plan
 //     notes what it found).
 //
+// Before a tag moves, its promotion record (attest.Promotion: environment,
+// merge commit, pull request, approvers, rules, previous digest, time) is
+// signed by the Recorder and attached to the digest; if that fails the tag
+// does not move. An unchanged tag gets a record too when the digest has
+// no verified one for the environment yet.
+//
 // Each moved or unchanged environment gets a GitHub deployment (ref = the
 // commit, payload = digest and version) with a success status, unless one
 // already exists for that environment and commit.
@@ -86,6 +92,10 @@ func (p *Promoter) applyEnv(ctx context.Context, pl *Plan, e *EnvPlan, tip *Stat
 	e.TagWas = cur
 	switch {
 	case cur == e.To:
+		// A re-run, or a tag moved by hand: it keeps (or gets) its record.
+		if err := p.ensureRecord(ctx, pl, e, cur); err != nil {
+			return err
+		}
 		e.Outcome = Unchanged
 	case tip != nil && tip.Envs[e.Environment].Digest != e.To:
 		e.Outcome = Superseded
@@ -96,6 +106,11 @@ func (p *Promoter) applyEnv(ctx context.Context, pl *Plan, e *EnvPlan, tip *Stat
 		if cur != e.From {
 			e.Note = fmt.Sprintf("the tag pointed at %s, not the expected %s (moved by hand, or an earlier apply failed): reconciled to this commit, the newest desired state", orNone(cur), orNone(e.From))
 			p.o.logf("warning: %s: %s", e.Environment, e.Note)
+		}
+		// The record first, then the tag: a tag never points at a digest
+		// without its promotion record (see docs/promotion.md).
+		if err := p.writeRecord(ctx, pl, e, cur); err != nil {
+			return err
 		}
 		if err := p.o.registry.Tag(ctx, p.repo, e.To, e.Environment); err != nil {
 			return fmt.Errorf("moving %s to %s: %w", e.Tag, e.To, err)

@@ -100,14 +100,14 @@ func (a *approvalCheck) load(ctx context.Context) {
 
 // check counts approvals of the pull request's final head commit by
 // allowed reviewers other than its author.
-func (a *approvalCheck) check(ctx context.Context, env string, req spec.Approvals) (Status, string) {
+func (a *approvalCheck) check(ctx context.Context, env string, req spec.Approvals) (Status, string, []string) {
 	a.load(ctx)
 	if a.pr == nil || a.why != "" {
 		st := a.notYet()
 		if a.failed {
 			st = Fail
 		}
-		return st, fmt.Sprintf("%d approving review(s) required from %s, none by the author: %s", req.Required, reviewersText(req.Reviewers), a.why)
+		return st, fmt.Sprintf("%d approving review(s) required from %s, none by the author: %s", req.Required, reviewersText(req.Reviewers), a.why), nil
 	}
 	var ok, notCounted []string
 	for _, r := range a.reviews {
@@ -119,7 +119,7 @@ func (a *approvalCheck) check(ctx context.Context, env string, req spec.Approval
 		default:
 			allowed, err := a.allowed(ctx, req.Reviewers, r.User)
 			if err != nil {
-				return Fail, fmt.Sprintf("checking whether %s may approve: %v", r.User, err)
+				return Fail, fmt.Sprintf("checking whether %s may approve: %v", r.User, err), nil
 			}
 			if allowed {
 				ok = append(ok, r.User)
@@ -137,9 +137,9 @@ func (a *approvalCheck) check(ctx context.Context, env string, req spec.Approval
 		detail += "; not counted: " + strings.Join(notCounted, ", ")
 	}
 	if len(ok) >= req.Required {
-		return Pass, detail
+		return Pass, detail, ok
 	}
-	return a.notYet(), detail
+	return a.notYet(), detail, nil
 }
 
 // allowed reports whether user is one of reviewers: a login, or a member

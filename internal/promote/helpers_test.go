@@ -234,6 +234,7 @@ func (f *fixture) promoter(opts ...Option) *Promoter {
 		WithGitHubRepository("https://github.com", owner+"/"+ghRepo),
 		WithRunURL("https://github.com/acme/iris/actions/runs/42"),
 		WithLogf(f.t.Logf),
+		WithRecorder(&SignRecorder{Signer: f.signer}),
 	}
 	p, err := New(f.model, append(base, opts...)...)
 	if err != nil {

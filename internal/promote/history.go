@@ -10,17 +10,17 @@ import (
 )
 
 // runEvidence answers the order rule's question: did env run digest on
-// the main branch, at or before commit before? It returns where ("" when it
-// did not). Only the main branch's own history counts: never a commit that
-// exists only on a pull request's branch, never a registry tag (anyone with
-// push access can move one by hand).
+// the main branch, at or before the policy commit v.commit? It returns
+// where ("" when it did not). Only the main branch's own history counts:
+// never a commit that exists only on a pull request's branch, never a
+// registry tag (anyone with push access can move one by hand).
 //
-// Today there is one source, main's first-parent history of the
-// environments file. Signed promotion records (statements about a digest,
-// stored in the registry) are the next one: a second implementation here,
-// appended to Promoter.evidence.
+// Two sources, asked in turn: main's first-parent history of the
+// environments file (mainHistory), then the signed promotion records
+// attached to the digest (recordEvidence, record.go), which need no git
+// history and are as hard to forge as the signer's key.
 type runEvidence interface {
-	ran(ctx context.Context, env, digest, before string) (string, error)
+	ran(ctx context.Context, v *policyView, env, digest string) (string, error)
 }
 
 // mainHistory reads the environments file along the main branch's
@@ -28,8 +28,8 @@ type runEvidence interface {
 // included, the commits they merged not).
 type mainHistory struct{ p *Promoter }
 
-func (h mainHistory) ran(ctx context.Context, env, digest, before string) (string, error) {
-	p := h.p
+func (h mainHistory) ran(ctx context.Context, v *policyView, env, digest string) (string, error) {
+	p, before := h.p, v.commit
 	ref := p.mainRef(ctx)
 	if ref == "" {
 		return "", fmt.Errorf("no %s branch to read the history of (fetch it: actions/checkout with fetch-depth: 0)", p.o.mainBranch)
@@ -63,13 +63,22 @@ func (h mainHistory) ran(ctx context.Context, env, digest, before string) (strin
 	return "", nil
 }
 
-// ranIn asks each source of evidence in turn.
-func (p *Promoter) ranIn(ctx context.Context, env, digest, before string) (string, error) {
+// ranIn asks each source of evidence in turn: the first that says where
+// wins; when none does, the first error (a source that could not look) is
+// the answer, so a check that could not run is never "did not run".
+func (p *Promoter) ranIn(ctx context.Context, v *policyView, env, digest string) (string, error) {
+	var first error
 	for _, ev := range p.evidence {
-		where, err := ev.ran(ctx, env, digest, before)
-		if err != nil || where != "" {
-			return where, err
+		where, err := ev.ran(ctx, v, env, digest)
+		if where != "" {
+			return where, nil
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
 		}
 	}
-	return "", nil
+	return "", first
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/sign"
@@ -44,10 +45,12 @@ type options struct {
 	ownerRepo    string
 	logf         func(format string, args ...any)
 	historyLimit int
+	recorder     Recorder
+	now          func() time.Time
 }
 
 func defaultOptions() *options {
-	return &options{mainBranch: "main", remote: "origin", getenv: noEnv, logf: func(string, ...any) {}, historyLimit: 500}
+	return &options{mainBranch: "main", remote: "origin", getenv: noEnv, logf: func(string, ...any) {}, historyLimit: 500, now: time.Now}
 }
 
 // noEnv resolves no variable: a promoter sees only what its caller hands it.
@@ -177,6 +180,16 @@ func WithLogf(f func(format string, args ...any)) Option {
 	return func(o *options) error {
 		if f != nil {
 			o.logf = f
+		}
+		return nil
+	}
+}
+
+// WithClock replaces time.Now (the promotion records' promotedAt).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now != nil {
+			o.now = now
 		}
 		return nil
 	}

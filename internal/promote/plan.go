@@ -81,12 +81,18 @@ type EnvPlan struct {
 	// Tag is the registry tag that apply moves (repo:env).
 	Tag   string `json:"tag"`
 	Rules []Rule `json:"rules"`
+	// Approvers are the reviewers whose approvals counted (gated
+	// environments).
+	Approvers []string `json:"approvers,omitempty"`
 
 	// Set by apply.
 	Outcome      Outcome `json:"outcome,omitempty"`
 	TagWas       string  `json:"tagWas,omitempty"`
 	Note         string  `json:"note,omitempty"`
 	DeploymentID int64   `json:"deploymentId,omitempty"`
+	// Record is the signed promotion record apply attached to the digest
+	// before it moved the tag.
+	Record *RecordRef `json:"record,omitempty"`
 }
 
 // Passed reports whether no rule failed (in apply mode, none pending either).
@@ -109,6 +115,8 @@ type Plan struct {
 	Head        string `json:"head"`
 	File        string `json:"file,omitempty"`
 	PullRequest int    `json:"pullRequest,omitempty"`
+	// PullRequestURL is the promotion pull request's page, when known.
+	PullRequestURL string `json:"pullRequestURL,omitempty"`
 	// PolicyChange is set when the head's policy differs from the base's.
 	PolicyChange *PolicyDiff `json:"policyChange,omitempty"`
 	// PolicyCommit is the commit whose policy judged the plan.
@@ -118,6 +126,10 @@ type Plan struct {
 	OK bool `json:"ok"`
 	// Pending is true when only pending rules (approvals) stand in the way.
 	Pending bool `json:"pending"`
+
+	// view is the policy that judged the plan (apply verifies existing
+	// promotion records against it).
+	view *policyView
 }
 
 // Failures lists "env: rule: detail" for every failed (or, in apply mode,
@@ -291,6 +303,7 @@ func (p *Promoter) plan(ctx context.Context, mode Mode, bs, hs *State, pc string
 		order = base.model.EnvironmentOrder
 	}
 	ap := &approvalCheck{p: p, mode: mode, head: hs.Commit}
+	pl.view = base
 	for _, env := range envNames(order, bs, hs) {
 		from, to := bs.Envs[env].Digest, hs.Envs[env].Digest
 		if from == to {
@@ -318,8 +331,12 @@ func (p *Promoter) plan(ctx context.Context, mode Mode, bs, hs *State, pc string
 		e.Rules = append(pre, e.Rules...)
 		pl.Envs = append(pl.Envs, e)
 	}
+	if mode == ModeApply && len(pl.Envs) > 0 {
+		// The promotion records name the merged pull request, gated or not.
+		ap.load(ctx)
+	}
 	if ap.pr != nil {
-		pl.PullRequest = ap.pr.Number
+		pl.PullRequest, pl.PullRequestURL = ap.pr.Number, ap.pr.HTMLURL
 	}
 	pl.finish()
 	return pl, nil
@@ -415,7 +432,7 @@ func (p *Promoter) checkEnv(ctx context.Context, v *policyView, env, from, to st
 	case e.After == "":
 		add(RuleOrder, Pass, "%s is the first environment", env)
 	default:
-		where, err := p.ranIn(ctx, e.After, to, v.commit)
+		where, err := p.ranIn(ctx, v, e.After, to)
 		switch {
 		case err != nil:
 			add(RuleOrder, Fail, "checking whether %s ran %s: %v", e.After, oci.ShortDigest(to), err)
@@ -432,8 +449,11 @@ func (p *Promoter) checkEnv(ctx context.Context, v *policyView, env, from, to st
 	if e.Approvals.Required <= 0 {
 		add(RuleApprovals, Pass, "none required")
 	} else {
-		st, detail := ap.check(ctx, env, e.Approvals)
+		st, detail, who := ap.check(ctx, env, e.Approvals)
 		add(RuleApprovals, st, "%s", detail)
+		if st == Pass {
+			ep.Approvers = who
+		}
 	}
 	return ep
 }

@@ -55,7 +55,7 @@ func New(m *spec.Model, opts ...Option) (*Promoter, error) {
 		return nil, err
 	}
 	p := &Promoter{model: m, loader: l, git: &Git{Dir: m.Dir}, o: o, repo: repo}
-	p.evidence = []runEvidence{mainHistory{p}}
+	p.evidence = []runEvidence{mainHistory{p}, recordEvidence{p}}
 	return p, nil
 }
 

@@ -107,7 +107,7 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("%d environments", len(st))
 	}
 	dev, staging, prod := st[0], st[1], st[2]
-	if !dev.InSync || dev.Current != d || dev.Version != "2.0.0" || dev.Signature != "verified" || !strings.HasPrefix(dev.Source, "deployment ") || dev.PromotedAt == "" {
+	if !dev.InSync || dev.Current != d || dev.Version != "2.0.0" || dev.Signature != "verified" || dev.Record != "verified" || !strings.HasPrefix(dev.Source, "promotion record") || dev.PromotedAt == "" {
 		t.Errorf("dev %+v", dev)
 	}
 	if staging.InSync || staging.Current != "" || staging.Signature != "unsigned" || staging.Version != "2.1.0" || !strings.HasPrefix(staging.Source, "commit ") {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
 )
@@ -44,8 +45,12 @@ func (p *Promoter) checkSigned(ctx context.Context, v *policyView, env string, e
 	}
 	add(RuleSignature, Pass, "signed by %s", signer)
 
+	// "promotion" in env's attestations is what deployers require of a
+	// digest promoted to env: apply writes that record, so the plan cannot
+	// require it (records for earlier environments are the order rule's).
+	pol, recorded := withoutPromotion(pol)
 	if len(pol.Attestations) == 0 {
-		add(RuleAttestations, Pass, "none required")
+		add(RuleAttestations, Pass, "none required%s", recorded)
 		return
 	}
 	if _, err := p.o.verifier.Verify(ctx, ref, pol); err != nil {
@@ -68,7 +73,26 @@ func (p *Promoter) checkSigned(ctx context.Context, v *policyView, env string, e
 			got = append(got, r.Name())
 		}
 	}
-	add(RuleAttestations, Pass, "%s", strings.Join(got, "; "))
+	add(RuleAttestations, Pass, "%s%s", strings.Join(got, "; "), recorded)
+}
+
+// withoutPromotion drops promotion-record rules from pol (a copy) and says
+// so in a suffix for the rule's detail.
+func withoutPromotion(pol *sign.Policy) (*sign.Policy, string) {
+	out := *pol
+	out.Attestations = nil
+	dropped := false
+	for _, r := range pol.Attestations {
+		if r.PredicateType == attest.PromotionType {
+			dropped = true
+			continue
+		}
+		out.Attestations = append(out.Attestations, r)
+	}
+	if !dropped {
+		return pol, ""
+	}
+	return &out, " (the promotion record is written by apply, before the tag moves)"
 }
 
 func refusalText(err error) string {

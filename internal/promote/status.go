@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/spec"
 )
@@ -36,9 +37,17 @@ type EnvStatus struct {
 	Signature       string `json:"signature"`
 	Signer          string `json:"signer,omitempty"`
 	SignatureDetail string `json:"signatureDetail,omitempty"`
-	// PromotedAt and PromotedBy come from the newest GitHub deployment of
-	// the environment when it names the desired digest, else from the git
-	// commit that introduced the digest into the file (Source says which).
+	// Record is the signed promotion record of the digest the tag points
+	// at: "verified" (a record for this environment by an accepted signer
+	// is attached to exactly that digest; RecordSigner says who), "none"
+	// (RecordDetail says why), or "unknown" (it could not be checked).
+	Record       string `json:"record,omitempty"`
+	RecordSigner string `json:"recordSigner,omitempty"`
+	RecordDetail string `json:"recordDetail,omitempty"`
+	// PromotedAt and PromotedBy come from the verified promotion record
+	// when the tag is in sync, else the newest GitHub deployment of the
+	// environment when it names the desired digest, else the git commit
+	// that introduced the digest into the file (Source says which).
 	PromotedAt string `json:"promotedAt,omitempty"`
 	PromotedBy string `json:"promotedBy,omitempty"`
 	Source     string `json:"source,omitempty"`
@@ -91,10 +100,22 @@ func (p *Promoter) Status(ctx context.Context, rev string) ([]EnvStatus, error) 
 		if subject != "" {
 			p.signatureState(ctx, env, subject, &es)
 		}
+		var rec *attest.Promotion
+		if es.Current != "" {
+			rec = p.recordState(ctx, env, es.Current, &es)
+		}
 		var changer *CommitInfo
 		if es.Desired != "" {
 			changer = p.changedTo(ctx, commit, env, es.Desired)
-			p.promotedWhen(ctx, env, changer, &es)
+			if rec != nil && es.InSync {
+				es.PromotedAt, es.PromotedBy = rec.PromotedAt.UTC().Format(time.RFC3339), strings.Join(rec.Approvers, ", ")
+				es.Source = "promotion record, merge commit " + short(rec.Git.MergeCommit)
+				if rec.PullRequest != nil {
+					es.Source += fmt.Sprintf(" (#%d)", rec.PullRequest.Number)
+				}
+			} else {
+				p.promotedWhen(ctx, env, changer, &es)
+			}
 		}
 		if es.Sync == SyncNo {
 			es.Reconcile = p.reconcile(ctx, commit, env, changer, &es)
@@ -132,6 +153,33 @@ func (p *Promoter) signatureState(ctx context.Context, env, digest string, es *E
 			es.Signature = "unsigned"
 		}
 	}
+}
+
+// recordState checks the promotion record of env's tag (digest) and
+// returns the newest record when one verified.
+func (p *Promoter) recordState(ctx context.Context, env, digest string, es *EnvStatus) *attest.Promotion {
+	pol, err := p.Policy(env)
+	if err != nil {
+		es.Record, es.RecordDetail = "unknown", err.Error()
+		return nil
+	}
+	signer, recs, err := p.verifiedRecords(ctx, pol, env, digest)
+	switch {
+	case isRefusal(err):
+		es.Record, es.RecordDetail = "none", refusalText(err)
+		return nil
+	case err != nil:
+		es.Record, es.RecordDetail = "unknown", err.Error()
+		return nil
+	}
+	es.Record, es.RecordSigner = "verified", signer
+	newest := recs[0]
+	for _, r := range recs[1:] {
+		if r.PromotedAt.After(newest.PromotedAt) {
+			newest = r
+		}
+	}
+	return newest
 }
 
 // promotedWhen takes PROMOTED from the newest GitHub deployment of env

@@ -1,0 +1,257 @@
+package promote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mlship/mlship/internal/attest"
+	"github.com/mlship/mlship/internal/sign"
+)
+
+// Recorder signs a promotion record (an in-toto statement of predicate
+// type attest.PromotionType about the digest ref names) and attaches it to
+// that digest in the registry. Apply calls it before it moves a tag: an
+// error leaves the tag where it was.
+type Recorder interface {
+	Record(ctx context.Context, ref string, rec *attest.Promotion) (*RecordRef, error)
+}
+
+// RecordRef says who signed a promotion record and where it went.
+type RecordRef struct {
+	Signer string `json:"signer"`
+	// Tag is where the registry holds it (cosign's attestation tag, or the
+	// referrers tag), as internal/sign reports it.
+	Tag string `json:"tag,omitempty"`
+	// Existing is set when apply found a verified record for the
+	// environment and digest already attached (a re-run: nothing written).
+	Existing bool `json:"existing,omitempty"`
+}
+
+// SignRecorder is the Recorder over internal/sign: sign.Attest with the
+// signer, never replacing earlier records (a digest holds one record per
+// environment it went through, and one per promotion).
+type SignRecorder struct {
+	// Signer signs the records. When nil, NewSigner makes it on first use,
+	// so a keyless signer asks Fulcio for a certificate only when a tag is
+	// about to move.
+	Signer    *sign.Signer
+	NewSigner func(context.Context) (*sign.Signer, error)
+	// Options are passed to sign.Attest (the registry client, the format).
+	Options []sign.Option
+}
+
+// Record signs rec and attaches it to ref's digest.
+func (r *SignRecorder) Record(ctx context.Context, ref string, rec *attest.Promotion) (*RecordRef, error) {
+	if r.Signer == nil {
+		if r.NewSigner == nil {
+			return nil, errors.New("no signer for promotion records")
+		}
+		s, err := r.NewSigner(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.Signer = s
+	}
+	pred, err := rec.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	res, err := sign.Attest(ctx, ref, r.Signer, attest.PromotionType, pred, r.Options...)
+	if err != nil {
+		return nil, err
+	}
+	return &RecordRef{Signer: res.Signer, Tag: res.Tag}, nil
+}
+
+// WithRecorder sets how apply signs promotion records. Without one, apply
+// refuses to move any tag (fail closed): a tag never moves without a
+// record.
+func WithRecorder(r Recorder) Option { return func(o *options) error { o.recorder = r; return nil } }
+
+// newRecord is the promotion record of e, about to be moved (or found
+// unchanged) by the apply of pl; tagWas is what the tag pointed at.
+func (p *Promoter) newRecord(pl *Plan, e *EnvPlan, tagWas string) *attest.Promotion {
+	rec := &attest.Promotion{
+		Environment:    e.Environment,
+		Model:          pl.Model,
+		Version:        e.Version,
+		Repository:     p.repo,
+		Tag:            e.Tag,
+		Git:            attest.PromotionGit{Repository: p.gitRepository(), MergeCommit: pl.Head, Ref: "refs/heads/" + p.o.mainBranch},
+		Approvers:      e.Approvers,
+		PreviousDigest: tagWas,
+		PromotedAt:     p.o.now().UTC(),
+		RunURL:         p.o.runURL,
+	}
+	if pl.PullRequest > 0 {
+		rec.PullRequest = &attest.PromotionPR{Number: pl.PullRequest, URL: pl.PullRequestURL}
+	}
+	for _, r := range e.Rules {
+		rec.Rules = append(rec.Rules, attest.PromotionRule{Name: r.Name, Outcome: string(r.Status), Detail: r.Detail})
+	}
+	return rec
+}
+
+// gitRepository names the git repository for records: the GitHub URL when
+// the run's repository is known, else the remote's URL, else "".
+func (p *Promoter) gitRepository() string {
+	if p.o.ownerRepo != "" {
+		server := p.o.serverURL
+		if server == "" {
+			server = "https://github.com"
+		}
+		return server + "/" + p.o.ownerRepo
+	}
+	return ""
+}
+
+// writeRecord signs and attaches e's promotion record. A failure is the
+// reason the tag does not move.
+func (p *Promoter) writeRecord(ctx context.Context, pl *Plan, e *EnvPlan, tagWas string) error {
+	if p.o.recorder == nil {
+		return errors.New("no signer for the promotion record (give --attest-key FILE|env://VAR, or run keyless in GitHub Actions with id-token: write): the tag was not moved")
+	}
+	ref, err := p.o.recorder.Record(ctx, digestRef(p.repo, e.To), p.newRecord(pl, e, tagWas))
+	if err != nil {
+		return fmt.Errorf("signing the promotion record of %s for %s: %w: the tag was not moved", e.To, e.Environment, err)
+	}
+	e.Record = ref
+	p.o.logf("%s: promotion record for %s signed by %s", e.Environment, e.To, ref.Signer)
+	return nil
+}
+
+// ensureRecord writes e's record unless a verified one for e's
+// environment is already attached to e.To (a re-run of this apply, or of
+// an earlier promotion of the same digest).
+func (p *Promoter) ensureRecord(ctx context.Context, pl *Plan, e *EnvPlan, tagWas string) error {
+	if pl.view != nil && pl.view.sign[e.Environment] != nil {
+		signer, _, err := p.verifiedRecords(ctx, pl.view.sign[e.Environment], e.Environment, e.To)
+		if err == nil {
+			e.Record = &RecordRef{Signer: signer, Existing: true}
+			return nil
+		}
+		if !isRefusal(err) {
+			return fmt.Errorf("checking for the promotion record of %s: %w", e.To, err)
+		}
+	}
+	return p.writeRecord(ctx, pl, e, tagWas)
+}
+
+// recordPolicy is pol's signers and trust with one rule: a promotion
+// record for env.
+func recordPolicy(pol *sign.Policy, env string) *sign.Policy {
+	rp := *pol
+	rp.Attestations = []sign.AttestationRule{sign.NewPromotionRule(env)}
+	return &rp
+}
+
+// verifiedRecords verifies that a promotion record for env, signed by a
+// signer pol accepts, is attached to exactly digest, and returns who
+// signed it with the records for env about digest that the registry holds.
+// A refusal (no record, another environment, another digest, another
+// signer) is a *sign.Refusal.
+//
+// The records returned are read separately from the verification (the
+// verifier reports who signed, not what): a caller must hold every one of
+// them to its check, so that a record attached by someone else can only
+// make it stricter.
+func (p *Promoter) verifiedRecords(ctx context.Context, pol *sign.Policy, env, digest string) (string, []*attest.Promotion, error) {
+	ref := digestRef(p.repo, digest)
+	v, err := p.o.verifier.Verify(ctx, ref, recordPolicy(pol, env))
+	if err != nil {
+		return "", nil, err
+	}
+	signer := ""
+	for _, a := range v.Attestations {
+		if a.PredicateType == attest.PromotionType {
+			signer = a.Signer
+			break
+		}
+	}
+	sts, err := p.o.verifier.Statements(ctx, ref, attest.PromotionType)
+	if err != nil {
+		return "", nil, err
+	}
+	var recs []*attest.Promotion
+	for _, st := range sts {
+		if !aboutDigest(st, digest) {
+			continue
+		}
+		rec, err := attest.ParsePromotion(st.Predicate)
+		if err != nil || rec.Environment != env {
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return "", nil, fmt.Errorf("the verified promotion record for %s could not be read back from %s", env, ref)
+	}
+	return signer, recs, nil
+}
+
+// isRefusal reports whether err is a verification refusal (as opposed to
+// a registry or setup error).
+func isRefusal(err error) bool {
+	var r *sign.Refusal
+	return errors.As(err, &r)
+}
+
+// recordEvidence answers the order rule from signed promotion records: env
+// ran digest when a record for env, by a signer env's policy (at the
+// policy commit) accepts, is attached to exactly digest, and every record
+// for env about digest names a merge commit that is, where the local
+// history has it, on the main branch's first-parent history at or before
+// the policy commit. A record whose commit the clone lacks (a shallow
+// checkout) counts on its signature alone: that is what signing it is for.
+type recordEvidence struct{ p *Promoter }
+
+func (r recordEvidence) ran(ctx context.Context, v *policyView, env, digest string) (string, error) {
+	p := r.p
+	pol := v.sign[env]
+	if pol == nil {
+		return "", nil
+	}
+	signer, recs, err := p.verifiedRecords(ctx, pol, env, digest)
+	if err != nil {
+		if isRefusal(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	ref := p.mainRef(ctx)
+	var commits []string
+	for _, rec := range recs {
+		c, err := p.git.Commit(ctx, rec.Git.MergeCommit)
+		if err != nil {
+			commits = append(commits, short(rec.Git.MergeCommit)+" (not in the local history)")
+			continue
+		}
+		ok, err := p.git.IsAncestor(ctx, c, v.commit)
+		if err == nil && ok && ref != "" {
+			ok, err = p.git.OnFirstParent(ctx, ref, c)
+		}
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			p.o.logf("order: a promotion record for %s about %s names commit %s, not on %s's first-parent history before %s: not counted", env, digest, short(c), p.o.mainBranch, short(v.commit))
+			return "", nil
+		}
+		commits = append(commits, short(c))
+	}
+	return fmt.Sprintf("signed promotion record by %s, merge commit %s", signer, strings.Join(uniqStrings(commits), ", ")), nil
+}
+
+func uniqStrings(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
