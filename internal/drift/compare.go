@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -110,17 +111,11 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 	}
 	l := newLoader(cfg)
 	res := &Result{ShareThreshold: cfg.ShareThreshold, MemoryBudget: cfg.MemoryBudget}
+	if cur.profile != nil {
+		return nil, errors.New("a reference profile can stand for the reference data only, not the current data")
+	}
 	for ds, src := range []Source{ref, cur} {
-		var rows int64
-		var err error
-		switch src.format() {
-		case "csv":
-			rows, err = l.readCSV(ctx, src.Path, ds)
-		case "parquet":
-			rows, err = l.readParquet(ctx, src.Path, ds)
-		default:
-			return nil, fmt.Errorf("%s: unknown data format %q: use csv or parquet", src.Path, src.Format)
-		}
+		rows, err := l.read(ctx, src, ds)
 		if err != nil {
 			return nil, err
 		}

@@ -25,12 +25,18 @@ const (
 type Source struct {
 	Path   string
 	Format string // "csv", "parquet" or "" (by extension)
+	// profile, when set, is the data (a reference profile): see
+	// ProfileSource.
+	profile *Profile
 }
 
 // File is a Source for path with its format inferred from the extension.
 func File(path string) Source { return Source{Path: path} }
 
 func (s Source) format() string {
+	if s.profile != nil {
+		return "profile"
+	}
 	if s.Format != "" {
 		return strings.ToLower(s.Format)
 	}

@@ -39,9 +39,6 @@ type numStore struct {
 	// which the loader charges against the memory budget.
 	capBytes int64
 	hist     *binHist
-	// Running moments for the approximate mode (Welford).
-	mean, m2 float64
-	min, max float64
 }
 
 // firstChunkLen is the first chunk's capacity; later chunks double up to
@@ -58,11 +55,6 @@ func (s *numStore) add(v float64) {
 	if s.hist != nil {
 		s.hist.add(v)
 		s.n++
-		d := v - s.mean
-		s.mean += d / float64(s.n)
-		s.m2 += d * (v - s.mean)
-		s.min = math.Min(s.min, v)
-		s.max = math.Max(s.max, v)
 		return
 	}
 	k := len(s.chunks)
@@ -169,7 +161,9 @@ type column struct {
 	cfg      ColumnConfig
 	num      [2]numStore
 	cat      *catStore
-	missing  [2]int64
+	// prof is the reference's summary when the reference is a profile.
+	prof    *ColumnProfile
+	missing [2]int64
 	// nonFinite counts ±Inf (and NaN from Parquet) per data set, a part of
 	// missing; extreme counts finite values beyond ExtremeLimit, left out
 	// of the tests and not in missing.
@@ -377,6 +371,9 @@ type binHist struct {
 	nb            int
 	counts        []float64
 	sums          []float64
+	// Running moments and range of what was added (Welford).
+	n, mean, m2 float64
+	min, max    float64
 }
 
 // approxBins is the number of regular bins per column in approximate mode
@@ -398,6 +395,7 @@ func newBinHist(lo, hi float64, nb int) *binHist {
 		lo: lo, hi: hi, nb: nb, scale: float64(nb) / (hi - lo),
 		counts: make([]float64, nb+2),
 		sums:   make([]float64, nb+2),
+		min:    math.Inf(1), max: math.Inf(-1),
 	}
 }
 
@@ -413,6 +411,12 @@ func (h *binHist) add(v float64) {
 	}
 	h.counts[i]++
 	h.sums[i] += v
+	h.n++
+	d := v - h.mean
+	h.mean += d / h.n
+	h.m2 += d * (v - h.mean)
+	h.min = math.Min(h.min, v)
+	h.max = math.Max(h.max, v)
 }
 
 // points returns the non-empty bins as sorted representative values (bin

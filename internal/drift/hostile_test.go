@@ -329,7 +329,7 @@ func FuzzBinnedTests(f *testing.F) {
 		if sum(rp) != float64(len(ref)) || sum(cp) != float64(len(cur)) {
 			t.Fatalf("binned %v/%v of %d/%d", sum(rp), sum(cp), len(ref), len(cur))
 		}
-		s := &numericSample{ref: ref, cur: cur}
+		s := &numericSample{r: exactSide(ref), c: exactSide(cur)}
 		for _, name := range []string{TestKS, TestWasserstein, TestPSI, TestKL, TestJensenShannon} {
 			d, _ := lookupTest(name)
 			_ = d.numeric(s)

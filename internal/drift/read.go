@@ -230,24 +230,29 @@ func (l *loader) checkBudget() error {
 		for ds := range c.num {
 			s := &c.num[ds]
 			h := newBinHist(lo, hi, nb)
-			var n int64
-			var mean, m2 float64
-			mn, mx := math.Inf(1), math.Inf(-1)
-			s.each(func(v float64) {
-				h.add(v)
-				n++
-				d := v - mean
-				mean += d / float64(n)
-				m2 += d * (v - mean)
-				mn = math.Min(mn, v)
-				mx = math.Max(mx, v)
-			})
+			s.each(h.add)
 			l.used -= s.capBytes
-			*s = numStore{hist: h, n: n, mean: mean, m2: m2, min: mn, max: mx}
+			*s = numStore{hist: h, n: s.n}
 		}
 		l.used += 2 * histBytes(nb)
 	}
 	return nil
+}
+
+// read reads one data set: a file, or a reference profile.
+func (l *loader) read(ctx context.Context, src Source, ds int) (int64, error) {
+	switch src.format() {
+	case "profile":
+		if err := l.defineFromProfile(src.profile); err != nil {
+			return 0, err
+		}
+		return src.profile.Source.Rows, nil
+	case "csv":
+		return l.readCSV(ctx, src.Path, ds)
+	case "parquet":
+		return l.readParquet(ctx, src.Path, ds)
+	}
+	return 0, fmt.Errorf("%s: unknown data format %q: use csv or parquet", src.Path, src.Format)
 }
 
 // budgetEvery is how many rows pass between memory checks.

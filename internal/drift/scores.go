@@ -7,43 +7,70 @@ import (
 
 type score struct{ stat, p float64 }
 
-// numericSample is what a numeric scorer sees of one column: both data
-// sets' sorted values (exact mode) or their histograms and running moments
-// (approximate mode). Binned counts are computed once, on first use.
-type numericSample struct {
-	approx   bool
-	ref, cur []float64 // sorted values (exact)
-	// Approximate mode.
-	rs, cs         *numStore
-	rv, rw, cv, cw []float64
-	rb, cb         []float64 // binned counts, once computed
+// side is one data set of a numerical column as the scorers see it:
+// sorted values with weights (nil: each value weighs 1), their total
+// weight, range and population standard deviation.
+type side struct {
+	vals, w []float64
+	n       float64
+	min     float64
+	max     float64
+	std     func() float64
+	// exact: vals are every value (w nil) or every distinct value with
+	// its count, so every statistic is exact; otherwise they are bin or
+	// centroid means.
+	exact bool
+	// spread: vals are a profile's centroids, whose mass a histogram
+	// spreads over the interval each stands for (see spreadBins).
+	spread bool
 }
 
-func newNumericSample(c *column, approx bool, scratch *[]uint64) *numericSample {
-	s := &numericSample{approx: approx}
-	if approx {
-		s.rs, s.cs = &c.num[refSet], &c.num[curSet]
-		s.rv, s.rw = s.rs.hist.points()
-		s.cv, s.cw = s.cs.hist.points()
-		return s
+func exactSide(sorted []float64) side {
+	return side{vals: sorted, n: float64(len(sorted)), min: sorted[0], max: sorted[len(sorted)-1],
+		std: func() float64 { return PopStd(sorted) }, exact: true}
+}
+
+func histSide(s *numStore) side {
+	v, w := s.hist.points()
+	h := s.hist
+	return side{vals: v, w: w, n: float64(s.n), min: h.min, max: h.max,
+		std: func() float64 { return math.Sqrt(h.m2 / h.n) }}
+}
+
+// numericSample is what a numeric scorer sees of one column: the
+// reference and current sides. Binned counts are computed once, on first
+// use.
+type numericSample struct {
+	r, c   side
+	rb, cb []float64 // binned counts, once computed
+}
+
+func newNumericSample(col *column, approx bool, scratch *[]uint64) *numericSample {
+	s := &numericSample{}
+	if col.prof != nil {
+		s.r = profileSide(col.prof)
+	} else if approx {
+		s.r = histSide(&col.num[refSet])
+	} else {
+		v := col.num[refSet].values()
+		sortFloats(v, scratch)
+		s.r = exactSide(v)
 	}
-	s.ref = c.num[refSet].values()
-	s.cur = c.num[curSet].values()
-	sortFloats(s.ref, scratch)
-	sortFloats(s.cur, scratch)
+	if approx {
+		s.c = histSide(&col.num[curSet])
+	} else {
+		v := col.num[curSet].values()
+		sortFloats(v, scratch)
+		s.c = exactSide(v)
+	}
 	return s
 }
 
 // bins are the binned reference and current counts the binned tests (psi,
 // kl, jensenshannon) score.
 func (s *numericSample) bins() (rp, cp []float64) {
-	if s.rb != nil {
-		return s.rb, s.cb
-	}
-	if s.approx {
-		s.rb, s.cb = binApprox(s)
-	} else {
-		s.rb, s.cb = binSortedExact(s.ref, s.cur)
+	if s.rb == nil {
+		s.rb, s.cb = binSides(&s.r, &s.c)
 	}
 	return s.rb, s.cb
 }
@@ -112,31 +139,48 @@ func finite(x float64) float64 {
 	return x
 }
 
-// binSortedExact is Evidently's get_binned_data for numerical data: with
-// more than 20 distinct reference values, numpy's Sturges histogram over
-// the range of both samples; otherwise the counts of each distinct value.
+// binSortedExact bins two sorted samples as binSides does.
 func binSortedExact(ref, cur []float64) (rp, cp []float64) {
-	distinct := 1
-	for i := 1; i < len(ref) && distinct <= 20; i++ {
-		if ref[i] != ref[i-1] {
-			distinct++
+	r, c := exactSide(ref), exactSide(cur)
+	return binSides(&r, &c)
+}
+
+// binSides is Evidently's get_binned_data for numerical data: with more
+// than 20 distinct reference values, numpy's Sturges histogram over the
+// range of both samples; otherwise the counts of each distinct value. When
+// a side is not exact (histogram bins or profile centroids) it is always
+// the Sturges histogram, each point counting in the bin of its mean.
+func binSides(r, c *side) (rp, cp []float64) {
+	distinct := 21
+	if r.exact && c.exact {
+		distinct = 1
+		for i := 1; i < len(r.vals) && distinct <= 20; i++ {
+			if r.vals[i] != r.vals[i-1] {
+				distinct++
+			}
 		}
 	}
 	if distinct > 20 {
-		lo := math.Min(ref[0], cur[0])
-		hi := math.Max(ref[len(ref)-1], cur[len(cur)-1])
-		edges := histEdges(lo, hi, sturgesBins(int64(len(ref)+len(cur))))
+		lo, hi := math.Min(r.min, c.min), math.Max(r.max, c.max)
+		edges := histEdges(lo, hi, sturgesBins(int64(r.n+c.n)))
 		rp = make([]float64, len(edges)-1)
 		cp = make([]float64, len(edges)-1)
-		for _, v := range ref {
-			rp[histIndex(edges, v)]++
-		}
-		for _, v := range cur {
-			cp[histIndex(edges, v)]++
+		for _, x := range []struct {
+			s   *side
+			out []float64
+		}{{r, rp}, {c, cp}} {
+			if x.s.spread {
+				spreadBins(edges, x.s, x.out)
+				continue
+			}
+			for i, v := range x.s.vals {
+				x.out[max(histIndex(edges, v), 0)] += weightAt(x.s.w, i)
+			}
 		}
 		return rp, cp
 	}
 	// Distinct values of both, merged in order.
+	ref, cur := r.vals, c.vals
 	i, j := 0, 0
 	for i < len(ref) || j < len(cur) {
 		var v float64
@@ -150,11 +194,11 @@ func binSortedExact(ref, cur []float64) (rp, cp []float64) {
 		}
 		var a, b float64
 		for i < len(ref) && ref[i] == v {
-			a++
+			a += weightAt(r.w, i)
 			i++
 		}
 		for j < len(cur) && cur[j] == v {
-			b++
+			b += weightAt(c.w, j)
 			j++
 		}
 		rp = append(rp, a)
@@ -163,23 +207,40 @@ func binSortedExact(ref, cur []float64) (rp, cp []float64) {
 	return rp, cp
 }
 
-// binApprox bins the approximate mode's histogram points on Sturges edges
-// over the range of both data sets.
-func binApprox(s *numericSample) (rb, cb []float64) {
-	lo, hi := math.Min(s.rs.min, s.cs.min), math.Max(s.rs.max, s.cs.max)
-	edges := histEdges(lo, hi, sturgesBins(s.rs.n+s.cs.n))
-	rb = make([]float64, len(edges)-1)
-	cb = make([]float64, len(edges)-1)
-	for i, v := range s.rv {
-		rb[max(histIndex(edges, v), 0)] += s.rw[i]
+// spreadBins adds centroids' weights to histogram bins, each centroid's
+// weight spread evenly over the interval it stands for: from the midpoint
+// with the centroid before it to the midpoint with the one after (the
+// column's min and max at the ends). A centroid that straddles a bin edge
+// then counts on both sides in proportion, rather than wholly in the bin
+// of its mean; against the full reference this halves the binned tests'
+// error.
+func spreadBins(edges []float64, s *side, out []float64) {
+	n := len(s.vals)
+	for i, m := range s.vals {
+		a, b := s.min, s.max
+		if i > 0 {
+			a = s.vals[i-1]/2 + m/2
+		}
+		if i < n-1 {
+			b = m/2 + s.vals[i+1]/2
+		}
+		w := weightAt(s.w, i)
+		ia, ib := max(histIndex(edges, a), 0), max(histIndex(edges, b), 0)
+		if ia == ib || !(b > a) {
+			out[max(histIndex(edges, m), 0)] += w
+			continue
+		}
+		for k := ia; k <= ib; k++ {
+			lo, hi := math.Max(a, edges[k]), math.Min(b, edges[k+1])
+			if hi > lo {
+				out[k] += w * (hi - lo) / (b - a)
+			}
+		}
 	}
-	for i, v := range s.cv {
-		cb[max(histIndex(edges, v), 0)] += s.cw[i]
-	}
-	return rb, cb
 }
 
-// ksWeighted is the two-sample KS statistic of weighted sorted samples.
+// ksWeighted is the two-sample KS statistic of weighted sorted samples
+// (nil weights: all ones).
 func ksWeighted(u, uw, v, vw []float64) float64 {
 	su, sv := sumWeights(u, uw), sumWeights(v, vw)
 	var cu, cv, d float64
@@ -187,11 +248,11 @@ func ksWeighted(u, uw, v, vw []float64) float64 {
 	for i < len(u) && j < len(v) {
 		x := math.Min(u[i], v[j])
 		for i < len(u) && u[i] <= x {
-			cu += uw[i]
+			cu += weightAt(uw, i)
 			i++
 		}
 		for j < len(v) && v[j] <= x {
-			cv += vw[j]
+			cv += weightAt(vw, j)
 			j++
 		}
 		d = math.Max(d, math.Abs(cu/su-cv/sv))

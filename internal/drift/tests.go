@@ -148,21 +148,21 @@ func binnedTest(name string, fill bool, dist func(p, q []float64) float64) testD
 }
 
 func ksScore(s *numericSample) score {
-	if s.approx {
-		d := ksWeighted(s.rv, s.rw, s.cv, s.cw)
-		_, p, _ := KSPValue(d, int(s.rs.n), int(s.cs.n), max(s.rs.n, s.cs.n) <= maxAutoExactN)
+	if s.r.w == nil && s.c.w == nil {
+		d, p, _ := KSTwoSample(s.r.vals, s.c.vals)
 		return score{d, p}
 	}
-	d, p, _ := KSTwoSample(s.ref, s.cur)
+	d := ksWeighted(s.r.vals, s.r.w, s.c.vals, s.c.w)
+	nr, nc := int(s.r.n), int(s.c.n)
+	dd, p, _ := KSPValue(d, nr, nc, max(nr, nc) <= maxAutoExactN)
+	if s.r.exact && s.c.exact {
+		d = dd // the lattice-rounded statistic, as KSTwoSample gives
+	}
 	return score{d, p}
 }
 
 func wassersteinScore(s *numericSample) score {
-	if s.approx {
-		std := math.Sqrt(s.rs.m2 / float64(s.rs.n))
-		return score{NormedWasserstein(WassersteinWeighted(s.rv, s.rw, s.cv, s.cw), std), math.NaN()}
-	}
-	return score{NormedWasserstein(WassersteinSorted(s.ref, s.cur), PopStd(s.ref)), math.NaN()}
+	return score{NormedWasserstein(WassersteinWeighted(s.r.vals, s.r.w, s.c.vals, s.c.w), s.r.std()), math.NaN()}
 }
 
 func chiSquareScore(rc, cc []float64) score {
