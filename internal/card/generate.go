@@ -25,6 +25,9 @@ type Input struct {
 	Drift *drift.Result
 	// Run is the training run whose outputs are packaged.
 	Run *lineage.Record
+	// InputDigest is the training input digest the artifact carries (its
+	// annotation), when there is one: Run's, or one given explicitly.
+	InputDigest string
 	// Notes are sentences on what the card could not include.
 	Notes []string
 }
@@ -90,7 +93,7 @@ func evalDataset(m *spec.Model, ev *attest.EvalResult) IndexDataset {
 
 func lineageOf(in Input) *Lineage {
 	m := in.Spec
-	l := &Lineage{Name: m.Name, Version: m.Version, SpecDigest: m.Digest}
+	l := &Lineage{Name: m.Name, Version: m.Version, SpecDigest: m.Digest, InputDigest: in.InputDigest}
 	if fw := m.Package.Framework; fw != nil && fw.Name != "" {
 		l.Framework = fw.Name
 		if fw.Version != "" {
