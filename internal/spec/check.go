@@ -22,6 +22,7 @@ func (l *Loader) check(m *Model, v cue.Value) ErrorList {
 	c.packagedSymlinks(m)
 	c.evalRefs(m)
 	c.signing(m)
+	c.monitor(m)
 	return dedupe(c.errs)
 }
 
@@ -184,6 +185,9 @@ func (c *checker) paths(m *Model) {
 		check(d.Reference, "drift", "reference")
 		check(d.Current, "drift", "current")
 	}
+	if mo := m.Monitor; mo != nil && !strings.ContainsAny(mo.Current, "*?[") {
+		check(mo.Current, "monitor", "current")
+	}
 	for i, f := range m.Package.Files {
 		check(f.Path, "package", "files", fmt.Sprint(i), "path")
 	}
@@ -208,6 +212,25 @@ func (c *checker) evalRefs(m *Model) {
 				c.errorf([]string{"environments", env, "gates", metric}, "gate on metric %q, which eval.metrics does not declare (declared: %s)", metric, strings.Join(sortedKeys(m.Eval.Metrics), ", "))
 			}
 		}
+	}
+}
+
+// monitor checks that predictions and labels come as a pair and that there
+// are eval metrics to compute from them.
+func (c *checker) monitor(m *Model) {
+	mo := m.Monitor
+	if mo == nil {
+		return
+	}
+	switch {
+	case mo.Prediction != "" && mo.Label == "":
+		c.errorf([]string{"monitor", "prediction"}, "monitor.prediction %q needs monitor.label: metrics compare predictions with labels", mo.Prediction)
+	case mo.Label != "" && mo.Prediction == "":
+		c.errorf([]string{"monitor", "label"}, "monitor.label %q needs monitor.prediction: metrics compare predictions with labels", mo.Label)
+	case mo.Prediction != "" && mo.Prediction == mo.Label:
+		c.errorf([]string{"monitor", "label"}, "monitor.label and monitor.prediction are both %q: name two columns", mo.Label)
+	case mo.Prediction != "" && (m.Eval == nil || len(m.Eval.Metrics) == 0):
+		c.errorf([]string{"monitor", "prediction"}, "monitor.prediction and monitor.label need eval.metrics naming the metrics to compute (e.g. accuracy)")
 	}
 }
 

@@ -16,6 +16,7 @@ type Model struct {
 	Train        *Train                 `json:"train,omitempty"`
 	Eval         *Eval                  `json:"eval,omitempty"`
 	Drift        *Drift                 `json:"drift,omitempty"`
+	Monitor      *Monitor               `json:"monitor,omitempty"`
 	Package      Package                `json:"package"`
 	Environments map[string]Environment `json:"environments"`
 	Signing      Signing                `json:"signing"`
@@ -129,6 +130,61 @@ type DriftColumn struct {
 	Test      string   `json:"test,omitempty"`
 	Threshold *float64 `json:"threshold,omitempty"`
 	Ignore    bool     `json:"ignore"`
+}
+
+// Monitor is how `mlship monitor` checks an environment's production
+// samples. Unset thresholds default to the drift section's (see
+// MonitorDrift).
+type Monitor struct {
+	Current        string                 `json:"current,omitempty"`
+	Columns        map[string]DriftColumn `json:"columns"`
+	ShareThreshold *float64               `json:"shareThreshold,omitempty"`
+	MemoryBudget   string                 `json:"memoryBudget,omitempty"`
+	Prediction     string                 `json:"prediction,omitempty"`
+	Label          string                 `json:"label,omitempty"`
+	Alert          MonitorAlert           `json:"alert"`
+}
+
+// MonitorAlert says how the alert issue is kept.
+type MonitorAlert struct {
+	Labels      []string `json:"labels"`
+	Assignees   []string `json:"assignees"`
+	History     int      `json:"history"`
+	Dispatch    string   `json:"dispatch,omitempty"`
+	FailOnAlert bool     `json:"failOnAlert"`
+}
+
+// MonitorDrift is the drift configuration monitoring uses: the drift
+// section with the monitor section's columns, share threshold and memory
+// budget laid over it; prediction and label columns are ignored (they are
+// scored, not tested for drift). Either section may be absent.
+func (m *Model) MonitorDrift() Drift {
+	var d Drift
+	if m.Drift != nil {
+		d = *m.Drift
+	}
+	cols := map[string]DriftColumn{}
+	for k, v := range d.Columns {
+		cols[k] = v
+	}
+	if mo := m.Monitor; mo != nil {
+		for k, v := range mo.Columns {
+			cols[k] = v
+		}
+		if mo.ShareThreshold != nil {
+			d.ShareThreshold = *mo.ShareThreshold
+		}
+		if mo.MemoryBudget != "" {
+			d.MemoryBudget = mo.MemoryBudget
+		}
+		for _, c := range []string{mo.Prediction, mo.Label} {
+			if c != "" {
+				cols[c] = DriftColumn{Ignore: true}
+			}
+		}
+	}
+	d.Columns = cols
+	return d
 }
 
 // Package lists what goes into the ModelPack artifact.
