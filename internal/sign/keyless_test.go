@@ -43,8 +43,9 @@ func TestKeyless(t *testing.T) {
 	if _, err := Attest(bg, d.String(), s, EvalPredicateType, evalResult(t, 0.95, true)); err != nil {
 		t.Fatal(err)
 	}
-	if n := ss.Requests("rekor"); n != 2 {
-		t.Errorf("rekor saw %d entries, want 2", n)
+	// Both formats: a legacy signature and attestation, and two bundles.
+	if n := ss.Requests("rekor"); n != 4 {
+		t.Errorf("rekor saw %d entries, want 4", n)
 	}
 	trust := &TrustRoot{FulcioRoots: []*x509Certificate{ss.Root}, FulcioIntermediates: []*x509Certificate{ss.Intermediate}, RekorKeys: []cryptoPublicKey{ss.RekorKey}}
 	id := Identity{Subject: testWorkflow.Identity(), Issuer: ss.IssuerURL}

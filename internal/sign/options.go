@@ -21,10 +21,11 @@ type options struct {
 	now     func() time.Time
 	replace bool
 	extra   [][]byte
+	format  Format
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{now: time.Now}
+	o := &options{now: time.Now, format: FormatBoth}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -72,6 +73,16 @@ func WithReplace(replace bool) Option {
 // another digest or by another signer is refused.
 func WithExtraBundles(b ...[]byte) Option {
 	return func(o *options) { o.extra = append(o.extra, b...) }
+}
+
+// WithFormat chooses what Sign and Attest write: FormatBoth (the
+// default), FormatBundle or FormatLegacy. Verify reads all of them.
+func WithFormat(f Format) Option {
+	return func(o *options) {
+		if f != "" {
+			o.format = f
+		}
+	}
 }
 
 // remoteOpts are the client's remote options, then WithRemoteOptions'.

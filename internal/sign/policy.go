@@ -105,6 +105,9 @@ type TrustRoot struct {
 	FulcioIntermediates []*x509.Certificate
 	RekorKeys           []crypto.PublicKey
 	CTLogKeys           []crypto.PublicKey
+	// TSAChains are trusted RFC 3161 timestamp authorities, each a
+	// certificate chain from the leaf to the root (bundles only).
+	TSAChains [][]*x509.Certificate
 }
 
 // Validate checks the policy can accept anything at all and that its

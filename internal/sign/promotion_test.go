@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/testenv"
 )
@@ -29,7 +31,18 @@ func promotionRecord(t *testing.T, env, digest string) []byte {
 // for its environment, by an accepted signer, about exactly the digest.
 func TestPromotionRule(t *testing.T) {
 	t.Parallel()
-	host := testenv.InProcessRegistry(t)
+	for _, f := range []Format{FormatLegacy, FormatBundle} {
+		t.Run(string(f), func(t *testing.T) {
+			t.Parallel()
+			testPromotionRule(t, f)
+		})
+	}
+}
+
+func testPromotionRule(t *testing.T, f Format) {
+	host := testenv.InProcessRegistry(t, registry.WithReferrersSupport(f == FormatBundle))
+	fo := WithFormat(f)
+	var prodBundle []byte
 	keyPath, pubPath := keyPair(t, "cosign")
 	otherKey, _ := keyPair(t, "other")
 	s := keySigner(t, keyPath)
@@ -38,12 +51,16 @@ func TestPromotionRule(t *testing.T) {
 	attestTo := func(t *testing.T, s *Signer, tag, env string) string {
 		t.Helper()
 		d := pushRandom(t, host, "acme/iris", tag)
-		if _, err := Sign(bg, d.String(), keySigner(t, keyPath)); err != nil {
+		if _, err := Sign(bg, d.String(), keySigner(t, keyPath), fo); err != nil {
 			t.Fatal(err)
 		}
 		if env != "" {
-			if _, err := Attest(bg, d.String(), s, attest.PromotionType, promotionRecord(t, env, d.DigestStr())); err != nil {
+			r, err := Attest(bg, d.String(), s, attest.PromotionType, promotionRecord(t, env, d.DigestStr()), fo)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if tag == "prod" && f == FormatBundle {
+				prodBundle = r.Bundles[0]
 			}
 		}
 		return d.String()
@@ -54,16 +71,20 @@ func TestPromotionRule(t *testing.T) {
 	byOther := attestTo(t, keySigner(t, otherKey), "byother", "prod")
 	// replayed: prod's attestations copied onto another digest's tag.
 	replayed := pushRandom(t, host, "acme/iris", "replayed")
-	if _, err := Sign(bg, replayed.String(), s); err != nil {
+	if _, err := Sign(bg, replayed.String(), s, fo); err != nil {
 		t.Fatal(err)
 	}
-	copyTag(t, host+"/acme/iris:sha256-"+prod[len(prod)-64:]+".att", host+"/acme/iris:sha256-"+replayed.DigestStr()[7:]+".att")
+	if f == FormatLegacy {
+		copyTag(t, host+"/acme/iris:sha256-"+prod[len(prod)-64:]+".att", host+"/acme/iris:sha256-"+replayed.DigestStr()[7:]+".att")
+	} else if _, err := makeOptions(nil).pushBundle(bg, replayed, prodBundle, attest.PromotionType); err != nil {
+		t.Fatal(err)
+	}
 	// bad: a promotion predicate without a merge commit.
 	bad := pushRandom(t, host, "acme/iris", "bad")
-	if _, err := Sign(bg, bad.String(), s); err != nil {
+	if _, err := Sign(bg, bad.String(), s, fo); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Attest(bg, bad.String(), s, attest.PromotionType, []byte(`{"environment":"prod"}`)); err != nil {
+	if _, err := Attest(bg, bad.String(), s, attest.PromotionType, []byte(`{"environment":"prod"}`), fo); err != nil {
 		t.Fatal(err)
 	}
 
@@ -73,7 +94,7 @@ func TestPromotionRule(t *testing.T) {
 		{"record for the environment", prod, "prod", ""},
 		{"record for another environment", dev, "prod", "no promotion record for prod (found records for dev)"},
 		{"no record", none, "prod", "no promotion record for prod"},
-		{"record by another key", byOther, "prod", "no promotion record for prod (not signed by key cosign.pub)"},
+		{"record by another key", byOther, "prod", "no promotion record for prod (not signed by key cosign.pub"},
 		{"record about another digest", replayed.String(), "prod", "subject is sha256:" + prod[len(prod)-64:]},
 		{"unreadable record", bad.String(), "prod", "no merge commit"},
 	}
@@ -89,7 +110,7 @@ func TestPromotionRule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(v.Attestations) != 1 || v.Attestations[0].PredicateType != attest.PromotionType {
+			if len(v.Attestations) != 1 || v.Attestations[0].PredicateType != attest.PromotionType || v.Attestations[0].Format != string(f) {
 				t.Fatalf("attestations = %+v", v.Attestations)
 			}
 		})

@@ -33,8 +33,14 @@ type Result struct {
 	Ref string `json:"ref"`
 	// Digest is the manifest digest that was signed.
 	Digest string `json:"digest"`
-	// Tag is the cosign tag holding the signature or attestation.
-	Tag string `json:"tag"`
+	// Tag is the cosign tag holding the legacy signature or attestation
+	// ("" when only a bundle was written).
+	Tag string `json:"tag,omitempty"`
+	// Referrers are the referrer manifests holding the Sigstore bundles
+	// (by digest), listed by the referrers API or the referrers tag schema.
+	Referrers []string `json:"referrers,omitempty"`
+	// Format is what was written: bundle, legacy or both.
+	Format Format `json:"format"`
 	// Signer describes the identity that signed.
 	Signer string `json:"signer"`
 	// PredicateType is set for attestations.
@@ -80,16 +86,39 @@ func Sign(ctx context.Context, ref string, s *Signer, opts ...Option) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Ref: d.String(), Digest: d.DigestStr(), Signer: s.identity, Format: o.format}
+	if o.format.legacy() {
+		if err := s.signLegacy(ctx, o, d, res); err != nil {
+			return nil, err
+		}
+	}
+	if o.format.bundle() {
+		hexDigest, err := digestHex(d)
+		if err != nil {
+			return nil, err
+		}
+		st, err := signStatementJSON(d, hexDigest, o.now().Unix())
+		if err != nil {
+			return nil, err
+		}
+		if err := s.writeBundle(ctx, o, d, st, SignPredicateType, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (s *Signer) signLegacy(ctx context.Context, o *options, d name.Digest, res *Result) error {
 	payload, err := (&sigpayload.Cosign{
 		Image:       d,
 		Annotations: map[string]any{TimestampKey: o.now().Unix()},
 	}).MarshalJSON()
 	if err != nil {
-		return nil, fmt.Errorf("building the signature payload for %s: %w", d, err)
+		return fmt.Errorf("building the signature payload for %s: %w", d, err)
 	}
 	raw, err := s.sv.SignMessage(bytes.NewReader(payload))
 	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", d, err)
+		return fmt.Errorf("signing %s: %w", d, err)
 	}
 	b64 := base64.StdEncoding.EncodeToString(raw)
 	var sopts []static.Option
@@ -98,28 +127,29 @@ func Sign(ctx context.Context, ref string, s *Signer, opts ...Option) (*Result, 
 	}
 	rb, err := s.uploadSignature(ctx, payload, raw)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if rb != nil {
 		sopts = append(sopts, static.WithBundle(rb))
 	}
 	sig, err := static.NewSignature(payload, b64, sopts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	se := ociremote.SignedUnknown(d, o.ociOpts()...)
 	se, err = mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv)))
 	if err != nil {
-		return nil, fmt.Errorf("attaching the signature to %s: %w", d, err)
+		return fmt.Errorf("attaching the signature to %s: %w", d, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := ociremote.WriteSignatures(d.Repository, se, o.ociOpts()...); err != nil {
-		return nil, fmt.Errorf("writing the signature of %s to %s: %w", d, d.Repository, err)
+		return fmt.Errorf("writing the signature of %s to %s: %w", d, d.Repository, err)
 	}
 	tag, _ := ociremote.SignatureTag(d, o.ociOpts()...)
-	return &Result{Ref: d.String(), Digest: d.DigestStr(), Tag: tag.String(), Signer: s.identity, TLogIndex: logIndex(rb)}, nil
+	res.Tag, res.TLogIndex = tag.String(), logIndex(rb)
+	return nil
 }
 
 // Statement is an in-toto v1 statement (attest owns the type).
@@ -160,9 +190,24 @@ func Attest(ctx context.Context, ref string, s *Signer, predicateType string, pr
 	if err != nil {
 		return nil, fmt.Errorf("encoding the in-toto statement: %w", err)
 	}
+	res := &Result{Ref: d.String(), Digest: d.DigestStr(), Signer: s.identity, PredicateType: predicateType, Format: o.format}
+	if o.format.legacy() {
+		if err := s.attestLegacy(ctx, o, d, payload, predicateType, res); err != nil {
+			return nil, err
+		}
+	}
+	if o.format.bundle() {
+		if err := s.writeBundle(ctx, o, d, payload, predicateType, res); err != nil {
+			return nil, fmt.Errorf("the %s attestation: %w", predicateType, err)
+		}
+	}
+	return res, nil
+}
+
+func (s *Signer) attestLegacy(ctx context.Context, o *options, d name.Digest, payload []byte, predicateType string, res *Result) error {
 	envelope, err := dsse.WrapSigner(s.sv, types.IntotoPayloadType).SignMessage(bytes.NewReader(payload))
 	if err != nil {
-		return nil, fmt.Errorf("signing the %s attestation of %s: %w", predicateType, d, err)
+		return fmt.Errorf("signing the %s attestation of %s: %w", predicateType, d, err)
 	}
 	sopts := []static.Option{
 		static.WithLayerMediaType(types.DssePayloadType),
@@ -173,14 +218,14 @@ func Attest(ctx context.Context, ref string, s *Signer, predicateType string, pr
 	}
 	rb, err := s.uploadEnvelope(ctx, envelope)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if rb != nil {
 		sopts = append(sopts, static.WithBundle(rb))
 	}
 	att, err := static.NewAttestation(envelope, sopts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sopt := []mutate.SignOption{mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv))}
 	if o.replace {
@@ -189,16 +234,17 @@ func Attest(ctx context.Context, ref string, s *Signer, predicateType string, pr
 	se := ociremote.SignedUnknown(d, o.ociOpts()...)
 	se, err = mutate.AttachAttestationToEntity(se, att, sopt...)
 	if err != nil {
-		return nil, fmt.Errorf("attaching the attestation to %s: %w", d, err)
+		return fmt.Errorf("attaching the attestation to %s: %w", d, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := ociremote.WriteAttestations(d.Repository, se, o.ociOpts()...); err != nil {
-		return nil, fmt.Errorf("writing the attestation of %s to %s: %w", d, d.Repository, err)
+		return fmt.Errorf("writing the attestation of %s to %s: %w", d, d.Repository, err)
 	}
 	tag, _ := ociremote.AttestationTag(d, o.ociOpts()...)
-	return &Result{Ref: d.String(), Digest: d.DigestStr(), Tag: tag.String(), Signer: s.identity, PredicateType: predicateType, TLogIndex: logIndex(rb)}, nil
+	res.Tag, res.TLogIndex = tag.String(), logIndex(rb)
+	return nil
 }
 
 func digestHex(d name.Digest) (string, error) {

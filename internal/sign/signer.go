@@ -39,6 +39,10 @@ type Signer struct {
 	chainPEM []byte
 	rekor    *rekorgen.Rekor
 	identity string
+	// rekorURL and tsaURL serve bundles (sigstore-go's own clients).
+	rekorURL  string
+	tsaURL    string
+	transport http.RoundTripper
 }
 
 // SignerOption configures NewKeySigner and Keyless.
@@ -47,7 +51,17 @@ type SignerOption func(*signerOptions)
 type signerOptions struct {
 	rekorURL  string
 	fulcioURL string
+	tsaURL    string
 	transport http.RoundTripper
+}
+
+// WithTimestampServer has an RFC 3161 timestamp authority (its full
+// endpoint URL, e.g. https://timestamp.sigstore.dev/api/v1/timestamp)
+// countersign every bundle's signature: a trusted signing time that does
+// not depend on the transparency log. Legacy-format signatures do not
+// carry it.
+func WithTimestampServer(url string) SignerOption {
+	return func(o *signerOptions) { o.tsaURL = url }
 }
 
 // WithTLogUpload records every signature in the Rekor log at url.
@@ -72,7 +86,7 @@ func NewKeySigner(sv signature.SignerVerifier, name string, opts ...SignerOption
 	for _, opt := range opts {
 		opt(o)
 	}
-	s := &Signer{sv: sv, identity: "key " + name}
+	s := &Signer{sv: sv, identity: "key " + name, rekorURL: o.rekorURL, tsaURL: o.tsaURL, transport: o.transport}
 	if o.rekorURL != "" {
 		rc, err := rekorclient.GetRekorClient(o.rekorURL)
 		if err != nil {
@@ -111,7 +125,7 @@ func Keyless(ctx context.Context, idToken string, opts ...SignerOption) (*Signer
 	if err != nil {
 		return nil, fmt.Errorf("rekor client for %s: %w", o.rekorURL, err)
 	}
-	return &Signer{sv: sv, certPEM: certPEM, chainPEM: chainPEM, rekor: rc, identity: "certificate " + subject}, nil
+	return &Signer{sv: sv, certPEM: certPEM, chainPEM: chainPEM, rekor: rc, identity: "certificate " + subject, rekorURL: o.rekorURL, tsaURL: o.tsaURL, transport: o.transport}, nil
 }
 
 // Identity describes the signer: "key PATH" or "certificate SUBJECT".

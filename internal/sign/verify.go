@@ -42,6 +42,9 @@ type VerifiedSignature struct {
 	// KeyFingerprint identifies the accepting key (sha256 of its PKIX
 	// DER, "sha256:<hex>") for key-based signatures.
 	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	// Format is where the signature was found: "bundle" (a Sigstore
+	// bundle referrer) or "legacy" (cosign's .sig tag).
+	Format string `json:"format"`
 }
 
 // VerifiedAttestation is one accepted attestation.
@@ -51,6 +54,8 @@ type VerifiedAttestation struct {
 	// Issuer and KeyFingerprint identify the signer as for signatures.
 	Issuer         string `json:"issuer,omitempty"`
 	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	// Format is "bundle" or "legacy", as for signatures.
+	Format string `json:"format"`
 	// Passed is the eval gate outcome (eval attestations only).
 	Passed *bool `json:"passed,omitempty"`
 	// Gates are the checks made on an eval attestation's metrics: the
@@ -133,13 +138,15 @@ func Verify(ctx context.Context, ref string, p *Policy, opts ...Option) (*Verifi
 	h := desc.Digest
 	v := &Verified{Ref: d.String(), Digest: h.String()}
 
-	sigs, err := p.verifySignatures(ctx, o, d, h)
+	bs := &bundleSet{}
+	bs.list, bs.err = o.findBundles(ctx, d)
+	sigs, err := p.verifySignatures(ctx, o, d, h, bs)
 	if err != nil {
 		return nil, err
 	}
 	v.Signatures = sigs
 	if len(p.Attestations) > 0 {
-		atts, err := p.verifyAttestations(ctx, o, d, h)
+		atts, err := p.verifyAttestations(ctx, o, d, h, bs)
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +221,7 @@ func simpleClaim(sig oci.Signature, h v1.Hash, _ map[string]any) error {
 	return nil
 }
 
-func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest, h v1.Hash) ([]VerifiedSignature, error) {
+func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest, h v1.Hash, bs *bundleSet) ([]VerifiedSignature, error) {
 	cs, err := p.candidates(ctx, o, simpleClaim)
 	if err != nil {
 		return nil, err
@@ -227,12 +234,45 @@ func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest
 	if err != nil {
 		return nil, fmt.Errorf("fetching the signatures of %s from %s: %w", d, st, err)
 	}
-	if len(sl) == 0 {
-		return nil, &Refusal{Ref: d.String(), Rule: "unsigned", Detail: "no signatures at " + st.String()}
+	sb := bs.of(func(pt string) bool { return pt == SignPredicateType })
+	if len(sl) == 0 && len(sb) == 0 {
+		if bs.err != nil {
+			return nil, bs.err
+		}
+		return nil, &Refusal{Ref: d.String(), Rule: "unsigned", Detail: "no signatures at " + st.String() + " and no Sigstore bundle among its referrers"}
 	}
 	var out []VerifiedSignature
 	var claimErrs, otherErrs, noTLog []string
 	var tooOld []string
+	if len(sb) > 0 {
+		bcs, err := bs.candidates(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, fb := range sb {
+			for _, c := range bcs {
+				acc, err := p.verifyBundle(fb, c, h.String())
+				if err != nil {
+					msg, claim := errIsClaim(err)
+					switch {
+					case claim:
+						claimErrs = append(claimErrs, msg)
+					case p.RequireTLog && fb.b != nil && len(fb.b.GetVerificationMaterial().GetTlogEntries()) == 0:
+						noTLog = append(noTLog, fb.where+" has no transparency-log entry")
+					default:
+						otherErrs = append(otherErrs, err.Error())
+					}
+					continue
+				}
+				vs := VerifiedSignature{Signer: acc.signer, Issuer: acc.issuer, SignedAt: acc.signedAt, TLog: acc.tlog, KeyFingerprint: acc.fingerprint, Format: string(FormatBundle)}
+				if err := p.checkAge(o, vs.SignedAt); err != nil {
+					tooOld = append(tooOld, err.Error())
+					continue
+				}
+				out = append(out, vs)
+			}
+		}
+	}
 	for _, sig := range sl {
 		for _, c := range cs {
 			bundleVerified, err := cosign.VerifyImageSignature(ctx, sig, h, c.co)
@@ -248,7 +288,7 @@ func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest
 				}
 				continue
 			}
-			vs := VerifiedSignature{Signer: c.name, TLog: bundleVerified, KeyFingerprint: c.fingerprint}
+			vs := VerifiedSignature{Signer: c.name, TLog: bundleVerified, KeyFingerprint: c.fingerprint, Format: string(FormatLegacy)}
 			if cert, _ := sig.Cert(); cert != nil {
 				vs.Signer = certIdentity(cert)
 				vs.Issuer = certIssuer(cert)
@@ -262,7 +302,7 @@ func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest
 		}
 	}
 	if len(out) > 0 {
-		return out, nil
+		return mergeSignatures(out), nil
 	}
 	who := make([]string, len(cs))
 	for i, c := range cs {
@@ -347,7 +387,7 @@ func (p *Policy) checkAge(o *options, t time.Time) error {
 	return nil
 }
 
-func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Digest, h v1.Hash) ([]VerifiedAttestation, error) {
+func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Digest, h v1.Hash, bs *bundleSet) ([]VerifiedAttestation, error) {
 	cs, err := p.candidates(ctx, o, intotoClaim)
 	if err != nil {
 		return nil, err
@@ -378,12 +418,39 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 				}
 				continue
 			}
-			who := VerifiedAttestation{PredicateType: st.PredicateType, Signer: c.name, KeyFingerprint: c.fingerprint}
+			who := VerifiedAttestation{PredicateType: st.PredicateType, Signer: c.name, KeyFingerprint: c.fingerprint, Format: string(FormatLegacy)}
 			if cert, _ := att.Cert(); cert != nil {
 				who.Signer, who.Issuer = certIdentity(cert), certIssuer(cert)
 			}
 			good[st.PredicateType] = append(good[st.PredicateType], accepted{st: st, who: who})
 			break
+		}
+	}
+	if ab := bs.of(func(pt string) bool { return pt != SignPredicateType }); len(ab) > 0 {
+		bcs, err := bs.candidates(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, fb := range ab {
+			if fb.err != nil {
+				bad[""] = append(bad[""], fb.err.Error())
+				continue
+			}
+			pt := fb.st.PredicateType
+			for _, c := range bcs {
+				acc, err := p.verifyBundle(fb, c, h.String())
+				if err != nil {
+					if msg, ok := errIsClaim(err); ok {
+						bad[pt] = append(bad[pt], msg)
+					} else {
+						bad[pt] = append(bad[pt], "not signed by "+c.name+": "+err.Error())
+					}
+					continue
+				}
+				who := VerifiedAttestation{PredicateType: pt, Signer: acc.signer, Issuer: acc.issuer, KeyFingerprint: acc.fingerprint, Format: string(FormatBundle)}
+				good[pt] = append(good[pt], accepted{st: fb.st, who: who})
+				break
+			}
 		}
 	}
 	var out []VerifiedAttestation
@@ -394,21 +461,17 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 			if list, err = promotedTo(d, rule, list, bad[rule.PredicateType]); err != nil {
 				return nil, err
 			}
-			for _, a := range list {
-				out = append(out, a.who)
-			}
+			out = append(out, dedupe(list)...)
 			continue
 		}
 		if len(list) == 0 {
 			if why := bad[rule.PredicateType]; len(why) > 0 {
 				return nil, &Refusal{Ref: d.String(), Rule: "no valid " + rule.Name() + " attestation", Detail: summarize(why)}
 			}
-			return nil, &Refusal{Ref: d.String(), Rule: "no " + rule.Name() + " attestation", Detail: "none of type " + rule.PredicateType + " at " + at.String()}
+			return nil, &Refusal{Ref: d.String(), Rule: "no " + rule.Name() + " attestation", Detail: "none of type " + rule.PredicateType + " at " + at.String() + " or among the referrers" + bs.errNote()}
 		}
 		if rule.PredicateType != EvalPredicateType {
-			for _, a := range list {
-				out = append(out, a.who)
-			}
+			out = append(out, dedupe(list)...)
 			continue
 		}
 		// The newest evaluation decides (evaluatedAt, then attachment order).
@@ -427,6 +490,11 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 			}
 		}
 		va := a.who
+		for _, b := range list {
+			if b.who.Format != va.Format && b.who.Signer == va.Signer && string(b.st.Predicate) == string(a.st.Predicate) {
+				va.Format = string(FormatBoth)
+			}
+		}
 		va.Passed, va.Gates = &passed, gateChecks(&ep, rule.Gates)
 		out = append(out, va)
 	}
@@ -474,6 +542,51 @@ func promotedTo(d name.Digest, rule AttestationRule, list []accepted, why []stri
 	}
 	rf.Detail = summarize(details)
 	return nil, rf
+}
+
+// mergeSignatures reports each accepted signer once: a signature found
+// both as a bundle and in the legacy tag has format "both" (a verified
+// tlog entry in either counts, the earliest trusted time is kept).
+func mergeSignatures(list []VerifiedSignature) []VerifiedSignature {
+	var out []VerifiedSignature
+	seen := map[string]int{}
+	for _, v := range list {
+		k := v.Signer + "\x00" + v.Issuer + "\x00" + v.KeyFingerprint
+		i, ok := seen[k]
+		if !ok {
+			seen[k] = len(out)
+			out = append(out, v)
+			continue
+		}
+		m := &out[i]
+		if m.Format != v.Format {
+			m.Format = string(FormatBoth)
+		}
+		m.TLog = m.TLog || v.TLog
+		if m.SignedAt.IsZero() || (!v.SignedAt.IsZero() && v.SignedAt.Before(m.SignedAt)) {
+			m.SignedAt = v.SignedAt
+		}
+	}
+	return out
+}
+
+// dedupe reports an attestation written in both formats once (the same
+// statement by the same signer), with format "both".
+func dedupe(list []accepted) []VerifiedAttestation {
+	var out []VerifiedAttestation
+	seen := map[string]int{}
+	for _, a := range list {
+		k := a.who.Signer + "\x00" + a.who.KeyFingerprint + "\x00" + string(a.st.Predicate)
+		if i, ok := seen[k]; ok {
+			if out[i].Format != a.who.Format {
+				out[i].Format = string(FormatBoth)
+			}
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, a.who)
+	}
+	return out
 }
 
 func uniq(s []string) []string {

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/digitorus/timestamp"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/go-openapi/runtime"
@@ -71,7 +72,13 @@ type Sigstore struct {
 	TokenRequestToken string
 	FulcioURL         string
 	RekorURL          string
-	Workflow          Workflow
+	// TSAURL is the RFC 3161 timestamp endpoint; TSAChain its certificate
+	// chain (leaf, intermediate, root) and TSAChainFile the chain as PEM
+	// (cosign's --timestamp-certificate-chain).
+	TSAURL       string
+	TSAChain     []*x509.Certificate
+	TSAChainFile string
+	Workflow     Workflow
 
 	// Roots and Intermediates are the CA certificates; RootFile holds both
 	// as PEM (SIGSTORE_ROOT_FILE) and RekorKeyFile the log's public key
@@ -85,6 +92,7 @@ type Sigstore struct {
 	mu       sync.Mutex
 	requests map[string]int
 
+	tsaKey    *ecdsa.PrivateKey
 	jwtKey    *rsa.PrivateKey
 	interKey  crypto.Signer
 	vs        *ca.VirtualSigstore
@@ -172,7 +180,19 @@ func Start(t testing.TB, w Workflow) *Sigstore {
 	t.Cleanup(rs.Close)
 	s.RekorURL = rs.URL
 
+	if err := s.startTSA(t); err != nil {
+		t.Fatal(err)
+	}
+
 	dir := t.TempDir()
+	s.TSAChainFile = filepath.Join(dir, "tsa-chain.pem")
+	var tsaPEM []byte
+	for _, c := range s.TSAChain {
+		tsaPEM = append(tsaPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	if err := os.WriteFile(s.TSAChainFile, tsaPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s.RootFile = filepath.Join(dir, "fulcio-chain.pem")
 	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Raw}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})...)
 	if err := os.WriteFile(s.RootFile, chain, 0o644); err != nil {
@@ -385,6 +405,11 @@ func (s *Sigstore) createEntry(w http.ResponseWriter, r *http.Request) {
 	s.logIndex++
 	s.mu.Unlock()
 	b64 := base64.StdEncoding.EncodeToString(canon)
+	proof, err := s.vs.GetInclusionProof(canon)
+	if err != nil {
+		rekorError(w, http.StatusInternalServerError, err)
+		return
+	}
 	now := time.Now().Unix()
 	set, err := s.vs.RekorSignPayload(tlog.RekorPayload{Body: b64, IntegratedTime: now, LogIndex: idx, LogID: logID})
 	if err != nil {
@@ -397,7 +422,7 @@ func (s *Sigstore) createEntry(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", uuid)
 	writeJSON(w, http.StatusCreated, map[string]any{uuid: map[string]any{
 		"body": b64, "integratedTime": now, "logID": logID, "logIndex": idx,
-		"verification": map[string]any{"signedEntryTimestamp": base64.StdEncoding.EncodeToString(set)},
+		"verification": map[string]any{"signedEntryTimestamp": base64.StdEncoding.EncodeToString(set), "inclusionProof": proof},
 	}})
 }
 
@@ -456,4 +481,63 @@ func parseURL(s string) ([]*url.URL, error) {
 		return nil, err
 	}
 	return []*url.URL{u}, nil
+}
+
+// startTSA runs an RFC 3161 timestamp authority (POST
+// application/timestamp-query, as sigstore's timestamp-authority serves
+// at /api/v1/timestamp) with its own root, intermediate and leaf.
+func (s *Sigstore) startTSA(t testing.TB) error {
+	root, rootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		return err
+	}
+	inter, interKey, err := ca.GenerateTSAIntermediate(root, rootKey)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.GenerateTSALeafCert(time.Now().Add(time.Hour), key, inter, interKey)
+	if err != nil {
+		return err
+	}
+	s.tsaKey, s.TSAChain = key, []*x509.Certificate{leaf, inter, root}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/timestamp", s.timestamp)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	s.TSAURL = srv.URL + "/api/v1/timestamp"
+	return nil
+}
+
+func (s *Sigstore) timestamp(w http.ResponseWriter, r *http.Request) {
+	s.count("tsa")
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req, err := timestamp.ParseRequest(body)
+	if err != nil {
+		http.Error(w, "bad timestamp request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	ts := timestamp.Timestamp{
+		HashAlgorithm:     req.HashAlgorithm,
+		HashedMessage:     req.HashedMessage,
+		Time:              time.Now(),
+		Nonce:             req.Nonce,
+		Policy:            asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2},
+		AddTSACertificate: req.Certificates,
+		ExtraExtensions:   req.Extensions,
+	}
+	resp, err := ts.CreateResponseWithOpts(s.TSAChain[0], s.tsaKey, crypto.SHA256)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/timestamp-reply")
+	_, _ = w.Write(resp)
 }
