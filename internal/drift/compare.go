@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -134,7 +135,7 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 		res.Mode = ModeApproximate
 	}
 	res.Ignored = l.ignored
-	res.ExtraColumns = l.extra
+	res.ExtraColumns = dedupe(l.extra)
 	for name := range cfg.Columns {
 		if _, ok := l.byName[name]; !ok {
 			res.UnknownColumns = append(res.UnknownColumns, name)
@@ -307,6 +308,18 @@ func bothPresent(r *ColumnResult) bool {
 		r.Note = "every reference value is missing: counted as drift"
 	}
 	return false
+}
+
+// dedupe drops repeated names, keeping the first (several current files
+// list the same extra columns).
+func dedupe(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func sum64(x []int64) int64 {

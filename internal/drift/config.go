@@ -3,7 +3,6 @@ package drift
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,14 +19,18 @@ const (
 	DefaultDistance        = 0.1
 )
 
-// Source is a data file: CSV or Parquet, chosen by Format or else by the
-// file extension (.parquet/.pq are Parquet, anything else CSV).
+// Source is a data file: CSV, Parquet or JSON Lines, chosen by Format or
+// else by the file extension (.parquet/.pq are Parquet, .jsonl/.ndjson JSON
+// Lines, anything else CSV; a .gz suffix or gzip's magic bytes mean
+// gzip-compressed, except for Parquet).
 type Source struct {
 	Path   string
 	Format string // "csv", "parquet" or "" (by extension)
 	// profile, when set, is the data (a reference profile): see
 	// ProfileSource.
 	profile *Profile
+	// paths, when set, are several files read as one data set: see Files.
+	paths []string
 }
 
 // File is a Source for path with its format inferred from the extension.
@@ -40,11 +43,11 @@ func (s Source) format() string {
 	if s.Format != "" {
 		return strings.ToLower(s.Format)
 	}
-	switch strings.ToLower(filepath.Ext(s.Path)) {
-	case ".parquet", ".pq":
-		return "parquet"
+	if len(s.paths) > 0 {
+		return "files"
 	}
-	return "csv"
+	f, _ := fileFormat(s.Path)
+	return f
 }
 
 // ColumnConfig overrides inference and defaults for one column.

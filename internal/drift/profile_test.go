@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // genMixed writes rows of: a continuous normal column "x" (mean mu), a
@@ -187,5 +189,75 @@ func FuzzParseProfile(f *testing.F) {
 			return
 		}
 		_, _ = Compare(context.Background(), ProfileSource(p), File(cur), Config{ExtraTests: []string{TestKS, TestPSI, TestJensenShannon}})
+	})
+}
+
+// TestFilesGzipJSONL: the current data from several files — CSV, gzipped
+// CSV and JSON Lines (gzipped too) — reads as the one file holding the
+// same rows.
+func TestFilesGzipJSONL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ref := writeFile(t, "ref.csv", "a,b\n1,x\n2,y\n3,x\n4,z\n")
+	whole := writeFile(t, "whole.csv", "a,b\n1,x\n5,y\n7,x\n2,z\n")
+	gzw := func(name string, data string) string {
+		p := filepath.Join(dir, name)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(data))
+		zw.Close()
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	part1 := gzw("p1.csv.gz", "b,a,extra\nx,1,q\ny,5,q\n")
+	part2 := writeFile(t, "p2.jsonl", `{"a": 7, "b": "x", "extra": [1]}`+"\n\n")
+	part3 := gzw("p3.ndjson.gz", `{"b": "z", "a": 2}`+"\n")
+	want, err := Compare(context.Background(), File(ref), File(whole), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := ExpandPaths([]string{part1, filepath.Join(filepath.Dir(part2), "p2.json*"), part3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Compare(context.Background(), File(ref), Files(paths...), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Current.Rows != 4 || len(got.ExtraColumns) != 1 {
+		t.Fatalf("rows %d extra %v", got.Current.Rows, got.ExtraColumns)
+	}
+	for i := range want.Columns {
+		w, g := want.Columns[i], got.Columns[i]
+		if w.Statistic != g.Statistic || w.Count != g.Count {
+			t.Errorf("column %s: whole %+v, parts %+v", w.Name, w, g)
+		}
+	}
+	if _, err := ExpandPaths([]string{filepath.Join(dir, "none*.csv")}); err == nil {
+		t.Error("a pattern matching nothing was accepted")
+	}
+	bad := writeFile(t, "bad.jsonl", `{"a": {"x": 1}, "b": "x"}`+"\n")
+	if _, err := Compare(context.Background(), File(ref), File(bad), Config{}); err == nil || !strings.Contains(err.Error(), "bad.jsonl:1") {
+		t.Errorf("nested JSON value: err = %v", err)
+	}
+}
+
+// FuzzJSONL: arbitrary bytes as JSON Lines current data never panic.
+func FuzzJSONL(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":"x"}` + "\n" + `{"a":null}`))
+	f.Add([]byte(`{"b":"x","a":1e999}` + "\n" + `[1]`))
+	dir := f.TempDir()
+	ref := filepath.Join(dir, "ref.csv")
+	if err := os.WriteFile(ref, []byte("a,b\n1,x\n2,y\n"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "cur.jsonl")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = Compare(context.Background(), File(ref), File(p), Config{})
 	})
 }

@@ -247,12 +247,15 @@ func (l *loader) read(ctx context.Context, src Source, ds int) (int64, error) {
 			return 0, err
 		}
 		return src.profile.Source.Rows, nil
-	case "csv":
-		return l.readCSV(ctx, src.Path, ds)
-	case "parquet":
-		return l.readParquet(ctx, src.Path, ds)
+	case "files":
+		if ds == refSet {
+			return 0, errors.New("the reference data is one file (or a profile); several files can be the current data")
+		}
+		return l.readFiles(ctx, src.paths, ds)
+	case "csv", "parquet", "jsonl":
+		return l.readOne(ctx, src.Path, src.format(), ds, true)
 	}
-	return 0, fmt.Errorf("%s: unknown data format %q: use csv or parquet", src.Path, src.Format)
+	return 0, fmt.Errorf("%s: unknown data format %q: use csv, parquet or jsonl", src.Path, src.Format)
 }
 
 // budgetEvery is how many rows pass between memory checks.
