@@ -9,6 +9,7 @@ import (
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/promote"
+	"github.com/mlship/mlship/internal/sign"
 )
 
 // PromoteOptions are the inputs of `mlship promote plan|apply`.
@@ -84,6 +85,14 @@ environment's tag (REPO:ENV) to its digest and records a GitHub deployment
 (ref = the commit, payload = digest and version, status success with the
 run's URL).
 
+Before a tag moves, apply signs a promotion record (an in-toto statement
+of type https://mlship.dev/attestations/promotion/v1 about the digest:
+environment, merge commit, pull request, approvers, each rule's outcome,
+previous digest, time) and attaches it to the digest; deployers require it
+with verify --promoted-to ENV. It is signed with --attest-key, or keyless
+inside GitHub Actions (the workflow's identity). If the record cannot be
+signed or attached, the tag does not move.
+
 It is idempotent: a tag already at the digest is left alone and no second
 deployment is recorded. Tags never move backwards: before moving, apply
 fetches the main branch and, if a newer commit on it wants another digest
@@ -95,8 +104,15 @@ concurrency group per repository so two never overlap.`
   mlship promote apply examples/iris
 
   # replay a past promotion commit (a no-op unless it is the newest)
-  mlship promote apply examples/iris --head 1a2b3c4 --output json`
+  mlship promote apply examples/iris --head 1a2b3c4 --output json
+
+  # sign the promotion records with a key instead of keyless
+  mlship promote apply examples/iris --attest-key env://COSIGN_PRIVATE_KEY`
 		cmd.Flags().BoolVar(&opts.Fetch, "fetch", true, "fetch the main branch from origin before deciding whether this commit is the newest")
+		cmd.Flags().StringVar(&opts.Record.Key, "attest-key", "", "cosign private key signing the promotion records: a file or env://VAR (password from "+gha.VarCosignPassword+"); without it, keyless in GitHub Actions (id-token: write)")
+		cmd.Flags().StringVar(&opts.Record.FulcioURL, "fulcio-url", "", "Fulcio URL for keyless promotion records (default "+sign.DefaultFulcioURL+")")
+		cmd.Flags().StringVar(&opts.Record.RekorURL, "rekor-url", "", "Rekor URL for keyless promotion records, or with --tlog-upload (default "+sign.DefaultRekorURL+")")
+		cmd.Flags().BoolVar(&opts.Record.TLogUpload, "tlog-upload", false, "also record key-signed promotion records in Rekor (keyless ones always are)")
 	}
 	cmd.Flags().StringVar(&opts.Base, "base", "", "the commit to compare with (plan: merge base with main; apply: HEAD^)")
 	cmd.Flags().StringVar(&opts.Head, "head", "", "the commit holding the desired state (default HEAD)")

@@ -166,7 +166,7 @@ func TestPromoteCLI(t *testing.T) {
 	c.commit(fmt.Sprintf(`{"environments": {"dev": {"digest": %q}}}`, good))
 
 	// apply on push to main: the tag moves, a deployment is recorded.
-	code, stdout, stderr := mlship(t, c.env("push", nil), "promote", "apply", c.dir, "--repository", c.repo, "--key", c.pub, "-o", "json")
+	code, stdout, stderr := mlship(t, c.env("push", map[string]string{"COSIGN_PASSWORD": "pw"}), "promote", "apply", c.dir, "--repository", c.repo, "--key", c.pub, "--attest-key", strings.TrimSuffix(c.pub, ".pub")+".key", "-o", "json")
 	if code != 0 {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, stdout, stderr)
 	}

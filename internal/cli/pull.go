@@ -39,14 +39,17 @@ refused unless --force.
 With --verify, the resolved digest is verified first — the signature by
 --key (or the keyless --certificate-identity/--certificate-oidc-issuer),
 and the attestations --attestation or the spec's environment (--spec,
---env) require — and nothing is downloaded when verification fails.`,
+--env) require, and with --promoted-to ENV a signed promotion record for
+ENV attached to exactly that digest — and nothing is downloaded when
+verification fails.`,
 		Example: `  mlship pull ghcr.io/acme/iris:prod ./model
   mlship pull localhost:5000/acme/llama@sha256:4f1c... ./llama --filter weight,weight-config
   mlship pull oci:build/iris:1.0.0 ./iris --output json
 
   # verify the signature first (as cosign verify --key would), then pull
   mlship pull ghcr.io/acme/iris:prod ./model --verify --key cosign.pub
-  mlship pull ghcr.io/acme/iris:prod ./model --verify --spec . --env prod`,
+  mlship pull ghcr.io/acme/iris:prod ./model --verify --spec . --env prod
+  mlship pull ghcr.io/acme/iris:prod ./model --verify --key cosign.pub --promoted-to prod`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Dir = args[0], args[1]
@@ -59,6 +62,7 @@ and the attestations --attestation or the spec's environment (--spec,
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace DIR if it is not empty")
 	cmd.Flags().BoolVar(&opts.Verify, "verify", false, "verify the signature and required attestations before pulling")
 	opts.Policy.Register(cmd.Flags())
+	cmd.Flags().StringVar(&opts.Policy.PromotedTo, "promoted-to", "", "with --verify: require a signed promotion record for this environment attached to exactly the digest")
 	return cmd
 }
 

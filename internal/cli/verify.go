@@ -14,6 +14,9 @@ type VerifyOptions struct {
 	F      *Factory
 	Ref    string
 	Policy PolicyFlags
+	// FromGitHub and GitHubRepository: see pipeline.VerifyRequest.
+	FromGitHub       bool
+	GitHubRepository string
 }
 
 // NewCmdVerify builds `mlship verify`.
@@ -35,13 +38,26 @@ always need their Rekor entry. Trust for keyless and tlog checks comes from
 the public Sigstore, or SIGSTORE_ROOT_FILE / SIGSTORE_REKOR_PUBLIC_KEY /
 SIGSTORE_CT_LOG_PUBLIC_KEY_FILE as with cosign.
 
+--promoted-to ENV also requires a promotion record for ENV (written by
+mlship promote apply before it moved the tag), signed by an accepted
+signer, attached to exactly that digest; a record for another environment,
+about another digest or by another signer is refused. With --spec/--env,
+an environment that lists "promotion" in its attestations requires its own.
+
+--from-github: when the registry's signatures and attestations do not
+satisfy the policy, read the digest's Sigstore bundles from GitHub's
+artifact attestations (--github-repository OWNER/REPO, default the run's)
+and verify again with them, exactly as strictly.
+
 A refusal exits 1 and names the rule that failed.`,
 		Example: `  mlship verify ghcr.io/acme/iris:1.2.0 --key cosign.pub
   mlship verify ghcr.io/acme/iris:prod --key cosign.pub --attestation eval --attestation provenance --max-age 720h
   mlship verify ghcr.io/acme/iris@sha256:... \
       --certificate-identity https://github.com/acme/iris/.github/workflows/release.yml@refs/heads/main \
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
-  mlship verify ghcr.io/acme/iris@sha256:... --spec . --env prod`,
+  mlship verify ghcr.io/acme/iris@sha256:... --spec . --env prod
+  mlship verify ghcr.io/acme/iris@sha256:... --key cosign.pub --promoted-to prod
+  mlship verify ghcr.io/acme/iris@sha256:... --key cosign.pub --from-github --github-repository acme/iris`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
@@ -49,12 +65,15 @@ A refusal exits 1 and names the rule that failed.`,
 		},
 	}
 	opts.Policy.Register(cmd.Flags())
+	cmd.Flags().StringVar(&opts.Policy.PromotedTo, "promoted-to", "", "require a signed promotion record for this environment attached to exactly the digest")
+	cmd.Flags().BoolVar(&opts.FromGitHub, "from-github", false, "when the registry's attestations do not satisfy the policy, also read the digest's bundles from GitHub's attestations API")
+	cmd.Flags().StringVar(&opts.GitHubRepository, "github-repository", "", "OWNER/REPO whose attestations --from-github reads (default: the run's repository)")
 	return cmd
 }
 
 func runVerify(ctx context.Context, opts *VerifyOptions) error {
 	f := opts.F
-	v, err := pipeline.Verify(ctx, f.Run(), pipeline.VerifyRequest{Ref: opts.Ref, Policy: opts.Policy.PolicyRequest})
+	v, err := pipeline.Verify(ctx, f.Run(), pipeline.VerifyRequest{Ref: opts.Ref, Policy: opts.Policy.PolicyRequest, FromGitHub: opts.FromGitHub, GitHubRepository: opts.GitHubRepository})
 	if err != nil {
 		if f.IO.JSON() && !pipeline.IsUsage(err) {
 			_ = f.IO.PrintJSON(map[string]any{"ref": opts.Ref, "verified": false, "error": err.Error()})

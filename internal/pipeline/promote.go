@@ -44,7 +44,7 @@ type promotion struct {
 // newPromotion loads the spec and wires the registry, the verifier, the
 // trust material and GitHub (when the run context has a token and a
 // repository). A failure is a UsageError: nothing was checked yet.
-func newPromotion(ctx context.Context, r *Run, req PromoterRequest, extra ...promote.Option) (*promotion, error) {
+func newPromotion(ctx context.Context, r *Run, req PromoterRequest, record *SignerRequest, extra ...promote.Option) (*promotion, error) {
 	dir := req.SpecDir
 	if dir == "" {
 		dir = "."
@@ -76,6 +76,9 @@ func newPromotion(ctx context.Context, r *Run, req PromoterRequest, extra ...pro
 		promote.WithRunURL(r.Env.RunURL()),
 		promote.WithLogf(func(format string, args ...any) { r.Logf(format+"\n", args...) }),
 	}
+	if record != nil {
+		opts = append(opts, promote.WithRecorder(promotionRecorder(r, *record, SignOptions(ctx, r, m.Registry.PlainHTTP))))
+	}
 	pm := &promotion{model: m}
 	if r.Env.Token != "" && r.Env.Repository != "" {
 		owner, repo, err := r.Env.OwnerRepo()
@@ -93,6 +96,32 @@ func newPromotion(ctx context.Context, r *Run, req PromoterRequest, extra ...pro
 		return nil, usage(err)
 	}
 	return pm, nil
+}
+
+// promotionRecorder signs apply's promotion records with the signer req
+// describes (a cosign key, or keyless in Actions: the main workflow's
+// identity), made when the first record is about to be written: an apply
+// that moves nothing needs no key and asks Fulcio for nothing.
+func promotionRecorder(r *Run, req SignerRequest, opts []sign.Option) *promote.SignRecorder {
+	if req.FulcioURL == "" {
+		req.FulcioURL = sign.DefaultFulcioURL
+	}
+	if req.RekorURL == "" {
+		req.RekorURL = sign.DefaultRekorURL
+	}
+	return &promote.SignRecorder{
+		NewSigner: func(ctx context.Context) (*sign.Signer, error) {
+			if req.Key == "" && req.IdentityToken == "" && r.Env.IDTokenURL == "" {
+				return nil, errors.New("no signer: give --attest-key FILE (or env://VAR), or run keyless inside GitHub Actions with `permissions: id-token: write`")
+			}
+			s, err := Signer(ctx, r, req)
+			if err != nil && req.Key != "" {
+				return nil, fmt.Errorf("--attest-key %s: %w", req.Key, err)
+			}
+			return s, err
+		},
+		Options: opts,
+	}
 }
 
 // promoteSigner is the request's replacement of the spec's signers.
@@ -127,6 +156,10 @@ type PromoteRequest struct {
 	// EvalFile and DriftFile keep the sticky report whole when the plan is
 	// added to it.
 	EvalFile, DriftFile string
+	// Record says how apply signs the promotion records (--attest-key, or
+	// keyless in Actions); a record that cannot be signed keeps the tag
+	// where it was.
+	Record SignerRequest
 }
 
 // PromoteResult is a plan or apply that ran: Plan is what was decided, Err
@@ -152,7 +185,11 @@ func Promote(ctx context.Context, r *Run, req PromoteRequest) (*PromoteResult, e
 	if req.PR == 0 {
 		req.PR = w.PullRequest
 	}
-	pm, err := newPromotion(ctx, r, req.Promoter, promote.WithPullRequest(req.PR), promote.WithFetch(req.Fetch))
+	var record *SignerRequest
+	if req.Mode == promote.ModeApply {
+		record = &req.Record
+	}
+	pm, err := newPromotion(ctx, r, req.Promoter, record, promote.WithPullRequest(req.PR), promote.WithFetch(req.Fetch))
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +331,7 @@ func Propose(ctx context.Context, r *Run, req ProposeRequest) (*ProposeResult, e
 	if req.To == "" {
 		return nil, usage(errors.New("--to ENV is required (or --to next)"))
 	}
-	pm, err := newPromotion(ctx, r, req.Promoter)
+	pm, err := newPromotion(ctx, r, req.Promoter, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -73,8 +73,8 @@ func Pull(ctx context.Context, r *Run, req PullRequest) (*PullResult, error) {
 			verified = v
 			return err
 		}))
-	case len(p.Keys) > 0 || p.Identity != "" || p.IdentityRegexp != "" || p.SpecDir != "":
-		return nil, usage(errors.New("--key, --certificate-identity and --spec say how to verify: add --verify to verify before pulling"))
+	case p.SaysHowToVerify():
+		return nil, usage(errors.New("--key, --certificate-identity, --spec, --attestation and --promoted-to say how to verify: add --verify to verify before pulling"))
 	}
 	res, err := registry(r, false).Pull(ctx, ref, req.Dir, ropts...)
 	if err != nil {

@@ -35,7 +35,7 @@ type StatusResult struct {
 // output. A registry that could not be read is an error after the result
 // is recorded (fail closed: the state is unknown), returned with it.
 func Status(ctx context.Context, r *Run, req StatusRequest) (*StatusResult, error) {
-	pm, err := newPromotion(ctx, r, req.Promoter)
+	pm, err := newPromotion(ctx, r, req.Promoter, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +77,9 @@ func (res *StatusResult) Err() error {
 // StatusMarkdown is the status table for the job summary.
 func StatusMarkdown(res *StatusResult) string {
 	var md strings.Builder
-	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | promoted |\n| --- | --- | --- | --- | --- | --- | --- |\n", res.Model)
+	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | record | promoted |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", res.Model)
 	for _, e := range res.Environments {
-		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), e.Signature, Dash(e.PromotedAt))
+		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s | %s |\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), e.Signature, Dash(e.Record), Dash(e.PromotedAt))
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(&md, "\n- %s", n)
@@ -110,7 +110,7 @@ func ShortCommit(sha string) string {
 func (res *StatusResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s (%s)\n", res.Model, res.Repository)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENVIRONMENT\tDESIRED (git)\tTAG (registry)\tSYNC\tVERSION\tSIGNATURE\tPROMOTED")
+	fmt.Fprintln(tw, "ENVIRONMENT\tDESIRED (git)\tTAG (registry)\tSYNC\tVERSION\tSIGNATURE\tRECORD\tPROMOTED")
 	for _, e := range res.Environments {
 		sig := e.Signature
 		if e.Signer != "" {
@@ -120,7 +120,7 @@ func (res *StatusResult) WriteText(w io.Writer) error {
 		if e.PromotedBy != "" {
 			promoted += " by " + e.PromotedBy
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), sig, promoted)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), sig, Dash(e.Record), promoted)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/mlship/mlship/internal/attest"
+	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
 )
@@ -27,11 +30,21 @@ type PolicyRequest struct {
 	MaxAge             time.Duration
 	SpecDir            string
 	Env                string
+	// PromotedTo requires a signed promotion record for this environment,
+	// by an accepted signer, attached to exactly the verified digest.
+	PromotedTo string
 }
 
 // HasSigners reports whether the request names who may sign.
 func (p PolicyRequest) HasSigners() bool {
 	return len(p.Keys) > 0 || p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != ""
+}
+
+// SaysHowToVerify reports whether the request names anything to verify
+// (signers, a spec, attestations, a promotion): pull refuses those
+// without --verify rather than ignore them.
+func (p PolicyRequest) SaysHowToVerify() bool {
+	return p.HasSigners() || p.SpecDir != "" || len(p.Attestations) > 0 || p.PromotedTo != ""
 }
 
 // Policy assembles the policy. With SpecDir the spec says what must hold
@@ -46,6 +59,9 @@ func Policy(ctx context.Context, r *Run, p PolicyRequest) (*sign.Policy, error) 
 	}
 	if p.TLog && p.InsecureIgnoreTLog {
 		return nil, errors.New("--tlog and --insecure-ignore-tlog contradict each other")
+	}
+	if err := checkEnvName(p.PromotedTo); err != nil {
+		return nil, fmt.Errorf("--promoted-to: %w", err)
 	}
 	pol, err := specPolicy(ctx, r, p)
 	if err != nil {
@@ -76,6 +92,12 @@ func specPolicy(ctx context.Context, r *Run, p PolicyRequest) (*sign.Policy, err
 	if err != nil {
 		return nil, fmt.Errorf("policy from the spec in %s: %w", p.SpecDir, err)
 	}
+	// "promotion" in environments.ENV.attestations: a record for ENV itself.
+	for i, r := range pol.Attestations {
+		if r.PredicateType == attest.PromotionType && r.Environment == "" {
+			pol.Attestations[i] = sign.NewPromotionRule(p.Env)
+		}
+	}
 	if p.HasSigners() {
 		return pol, nil
 	}
@@ -103,6 +125,9 @@ func applyPolicyFlags(r *Run, pol *sign.Policy, p PolicyRequest) error {
 	for _, a := range p.Attestations {
 		pol.Attestations = append(pol.Attestations, sign.NewAttestationRule(a))
 	}
+	if p.PromotedTo != "" {
+		pol.Attestations = append(pol.Attestations, sign.NewPromotionRule(p.PromotedTo))
+	}
 	switch {
 	case p.TLog:
 		pol.RequireTLog = true
@@ -118,10 +143,30 @@ func applyPolicyFlags(r *Run, pol *sign.Policy, p PolicyRequest) error {
 	return nil
 }
 
+// envName is the schema's #Name (a DNS-1123 label), what an environment
+// is called.
+var envName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// checkEnvName refuses what cannot be an environment name.
+func checkEnvName(env string) error {
+	if env == "" || (len(env) <= 63 && envName.MatchString(env)) {
+		return nil
+	}
+	return fmt.Errorf("%q is not an environment name (a DNS-1123 label: lower-case letters, digits and '-')", env)
+}
+
 // VerifyRequest is `mlship verify`.
 type VerifyRequest struct {
 	Ref    string
 	Policy PolicyRequest
+	// FromGitHub: when the registry's signatures and attestations do not
+	// satisfy the policy, read the digest's Sigstore bundles from GitHub's
+	// artifact attestations (GET /repos/{owner}/{repo}/attestations/
+	// {subject_digest}) and verify again with them; they are verified
+	// exactly like the registry's. GitHubRepository (owner/name) is where
+	// to read them, default the run's repository.
+	FromGitHub       bool
+	GitHubRepository string
 }
 
 // Verify checks req.Ref against the policy and records the verdict as step
@@ -132,7 +177,12 @@ func Verify(ctx context.Context, r *Run, req VerifyRequest) (*sign.Verified, err
 	if err != nil {
 		return nil, usage(err)
 	}
-	v, err := sign.Verify(ctx, req.Ref, pol, SignOptions(ctx, r, false)...)
+	sopts := SignOptions(ctx, r, false)
+	v, err := sign.Verify(ctx, req.Ref, pol, sopts...)
+	var rf *sign.Refusal
+	if err != nil && req.FromGitHub && errors.As(err, &rf) {
+		v, err = verifyFromGitHub(ctx, r, req, pol, sopts, err)
+	}
 	if err != nil {
 		_ = r.Actions.SetOutput("verified", "false")
 		_ = r.Summary(fmt.Sprintf("❌ `%s`: %v\n", req.Ref, err))
@@ -149,6 +199,53 @@ func Verify(ctx context.Context, r *Run, req VerifyRequest) (*sign.Verified, err
 		plural = ""
 	}
 	return v, r.Summary(fmt.Sprintf("✅ verified `%s` (signed by %s; %d attestation%s)\n", v.Ref, v.Signatures[0].Signer, n, plural))
+}
+
+// verifyFromGitHub verifies again with the bundles GitHub holds for the
+// digest; the registry's refusal stands when GitHub has none or cannot be
+// read (the reason is added to it).
+func verifyFromGitHub(ctx context.Context, r *Run, req VerifyRequest, pol *sign.Policy, sopts []sign.Option, refusal error) (*sign.Verified, error) {
+	bundles, err := githubBundles(ctx, r, req, sopts)
+	if err != nil {
+		return nil, fmt.Errorf("%w; --from-github: %v", refusal, err)
+	}
+	if len(bundles) == 0 {
+		return nil, fmt.Errorf("%w; --from-github: GitHub holds no attestations for it", refusal)
+	}
+	r.Logf("--from-github: verifying again with %d bundle(s) from GitHub's attestations\n", len(bundles))
+	return sign.Verify(ctx, req.Ref, pol, append(sopts, sign.WithExtraBundles(bundles...))...)
+}
+
+// githubBundles lists the Sigstore bundles GitHub's attestations API holds
+// for the digest req.Ref resolves to (unverified: sign.Verify checks them).
+func githubBundles(ctx context.Context, r *Run, req VerifyRequest, sopts []sign.Option) ([][]byte, error) {
+	ownerRepo := req.GitHubRepository
+	if ownerRepo == "" {
+		ownerRepo = r.Env.Repository
+	}
+	owner, repo, ok := strings.Cut(ownerRepo, "/")
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return nil, fmt.Errorf("which repository's attestations? give --github-repository OWNER/REPO (or run in Actions): got %q", ownerRepo)
+	}
+	d, err := sign.ResolveDigest(ctx, req.Ref, sopts...)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.GitHubClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	atts, err := c.ListAttestations(ctx, owner, repo, d.DigestStr(), ghapi.AttestationFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, a := range atts {
+		if len(a.Bundle) > 0 {
+			out = append(out, a.Bundle)
+		}
+	}
+	return out, nil
 }
 
 // VerifiedLines say what was verified, one line per signature, attestation
