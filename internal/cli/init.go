@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"path"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/pipeline"
+	"github.com/mlship/mlship/internal/scaffold"
 )
 
 // InitOptions are the inputs of `mlship init`.
@@ -18,6 +21,7 @@ type InitOptions struct {
 	Repository string
 	SpecDir    string
 	ActionRef  string
+	Template   string
 	Force      bool
 }
 
@@ -26,13 +30,20 @@ func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 	opts := &InitOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "init [DIR]",
-		Short: "Scaffold a repository: starter spec, environments file and workflows",
+		Short: "Scaffold a repository: a starter that trains, its spec, environments file and workflows",
 		Long: `Init adds to an existing repository (default: the current directory) a
-starter spec, the environments file (mlship/environments.cue) and the
-pull-request and main workflows that run the mlship actions. It never
-overwrites a file it did not write, or one edited since it wrote it.`,
-		Example: `  mlship init --name iris --repository ghcr.io/acme/iris
-  mlship init ../other-repo --name churn --repository ghcr.io/acme/churn --spec-dir models/churn`,
+starter that works as written — a trainer, an evaluator, a small data set
+and the spec that runs them — plus the environments file
+(mlship/environments.cue), the pull-request and main workflows that run the
+mlship actions, and .gitignore entries for what mlship writes. Right after
+init, validate, train, eval --no-baseline and drift succeed.
+
+Templates (--template):
+` + templateHelp() + `
+It never overwrites a file it did not write, or one edited since it wrote it.`,
+		Example: `  mlship init --name churn --repository ghcr.io/acme/churn
+  mlship init --template pytorch --name iris-torch
+  mlship init ../other-repo --template go --name churn --repository ghcr.io/acme/churn --spec-dir models/churn`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Root = "."
@@ -49,6 +60,7 @@ overwrites a file it did not write, or one edited since it wrote it.`,
 	cmd.Flags().StringVar(&opts.Repository, "repository", "", "registry repository (default: ghcr.io/OWNER/NAME from "+gha.VarRepositoryOwner+", else localhost:5000/NAME)")
 	cmd.Flags().StringVar(&opts.SpecDir, "spec-dir", ".", "where the spec goes, relative to DIR")
 	cmd.Flags().StringVar(&opts.ActionRef, "action-ref", "v1", "ref of the mlship actions the workflows use")
+	cmd.Flags().StringVarP(&opts.Template, "template", "t", "", "starter to write: "+strings.Join(templateNames(), ", ")+" (default "+scaffold.DefaultTemplate+")")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite files even if mlship init did not write them")
 	return cmd
 }
@@ -56,7 +68,7 @@ overwrites a file it did not write, or one edited since it wrote it.`,
 func runInit(ctx context.Context, opts *InitOptions) error {
 	f := opts.F
 	res, err := pipeline.Init(ctx, f.Run(), pipeline.InitRequest{Root: opts.Root, Name: opts.Name, Repository: opts.Repository,
-		SpecDir: opts.SpecDir, ActionRef: opts.ActionRef, Force: opts.Force})
+		SpecDir: opts.SpecDir, ActionRef: opts.ActionRef, Template: opts.Template, Force: opts.Force})
 	if err != nil {
 		return exitCode(err)
 	}
@@ -66,6 +78,27 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	for _, file := range res.Files {
 		f.IO.Printf("%-9s %s\n", file.Action, file.Path)
 	}
-	f.IO.Printf("\nnext: edit %s, then `mlship validate %s`; add a cosign key pair with `mlship keygen` and store cosign.key as the COSIGN_PRIVATE_KEY secret\n", path.Join(res.SpecDir, "model.cue"), res.SpecDir)
+	f.IO.Printf("\nnext (the %s starter): mlship validate %[2]s && mlship train %[2]s && mlship eval %[2]s --no-baseline && mlship drift --spec %[2]s\n", res.Template, res.SpecDir)
+	f.IO.Printf("then edit %s for your model; add a cosign key pair with `mlship keygen` and store cosign.key as the COSIGN_PRIVATE_KEY secret\n", path.Join(res.SpecDir, "model.cue"))
 	return nil
+}
+
+func templateNames() []string {
+	var names []string
+	for _, t := range scaffold.Templates() {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
+func templateHelp() string {
+	var b strings.Builder
+	for _, t := range scaffold.Templates() {
+		def := ""
+		if t.Name == scaffold.DefaultTemplate {
+			def = " (default)"
+		}
+		fmt.Fprintf(&b, "  %-8s %s%s\n", t.Name, t.Summary, def)
+	}
+	return b.String()
 }

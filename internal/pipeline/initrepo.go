@@ -19,6 +19,9 @@ type InitRequest struct {
 	Repository string
 	SpecDir    string
 	ActionRef  string
+	// Template names the starter (scaffold.Templates; "" for
+	// scaffold.DefaultTemplate).
+	Template string
 	// Force overwrites files mlship init did not write.
 	Force bool
 }
@@ -27,6 +30,7 @@ type InitRequest struct {
 type InitResult struct {
 	Name       string          `json:"name"`
 	Repository string          `json:"repository"`
+	Template   string          `json:"template"`
 	Files      []scaffold.File `json:"files"`
 	// SpecDir is the spec's directory, slash-separated, relative to Root.
 	SpecDir string `json:"-"`
@@ -34,9 +38,14 @@ type InitResult struct {
 
 var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
 
-// Init scaffolds Root: the starter spec, environments file, workflows and
-// the .gitignore entries for what mlship writes (scaffold.Write).
+// Init scaffolds Root: a starter that trains as written (spec, trainer,
+// evaluator, a small data set), the environments file, workflows and the
+// .gitignore entries for what mlship writes (scaffold.Write).
 func Init(ctx context.Context, r *Run, req InitRequest) (*InitResult, error) {
+	tmpl, err := scaffold.LookupTemplate(req.Template)
+	if err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("--template: %w", err)}
+	}
 	name := req.Name
 	if name == "" {
 		abs, err := filepath.Abs(req.Root)
@@ -57,9 +66,9 @@ func Init(ctx context.Context, r *Run, req InitRequest) (*InitResult, error) {
 	if filepath.IsAbs(specDir) || strings.HasPrefix(specDir, "..") {
 		return nil, fmt.Errorf("--spec-dir %q must be a path inside the repository", req.SpecDir)
 	}
-	files, err := scaffold.Write(ctx, req.Root, scaffold.Params{Name: name, Repository: repo, SpecDir: specDir, ActionRef: req.ActionRef}, req.Force)
+	files, err := scaffold.Write(ctx, req.Root, scaffold.Params{Name: name, Repository: repo, SpecDir: specDir, ActionRef: req.ActionRef, Template: tmpl.Name}, req.Force)
 	if err != nil {
 		return nil, err
 	}
-	return &InitResult{Name: name, Repository: repo, Files: files, SpecDir: specDir}, nil
+	return &InitResult{Name: name, Repository: repo, Template: tmpl.Name, Files: files, SpecDir: specDir}, nil
 }

@@ -31,6 +31,72 @@ type Params struct {
 	SpecDir string
 	// ActionRef is the ref of the mlship actions the workflows use.
 	ActionRef string
+	// Template names the starter (see Templates): "" is DefaultTemplate.
+	Template string
+}
+
+// DefaultTemplate is the starter init writes when none is named: a Python
+// one, since that is what most ML teams write.
+const DefaultTemplate = "sklearn"
+
+// Template is one starter project: a spec, a trainer and an evaluator that
+// work as written, a small data set, and the shared workflows.
+type Template struct {
+	// Name is what --template takes.
+	Name string `json:"name"`
+	// Summary says what the starter trains, for --help.
+	Summary string `json:"summary"`
+	// Python is set for starters whose scripts need Python packages: the
+	// pull-request workflow then checks for them (or installs
+	// requirements.txt) before training.
+	Python *PythonStack `json:"python,omitempty"`
+}
+
+// PythonStack is what a Python starter's workflow step checks for.
+type PythonStack struct {
+	// Stack is the framework's name as people write it.
+	Stack string `json:"stack"`
+	// Module is the module whose version the step prints.
+	Module string `json:"module"`
+	// Imports is the import list that must succeed ("sklearn, joblib").
+	Imports string `json:"imports"`
+	// DebianPackages are the Debian packages that provide them.
+	DebianPackages string `json:"debianPackages"`
+}
+
+// Templates lists the starters, one entry each (a fresh slice: callers may
+// keep it); templates/<name>/ holds the files, templates/common/ what they
+// share. A file whose name ends in .tmpl is a text/template with [[ ]]
+// delimiters; any other is copied as it is.
+func Templates() []Template {
+	return []Template{
+		{Name: "sklearn", Summary: "scikit-learn gradient boosting on the breast cancer Wisconsin data (Python)",
+			Python: &PythonStack{Stack: "scikit-learn", Module: "sklearn", Imports: "sklearn, joblib", DebianPackages: "python3-sklearn"}},
+		{Name: "pytorch", Summary: "a PyTorch MLP on the iris data, on the CPU (Python; --device cuda for a GPU runner)",
+			Python: &PythonStack{Stack: "PyTorch", Module: "torch", Imports: "torch", DebianPackages: "python3-torch"}},
+		{Name: "go", Summary: "a softmax regression on the iris data, trained by a Go program (standard library only)"},
+	}
+}
+
+// LookupTemplate returns the named starter ("" for DefaultTemplate).
+func LookupTemplate(name string) (Template, error) {
+	if name == "" {
+		name = DefaultTemplate
+	}
+	var names []string
+	for _, t := range Templates() {
+		if t.Name == name {
+			return t, nil
+		}
+		names = append(names, t.Name)
+	}
+	return Template{}, fmt.Errorf("unknown template %q: choose one of %s", name, strings.Join(names, ", "))
+}
+
+// templateData is what the .tmpl files see.
+type templateData struct {
+	Params
+	Python *PythonStack
 }
 
 // File is one planned or written file.
@@ -136,35 +202,62 @@ func mark(content []byte, comment string) []byte {
 	return append([]byte(line), content...)
 }
 
+// commentFor is the line-comment marker of a file type, or "" for a file
+// that cannot carry a comment (CSV data): such a file is never marked, so
+// a re-run leaves it alone when it is unchanged and refuses to overwrite it
+// (without --force) when it differs.
+func commentFor(rel string) string {
+	switch path.Ext(rel) {
+	case ".cue", ".go", ".mod":
+		return "//"
+	case ".csv", ".json", ".jsonl":
+		return ""
+	}
+	return "#"
+}
+
 func render(p Params) (map[string][]byte, error) {
+	tmpl, err := LookupTemplate(p.Template)
+	if err != nil {
+		return nil, err
+	}
+	data := templateData{Params: p, Python: tmpl.Python}
 	out := map[string][]byte{}
-	err := fs.WalkDir(templates, "templates", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		src, err := templates.ReadFile(name)
+	for _, root := range []string{"templates/common", "templates/" + tmpl.Name} {
+		err := fs.WalkDir(templates, root, func(name string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			src, err := templates.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			content := src
+			if strings.HasSuffix(name, ".tmpl") {
+				t, err := template.New(name).Delims("[[", "]]").Option("missingkey=error").Parse(string(src))
+				if err != nil {
+					return fmt.Errorf("template %s (a bug in mlship): %w", name, err)
+				}
+				var b bytes.Buffer
+				if err := t.Execute(&b, data); err != nil {
+					return fmt.Errorf("rendering %s: %w", name, err)
+				}
+				content = b.Bytes()
+			}
+			rel := strings.TrimSuffix(strings.TrimPrefix(name, root+"/"), ".tmpl")
+			rel = strings.ReplaceAll(rel, "dot-github", ".github")
+			if strings.HasPrefix(rel, "spec/") {
+				rel = path.Join(p.SpecDir, strings.TrimPrefix(rel, "spec/"))
+			}
+			if c := commentFor(rel); c != "" {
+				content = mark(content, c)
+			}
+			out[path.Clean(rel)] = content
+			return nil
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		t, err := template.New(name).Delims("[[", "]]").Option("missingkey=error").Parse(string(src))
-		if err != nil {
-			return fmt.Errorf("template %s (a bug in mlship): %w", name, err)
-		}
-		var b bytes.Buffer
-		if err := t.Execute(&b, p); err != nil {
-			return fmt.Errorf("rendering %s: %w", name, err)
-		}
-		rel := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".tmpl")
-		rel = strings.ReplaceAll(rel, "dot-github", ".github")
-		if strings.HasPrefix(rel, "spec/") {
-			rel = path.Join(p.SpecDir, strings.TrimPrefix(rel, "spec/"))
-		}
-		comment := "#"
-		if strings.HasSuffix(rel, ".cue") {
-			comment = "//"
-		}
-		out[path.Clean(rel)] = mark(b.Bytes(), comment)
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }

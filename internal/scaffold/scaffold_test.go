@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,26 +115,124 @@ func snapshot(t *testing.T, root string) string {
 }
 
 // TestWorkflowsMatchExample keeps the scaffolded workflows line for line
-// the example's, which the end-to-end tests run with a real runner.
+// the examples', which the end-to-end tests run with a real runner: the Go
+// starter's are iris's, the Python starter's the sklearn example's.
 func TestWorkflowsMatchExample(t *testing.T) {
 	t.Parallel()
-	files, err := render(Params{Name: "iris", Repository: "localhost:5000/mlship/iris", SpecDir: ".", ActionRef: "v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range []string{"pr", "main"} {
-		got := files[".github/workflows/mlship-"+w+".yml"]
-		if got == nil {
-			t.Fatalf("no %s workflow template", w)
-		}
-		got = markerRe.ReplaceAll(got, nil)
-		want, err := os.ReadFile(filepath.Join("..", "..", "examples", "iris", ".github", "workflows", w+".yml"))
+	for tmpl, example := range map[string]string{"go": "iris", "sklearn": "sklearn"} {
+		files, err := render(Params{Name: "x", Repository: "localhost:5000/x", SpecDir: ".", ActionRef: "v1", Template: tmpl})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got) != string(want) {
-			t.Errorf("templates/dot-github/workflows/mlship-%s.yml.tmpl differs from examples/iris/.github/workflows/%s.yml: regenerate the template from the example", w, w)
+		for _, w := range []string{"pr", "main"} {
+			got := files[".github/workflows/mlship-"+w+".yml"]
+			if got == nil {
+				t.Fatalf("no %s workflow template", w)
+			}
+			got = markerRe.ReplaceAll(got, nil)
+			want, err := os.ReadFile(filepath.Join("..", "..", "examples", example, ".github", "workflows", w+".yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("templates/common/dot-github/workflows/mlship-%s.yml.tmpl (--template %s) differs from examples/%s/.github/workflows/%s.yml: regenerate the template from the example\n%s",
+					w, tmpl, example, w, firstDiff(string(got), string(want)))
+			}
 		}
+	}
+}
+
+// TestTemplatesAreTheExamples keeps each starter's code and data the
+// examples' that CI trains (examples/sklearn, examples/pytorch-gpu on its
+// CPU spec, examples/iris), byte for byte.
+func TestTemplatesAreTheExamples(t *testing.T) {
+	t.Parallel()
+	irisml := func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), "\npackage irisml\n", "\npackage main\n", 1))
+	}
+	tests := []struct {
+		template, file, example string
+		transform               func([]byte) []byte
+	}{
+		{"sklearn", "train.py", "sklearn/train.py", nil},
+		{"sklearn", "evaluate.py", "sklearn/evaluate.py", nil},
+		{"sklearn", "requirements.txt", "sklearn/requirements.txt", nil},
+		{"sklearn", "data/train.csv", "sklearn/data/train.csv", nil},
+		{"sklearn", "data/eval.csv", "sklearn/data/eval.csv", nil},
+		{"sklearn", "data/current.csv", "sklearn/data/current.csv", nil},
+		{"pytorch", "train.py", "pytorch-gpu/train.py", nil},
+		{"pytorch", "evaluate.py", "pytorch-gpu/evaluate.py", nil},
+		{"pytorch", "requirements.txt", "pytorch-gpu/requirements.txt", nil},
+		{"pytorch", "data/train.csv", "pytorch-gpu/data/train.csv", nil},
+		{"pytorch", "data/eval.csv", "pytorch-gpu/data/eval.csv", nil},
+		{"pytorch", "data/current.csv", "iris/data/current.csv", nil},
+		{"go", "trainer/model.go", "iris/irisml/irisml.go", irisml},
+		{"go", "data/train.csv", "iris/data/train.csv", nil},
+		{"go", "data/eval.csv", "iris/data/eval.csv", nil},
+		{"go", "data/current.csv", "iris/data/current.csv", nil},
+	}
+	rendered := map[string]map[string][]byte{}
+	for _, tt := range tests {
+		files, ok := rendered[tt.template]
+		if !ok {
+			var err error
+			if files, err = render(Params{Name: "x", Repository: "localhost:5000/x", SpecDir: ".", Template: tt.template}); err != nil {
+				t.Fatal(err)
+			}
+			rendered[tt.template] = files
+		}
+		got, ok := files[tt.file]
+		if !ok {
+			t.Errorf("--template %s writes no %s", tt.template, tt.file)
+			continue
+		}
+		want, err := os.ReadFile(filepath.Join("..", "..", "examples", filepath.FromSlash(tt.example)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.transform != nil {
+			want = tt.transform(want)
+		}
+		if got := markerRe.ReplaceAll(got, nil); string(got) != string(want) {
+			t.Errorf("--template %s: %s differs from examples/%s: copy it again\n%s", tt.template, tt.file, tt.example, firstDiff(string(got), string(want)))
+		}
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n  got  %q\n  want %q", i+1, gl, wl)
+		}
+	}
+	return "(equal)"
+}
+
+func TestLookupTemplate(t *testing.T) {
+	t.Parallel()
+	if tmpl, err := LookupTemplate(""); err != nil || tmpl.Name != DefaultTemplate || tmpl.Python == nil {
+		t.Errorf("default template: %+v, %v; want a Python one", tmpl, err)
+	}
+	for _, tmpl := range Templates() {
+		if _, err := LookupTemplate(tmpl.Name); err != nil {
+			t.Errorf("%s: %v", tmpl.Name, err)
+		}
+	}
+	_, err := LookupTemplate("tensorflow")
+	if err == nil || !strings.Contains(err.Error(), `unknown template "tensorflow"`) || !strings.Contains(err.Error(), "sklearn, pytorch, go") {
+		t.Errorf("unknown template: %v, want it named with the choices", err)
+	}
+	if _, err := Write(context.Background(), t.TempDir(), Params{Name: "x", Repository: "localhost:5000/x", Template: "tensorflow"}, false); err == nil {
+		t.Error("Write accepted an unknown template")
 	}
 }
 
