@@ -190,17 +190,47 @@ func parseAttestCursor(s string) (int64, bool) {
 	return n, err == nil && strings.HasPrefix(string(b), "att:")
 }
 
+// listAttestations answers repos/list-attestations.
 func listAttestations(c *call) {
 	r := c.repo()
-	q := c.r.URL.Query()
-	digest := c.params["subject_digest"]
-	var match []*Attestation
-	for i := len(r.attests) - 1; i >= 0; i-- {
-		a := r.attests[i]
-		if slices.Contains(a.Subjects, digest) && predicateMatches(q.Get("predicate_type"), a.PredicateType) {
-			match = append(match, a)
+	listAttestationsOf(c, []*repo{r})
+}
+
+// listOwnerAttestations answers orgs/list-attestations and
+// users/list-attestations (what `gh attestation verify --owner` reads):
+// the attestations of every repository of the owner.
+func listOwnerAttestations(c *call) {
+	owner := c.params["org"]
+	if owner == "" {
+		owner = c.params["username"]
+	}
+	var rs []*repo
+	for _, r := range c.s.st.repos {
+		if strings.EqualFold(r.owner, owner) {
+			rs = append(rs, r)
 		}
 	}
+	listAttestationsOf(c, rs)
+}
+
+type storedAttestation struct {
+	a *Attestation
+	r *repo
+}
+
+func listAttestationsOf(c *call, rs []*repo) {
+	q := c.r.URL.Query()
+	digest := c.params["subject_digest"]
+	var match []storedAttestation
+	for _, r := range rs {
+		for _, a := range r.attests {
+			if slices.Contains(a.Subjects, digest) && predicateMatches(q.Get("predicate_type"), a.PredicateType) {
+				match = append(match, storedAttestation{a, r})
+			}
+		}
+	}
+	// Newest first (ids grow).
+	slices.SortFunc(match, func(x, y storedAttestation) int { return int(y.a.ID - x.a.ID) })
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
 		per = 30
@@ -215,7 +245,7 @@ func listAttestations(c *call) {
 		}
 		start = len(match)
 		for i, a := range match {
-			if a.ID == id {
+			if a.a.ID == id {
 				start = i + 1
 				break
 			}
@@ -229,7 +259,7 @@ func listAttestations(c *call) {
 		}
 		end = 0
 		for i, a := range match {
-			if a.ID == id {
+			if a.a.ID == id {
 				end = i
 				break
 			}
@@ -253,16 +283,17 @@ func listAttestations(c *call) {
 		return fmt.Sprintf("<http://%s%s?%s>; rel=%q", c.r.Host, c.r.URL.Path, qq.Encode(), rel)
 	}
 	if end < len(match) && len(pageItems) > 0 {
-		links = append(links, link("after", attestCursor(pageItems[len(pageItems)-1].ID), "next"))
+		links = append(links, link("after", attestCursor(pageItems[len(pageItems)-1].a.ID), "next"))
 	}
 	if start > 0 && len(pageItems) > 0 {
-		links = append(links, link("before", attestCursor(pageItems[0].ID), "prev"))
+		links = append(links, link("before", attestCursor(pageItems[0].a.ID), "prev"))
 	}
 	if len(links) > 0 {
 		c.w.header.Set("Link", strings.Join(links, ", "))
 	}
 	out := make([]any, 0, len(pageItems))
-	for _, a := range pageItems {
+	for _, m := range pageItems {
+		a, r := m.a, m.r
 		out = append(out, obj{
 			"bundle":        json.RawMessage(a.Bundle),
 			"repository_id": r.id,

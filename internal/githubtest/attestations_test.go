@@ -220,3 +220,35 @@ func manyInputs(n int) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// `gh attestation verify --owner OWNER` reads the owner-wide lists.
+func TestOwnerAttestations(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	d := hexDigest("model")
+	for _, r := range []string{"/repos/acme/a", "/repos/acme/b", "/repos/other/a"} {
+		if st, body, _ := doJSON(t, s, "POST", r+"/attestations", `{"bundle":`+testStatementBundle("https://slsa.dev/provenance/v1", d)+`}`); st != 201 {
+			t.Fatalf("%s: %d %s", r, st, body)
+		}
+	}
+	for _, path := range []string{"/orgs/acme/attestations/sha256:" + d, "/users/acme/attestations/sha256:" + d + "?predicate_type=provenance"} {
+		st, body, _ := doJSON(t, s, "GET", path, "")
+		var out struct {
+			Attestations []struct {
+				RepositoryID int64 `json:"repository_id"`
+			} `json:"attestations"`
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil || st != 200 {
+			t.Fatalf("%s: %d %s", path, st, body)
+		}
+		if len(out.Attestations) != 2 || out.Attestations[0].RepositoryID == out.Attestations[1].RepositoryID {
+			t.Errorf("%s: %s, want one from each of acme's two repositories", path, body)
+		}
+	}
+	// The DELETE by id shares the path shape; it is not emulated.
+	var v violations
+	s2 := New(t, WithViolationHandler(v.add))
+	if st, _, _ := doJSON(t, s2, "DELETE", "/orgs/acme/attestations/42", ""); st == 204 || len(v.all()) != 1 {
+		t.Errorf("DELETE by id: status %d, violations %q", st, v.all())
+	}
+}

@@ -29,7 +29,9 @@
 // attestation is filed under the subject digests read from its bundle (the
 // in-toto statement in the DSSE envelope, or a message signature's digest;
 // a bundle it cannot read answers 422; signatures are not checked) and
-// listed with cursor pagination and GitHub's predicate_type short names;
+// listed per repository or per owner (orgs/users, what `gh attestation
+// verify --owner` reads) with cursor pagination and GitHub's predicate_type
+// short names;
 // Dispatches, Attestations, Issues and Labels return what was recorded.
 // InjectFault and SecondaryRateLimit simulate failures for
 // retry tests. PullRequestEvent and PushEvent build event payloads, and

@@ -66,6 +66,8 @@ var handlers = map[string]func(*call){
 
 	"repos/create-attestation": createAttestation,
 	"repos/list-attestations":  listAttestations,
+	"orgs/list-attestations":   listOwnerAttestations,
+	"users/list-attestations":  listOwnerAttestations,
 }
 
 // repositories (any owner/name exists, created on first use).

@@ -87,21 +87,29 @@ func loadREST() (*restSpec, error) {
 		doc.Servers = nil
 		//  2. kin-openapi refuses paths that differ only in a parameter name
 		//     (/orgs/{org}/attestations/{subject_digest} vs .../{attestation_id}):
-		//     they cannot be told apart when routing anyway. Drop the
-		//     later path in sorted order (none that mlship uses).
+		//     they cannot be told apart when routing anyway. Of such paths keep
+		//     the one with an operation emulated here (the GET that lists
+		//     attestations, not the DELETE by id), else the first in sorted order.
 		byShape := map[string][]string{}
 		paths := doc.Paths.InMatchingOrder()
 		sort.Strings(paths)
-		seen := map[string]bool{}
+		kept := map[string]string{}
 		for _, p := range paths {
 			sh := shapeOf(p)
-			item := doc.Paths.Value(p)
-			if _, dup := seen[sh]; dup {
-				doc.Paths.Delete(p)
+			prev, dup := kept[sh]
+			if !dup {
+				kept[sh] = p
 				continue
 			}
-			seen[sh] = true
-			for m := range item.Operations() {
+			if emulated(doc.Paths.Value(p)) && !emulated(doc.Paths.Value(prev)) {
+				doc.Paths.Delete(prev)
+				kept[sh] = p
+			} else {
+				doc.Paths.Delete(p)
+			}
+		}
+		for sh, p := range kept {
+			for m := range doc.Paths.Value(p).Operations() {
 				byShape[sh] = append(byShape[sh], m)
 			}
 		}
@@ -118,6 +126,16 @@ func loadREST() (*restSpec, error) {
 		restVal = &restSpec{doc: doc, router: router, loadTime: time.Since(start), byShape: byShape}
 	})
 	return restVal, restErr
+}
+
+// emulated reports whether a path item has an operation with a handler.
+func emulated(item *openapi3.PathItem) bool {
+	for _, op := range item.Operations() {
+		if _, ok := handlers[op.OperationID]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadTime reports how long parsing the REST description took (loading it
