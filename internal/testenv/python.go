@@ -72,7 +72,11 @@ func Python(t testing.TB, modules ...string) string {
 		t.Fatalf("testenv: apt-get installed %s, but no python3 imports %s: %s", strings.Join(pkgs, " "), strings.Join(modules, ", "), why)
 	}
 	msg := fmt.Sprintf("testenv: needs python3 with %s (Debian: apt-get install %s): %s", strings.Join(modules, ", "), strings.Join(pkgs, " "), reason)
-	recordSkip(t, msg)
+	if root, err := repoRoot(); err == nil {
+		recordSkip(t, filepath.Join(root, ".cache"), msg)
+	} else {
+		t.Logf("testenv: not recording the skip: %v", err)
+	}
 	t.Skip(msg)
 	return ""
 }
@@ -178,15 +182,10 @@ func aptInstall(t testing.TB, pkgs []string) ([]byte, error) {
 	return out, err
 }
 
-// recordSkip appends msg, with the test's name, to the skip log. A failure
-// to write it is logged, never fatal: the skip itself says what is missing.
-func recordSkip(t testing.TB, msg string) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Logf("testenv: not recording the skip: %v", err)
-		return
-	}
-	dir := filepath.Join(root, ".cache")
+// recordSkip appends msg, with the test's name, to dir/PythonSkipLog. A
+// failure to write it is logged, never fatal: the skip itself says what is
+// missing.
+func recordSkip(t testing.TB, dir, msg string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Logf("testenv: not recording the skip: %v", err)
 		return
