@@ -78,6 +78,10 @@ type Outcome struct {
 
 const maxKeyLen = 200
 
+// maxMatches bounds how many issues with the key's marker Sync reads (one
+// is expected; more come from races or copies).
+const maxMatches = 100
+
 func (k Key) check() error {
 	for _, f := range []struct{ name, v string }{{"model", k.Model}, {"environment", k.Environment}} {
 		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "\r\n") || len(f.v) > maxKeyLen {
@@ -129,13 +133,17 @@ func (s *syncer) where() string {
 // find returns the issue for the key (the lowest-numbered open one, else
 // the most recent closed one) and the other open ones.
 func (s *syncer) find(ctx context.Context) (*ghapi.Issue, []ghapi.Issue, error) {
-	list, err := s.c.ListIssues(ctx, s.owner, s.repo, ghapi.IssueFilter{State: "all", Labels: []string{DefaultLabel}, Sort: "created", Direction: "asc", Limit: s.o.scan})
+	keep := func(is *ghapi.Issue) bool {
+		return !is.IsPullRequest && isMarked(is.Body, s.key) && (s.o.author == "" || strings.EqualFold(is.Author, s.o.author))
+	}
+	// Every labelled issue is scanned, only matches are kept.
+	list, err := s.c.ListIssues(ctx, s.owner, s.repo, ghapi.IssueFilter{State: "all", Labels: []string{DefaultLabel}, Sort: "created", Direction: "asc", Keep: keep, Limit: maxMatches})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: list issues: %w", s.where(), err)
 	}
 	var open, closed []ghapi.Issue
 	for _, is := range list {
-		if is.IsPullRequest || !isMarked(is.Body, s.key) || (s.o.author != "" && !strings.EqualFold(is.Author, s.o.author)) {
+		if !keep(&is) {
 			continue
 		}
 		if is.State == "open" {
@@ -221,6 +229,10 @@ func (s *syncer) run(ctx context.Context) (*Outcome, error) {
 		}
 		s.record(st)
 		return s.update(ctx, out, canon, st, nil, Updated)
+	case open && !s.obs.Alert && st.Episode == episodeResolved:
+		// A person reopened a resolved issue: leave it to them.
+		out.Note = fmt.Sprintf("issue #%d was reopened by a person after the alert ended; mlship leaves it open", canon.Number)
+		return out, nil
 	case open && !s.obs.Alert:
 		s.record(st)
 		st.Episode, st.Resolved = episodeResolved, s.at

@@ -383,3 +383,57 @@ func TestSyncValidation(t *testing.T) {
 		t.Errorf("invalid input reached GitHub: %d requests", len(s.Requests()))
 	}
 }
+
+func TestReopenedByPersonLeftOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := githubtest.New(t)
+	c := newClient(t, s)
+	first, err := Sync(ctx, c, repoFull, key, drifted(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := Sync(ctx, c, repoFull, key, healthy(1)); err != nil || out.Action != Closed {
+		t.Fatalf("%+v %v", out, err)
+	}
+	open := "open"
+	if _, err := c.UpdateIssue(ctx, owner, repo, first.Number, ghapi.IssueUpdate{State: &open}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		obs   Observation
+		want  Action
+		state string
+	}{
+		{healthy(2), None, "open"},
+		{drifted(3), Updated, "open"},
+		{healthy(4), Closed, "closed"},
+	}
+	for i, st := range steps {
+		out, err := Sync(ctx, c, repoFull, key, st.obs)
+		is := alertIssues(s, key)
+		if err != nil || out.Action != st.want || len(is) != 1 || is[0].State != st.state {
+			t.Fatalf("step %d: %+v %v, issues %+v", i, out, err, is)
+		}
+	}
+}
+
+// The issue is found past the first page of labelled issues, and only
+// matching issues are kept while scanning.
+func TestFindsIssueBeyondFirstPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := githubtest.New(t)
+	c := newClient(t, s)
+	for i := 0; i < 150; i++ {
+		s.AddIssueWith(owner, repo, githubtest.Issue{Body: Marker(Key{Model: fmt.Sprint("m", i), Environment: "prod"}) + "\n", Labels: []string{DefaultLabel}})
+	}
+	first, err := Sync(ctx, c, repoFull, key, drifted(0))
+	if err != nil || first.Action != Opened {
+		t.Fatalf("%+v %v", first, err)
+	}
+	again, err := Sync(ctx, c, repoFull, key, drifted(1))
+	if err != nil || again.Action != Updated || again.Number != first.Number {
+		t.Fatalf("%+v %v, want #%d updated", again, err, first.Number)
+	}
+}

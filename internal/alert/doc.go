@@ -26,7 +26,9 @@
 // history stays in one place and there are never two issues for one model
 // and environment. If a person closes the issue while the alert is still
 // active, mlship respects it: it keeps recording runs in the closed issue's
-// body but does not reopen it until a healthy sample has ended the episode.
+// body but does not reopen it until a healthy sample has ended the episode;
+// if a person reopens a resolved issue, mlship leaves it open until the next
+// alert episode ends.
 // Should two concurrent runs both open an issue, the next run keeps the
 // lowest-numbered open one and closes the others as duplicates.
 //

@@ -23,12 +23,11 @@ type options struct {
 	ref      string
 	inputs   map[string]any
 	runURL   string
-	scan     int
 	now      func() time.Time
 }
 
 func defaults() options {
-	return options{history: DefaultHistory, scan: 1000, now: time.Now}
+	return options{history: DefaultHistory, now: time.Now}
 }
 
 // Option configures Sync.

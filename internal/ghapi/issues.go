@@ -155,6 +155,10 @@ type IssueFilter struct {
 	// Sort is "created" (default), "updated" or "comments"; Direction
 	// "asc" or "desc" (default).
 	Sort, Direction string
+	// Keep, if set, is asked about each issue as pages arrive; only those
+	// it keeps are returned and count towards Limit, so a scan for one
+	// issue holds only what matches in memory.
+	Keep func(*Issue) bool
 	// Limit caps how many issues are returned; 0 means 1000.
 	Limit int
 }
@@ -180,8 +184,11 @@ func (c *Client) ListIssues(ctx context.Context, owner, repo string, f IssueFilt
 	err := listAll(ctx, c, path, &opt.ListOptions, func() ([]*github.Issue, *github.Response, error) {
 		return c.gh.Issues.ListByRepo(ctx, owner, repo, opt)
 	}, func(is *github.Issue) bool {
-		if !is.IsPullRequest() {
-			out = append(out, *fromIssue(is))
+		if is.IsPullRequest() {
+			return true
+		}
+		if v := fromIssue(is); f.Keep == nil || f.Keep(v) {
+			out = append(out, *v)
 		}
 		return len(out) < limit
 	})
