@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlship/mlship/internal/pipeline"
+)
+
+// HistoryOptions are the inputs of `mlship history`.
+type HistoryOptions struct {
+	F        *Factory
+	Registry RegistryFlags
+	pipeline.HistoryRequest
+}
+
+// NewCmdHistory builds `mlship history [SPEC_DIR] --environment ENV`.
+func NewCmdHistory(f *Factory, runF func(*HistoryOptions) error) *cobra.Command {
+	opts := &HistoryOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "history [SPEC_DIR] --environment ENV",
+		Short: "Show the promotions of an environment over time, from every source",
+		Long: `History lists the promotions of ENV, newest first — when, digest, version,
+pull request, approvers, rules, commit — from three sources, each named on
+every entry:
+
+  git               the environments file along the main branch's
+                    first-parent history (the desired state, as merged)
+  promotion-record  the signed promotion records attached to the digests
+                    ENV ran (read, not verified: mlship verify
+                    --promoted-to ENV checks one)
+  deployment        the GitHub deployments of ENV (needs GITHUB_TOKEN and
+                    GITHUB_REPOSITORY)
+
+A source that cannot be read says why instead of being left out. The JSON
+contract is in docs/registry.md.`,
+		Example: `  mlship history --environment prod
+  mlship history examples/iris --environment staging --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.SpecDir = argOr(args, 0, ".")
+			return runOr(cmd, opts, runF, runHistory)
+		},
+	}
+	opts.Registry.register(cmd.Flags())
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Environment, "environment", "", "the environment (required)")
+	fl.StringVar(&opts.MainBranch, "main-branch", "main", "the branch that holds the desired state")
+	return cmd
+}
+
+func runHistory(ctx context.Context, opts *HistoryOptions) error {
+	f := opts.F
+	req := opts.HistoryRequest
+	req.Repository, req.Registry = opts.Registry.Repository, opts.Registry.options(f)
+	res, err := pipeline.History(ctx, f.Run(), req)
+	if err != nil {
+		return exitCode(err)
+	}
+	return show(f, res, func() error { return res.WriteText(f.IO.Out) })
+}
