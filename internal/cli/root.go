@@ -86,10 +86,11 @@ promotion pull request is merged.`,
 		NewCmdInit(f, nil),
 		NewCmdDemo(f, nil),
 		NewCmdKeygen(f, nil), NewCmdSign(f, nil), NewCmdAttest(f, nil), NewCmdVerify(f, nil),
-		NewCmdDrift(f, nil),
+		NewCmdDrift(f, nil), NewCmdMonitor(f, nil),
 		NewCmdEval(f, nil), NewCmdReport(f, nil),
 		NewCmdTrain(f, nil), NewCmdMatrix(f, nil), NewCmdRunner(f, nil),
 		NewCmdPush(f, nil), NewCmdPackage(f, nil), NewCmdPull(f, nil), NewCmdInspect(f, nil), NewCmdTag(f, nil), NewCmdLs(f, nil),
+		NewCmdDiff(f, nil), NewCmdHistory(f, nil), NewCmdCard(f, nil),
 		NewCmdPromote(f, nil), NewCmdStatus(f, nil),
 	)
 	return root
