@@ -93,6 +93,25 @@ func LookupTemplate(name string) (Template, error) {
 	return Template{}, fmt.Errorf("unknown template %q: choose one of %s", name, strings.Join(names, ", "))
 }
 
+var (
+	nameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// repositoryRe is the schema's #Repository less oci:PATH: the value is
+	// written inside a CUE string, so nothing that could end it gets in.
+	repositoryRe = regexp.MustCompile(`^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-][a-z0-9]+)*$`)
+)
+
+// check refuses names and repositories that the templates would carry
+// into a spec (or go.mod) as anything but the one value they are.
+func (p Params) check() error {
+	if len(p.Name) > 63 || !nameRe.MatchString(p.Name) {
+		return fmt.Errorf("model name %q is not a DNS-1123 label (lower-case letters, digits and '-', at most 63): pass --name", p.Name)
+	}
+	if !repositoryRe.MatchString(p.Repository) {
+		return fmt.Errorf("registry repository %q is not HOST[:PORT]/PATH in lower case (e.g. ghcr.io/acme/%s): pass --repository", p.Repository, p.Name)
+	}
+	return nil
+}
+
 // templateData is what the .tmpl files see.
 type templateData struct {
 	Params
@@ -120,6 +139,9 @@ func Write(ctx context.Context, root string, p Params, force bool) ([]File, erro
 	}
 	if p.ActionRef == "" {
 		p.ActionRef = "v1"
+	}
+	if err := p.check(); err != nil {
+		return nil, err
 	}
 	rendered, err := render(p)
 	if err != nil {

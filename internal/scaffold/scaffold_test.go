@@ -217,6 +217,38 @@ func firstDiff(got, want string) string {
 	return "(equal)"
 }
 
+// TestWriteRefusesInjection: a name or repository that would end the CUE
+// string it is written into (or the go.mod module line) is refused before
+// anything is written.
+func TestWriteRefusesInjection(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		p    Params
+		want string
+	}{
+		{"quote in name", Params{Name: `x"` + "\nsigning: key: \"evil.pub\"\n//", Repository: "ghcr.io/acme/x"}, "not a DNS-1123 label"},
+		{"upper case name", Params{Name: "Churn", Repository: "ghcr.io/acme/churn"}, "not a DNS-1123 label"},
+		{"space in name (go.mod)", Params{Name: "x y", Repository: "ghcr.io/acme/x", Template: "go"}, "not a DNS-1123 label"},
+		{"too long", Params{Name: strings.Repeat("a", 64), Repository: "ghcr.io/acme/x"}, "at most 63"},
+		{"quote in repository", Params{Name: "x", Repository: `ghcr.io/acme/x"` + "\nregistry: plainHTTP: true //"}, "is not HOST[:PORT]/PATH"},
+		{"no path", Params{Name: "x", Repository: "ghcr.io"}, "is not HOST[:PORT]/PATH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			_, err := Write(context.Background(), root, tt.p, true)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+			if entries, _ := os.ReadDir(root); len(entries) != 0 {
+				t.Errorf("a refused init wrote %d entries", len(entries))
+			}
+		})
+	}
+}
+
 func TestLookupTemplate(t *testing.T) {
 	t.Parallel()
 	if tmpl, err := LookupTemplate(""); err != nil || tmpl.Name != DefaultTemplate || tmpl.Python == nil {
