@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+
 	"github.com/mlship/mlship/internal/sign/signtest"
 	"github.com/mlship/mlship/internal/testenv"
 )
@@ -88,5 +90,84 @@ func TestKeyless(t *testing.T) {
 	}
 	if _, err := Keyless(bg, forged, WithFulcioURL(ss.FulcioURL), WithTLogUpload(ss.RekorURL)); err == nil || !strings.Contains(err.Error(), "invalid identity token") {
 		t.Fatalf("Keyless with a forged token: err = %v, want Fulcio's refusal", err)
+	}
+}
+
+// TestKeylessBundleTimestamp signs keyless in the bundle format with a
+// timestamp authority countersigning (loopback Fulcio, Rekor and TSA) and
+// verifies with sigstore-go: the certificate must chain to the trusted
+// Fulcio root at the time the TSA and the log vouch for.
+func TestKeylessBundleTimestamp(t *testing.T) {
+	t.Parallel()
+	ss := signtest.Start(t, testWorkflow)
+	host := testenv.InProcessRegistry(t, registry.WithReferrersSupport(true))
+	d := pushRandom(t, host, "acme/iris", "v1")
+	tok, err := ss.Token(bg, Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Keyless(bg, tok, WithFulcioURL(ss.FulcioURL), WithTLogUpload(ss.RekorURL), WithTimestampServer(ss.TSAURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Sign(bg, d.String(), s, WithFormat(FormatBundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Attest(bg, d.String(), s, EvalPredicateType, evalResult(t, 0.95, true), WithFormat(FormatBundle)); err != nil {
+		t.Fatal(err)
+	}
+	if n := ss.Requests("tsa"); n != 2 {
+		t.Errorf("the TSA saw %d requests, want 2", n)
+	}
+	if res.TLogIndex == nil || len(res.Bundles) != 1 || !strings.Contains(string(res.Bundles[0]), "rfc3161Timestamps") {
+		t.Fatalf("bundle has no log entry or timestamp: %+v", res)
+	}
+	otherTSA := signtest.Start(t, testWorkflow).TSAChain
+	otherCA, otherLog := otherRoot(t), mustRekorKey(t)
+	trust := &TrustRoot{FulcioRoots: []*x509Certificate{ss.Root}, FulcioIntermediates: []*x509Certificate{ss.Intermediate}, RekorKeys: []cryptoPublicKey{ss.RekorKey}, TSAChains: [][]*x509Certificate{ss.TSAChain}}
+	id := Identity{Subject: testWorkflow.Identity(), Issuer: ss.IssuerURL}
+	with := func(f func(t *TrustRoot)) *TrustRoot {
+		c := *trust
+		f(&c)
+		return &c
+	}
+	// tampered: the signature bundle's subject rewritten to another digest.
+	victim := pushRandom(t, host, "acme/iris", "victim")
+	forged := tamperPayload(t, res.Bundles[0], func(p string) string { return strings.ReplaceAll(p, d.DigestStr()[7:], victim.DigestStr()[7:]) })
+	tests := []struct {
+		name string
+		ref  string
+		pol  *Policy
+		opts []Option
+		want string
+	}{
+		{"timestamp and log", d.String(), &Policy{Identities: []Identity{id}, Trust: trust, IgnoreSCT: true, Attestations: []AttestationRule{NewAttestationRule("eval")}}, nil, ""},
+		{"timestamp, tlog required", d.String(), &Policy{Identities: []Identity{id}, Trust: trust, IgnoreSCT: true, RequireTLog: true}, nil, ""},
+		{"log only (TSA not trusted here)", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.TSAChains = nil }), IgnoreSCT: true}, nil, ""},
+		{"timestamp only (another log's key)", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.RekorKeys = []cryptoPublicKey{otherLog} }), IgnoreSCT: true}, nil, ""},
+		{"another log's key, tlog required", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.RekorKeys = []cryptoPublicKey{otherLog} }), IgnoreSCT: true, RequireTLog: true}, nil, "not signed by identity"},
+		{"another TSA", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.TSAChains = [][]*x509Certificate{otherTSA} }), IgnoreSCT: true}, nil, "not signed by identity"},
+		{"another identity", d.String(), &Policy{Identities: []Identity{{Subject: "https://github.com/acme/iris/.github/workflows/other.yml@refs/heads/main", Issuer: ss.IssuerURL}}, Trust: trust, IgnoreSCT: true}, nil, "not signed by identity"},
+		{"untrusted CA", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.FulcioRoots = []*x509Certificate{otherCA} }), IgnoreSCT: true}, nil, "not signed by identity"},
+		{"SCT required", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.CTLogKeys = []cryptoPublicKey{otherLog} })}, nil, "not signed by identity"},
+		{"tampered DSSE payload", victim.String(), &Policy{Identities: []Identity{id}, Trust: trust, IgnoreSCT: true}, []Option{WithExtraBundles(forged)}, "not signed by identity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := Verify(bg, tt.ref, tt.pol, tt.opts...)
+			if tt.want != "" {
+				refusal(t, err, tt.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig := v.Signatures[0]
+			if sig.Signer != testWorkflow.Identity() || sig.Issuer != ss.IssuerURL || sig.SignedAt.IsZero() || sig.Format != "bundle" {
+				t.Errorf("verified signature = %+v", sig)
+			}
+		})
 	}
 }

@@ -105,7 +105,14 @@ func cosign(t *testing.T, args ...string) (string, error) {
 
 func cosignEnv(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
-	cmd := testenv.Command(t, "", testenv.Tool(t, "cosign"), args...)
+	return cosignTool(t, "cosign", env, args...)
+}
+
+// cosignTool runs cosign ("cosign", v2) or cosign3 ("cosign3", v3) the
+// same way.
+func cosignTool(t *testing.T, tool string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := testenv.Command(t, "", testenv.Tool(t, tool), args...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"), "COSIGN_PASSWORD="+password, "COSIGN_YES=true")
 	cmd.Env = append(cmd.Env, env...)
@@ -129,18 +136,20 @@ func TestCosignInterop(t *testing.T) {
 	// mlship signs and attests; cosign verifies.
 	d, _ := pushModel(t, host+"/acme/iris:1.0.0", "weights v1")
 	s := loadSigner(t, keyPath)
-	if _, err := sign.Sign(ctx, host+"/acme/iris:1.0.0", s); err != nil {
+	// The legacy format (TestBundleInterop covers bundles).
+	legacy := sign.WithFormat(sign.FormatLegacy)
+	if _, err := sign.Sign(ctx, host+"/acme/iris:1.0.0", s, legacy); err != nil {
 		t.Fatal(err)
 	}
 	eval := []byte(`{"metrics":{"accuracy":0.95},"thresholds":{"accuracy":{"min":0.9}},"baseline":{"digest":"sha256:` + strings.Repeat("a", 64) + `"},"datasets":[{"name":"test","digest":"sha256:` + strings.Repeat("b", 64) + `"}],"passed":true}`)
-	if _, err := sign.Attest(ctx, d.String(), s, sign.EvalPredicateType, eval); err != nil {
+	if _, err := sign.Attest(ctx, d.String(), s, sign.EvalPredicateType, eval, legacy); err != nil {
 		t.Fatal(err)
 	}
 	prov, err := sign.ProvenancePredicate(sign.ProvenanceInput{BuilderID: "https://github.com/acme/iris/.github/workflows/train.yml@refs/heads/main", SourceRepo: "https://github.com/acme/iris", SourceCommit: strings.Repeat("c", 40), RunURL: "https://github.com/acme/iris/actions/runs/1", Inputs: []sign.Dataset{{Name: "train", Digest: "sha256:" + strings.Repeat("d", 64)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sign.Attest(ctx, d.String(), s, sign.ProvenancePredicateType, prov); err != nil {
+	if _, err := sign.Attest(ctx, d.String(), s, sign.ProvenancePredicateType, prov, legacy); err != nil {
 		t.Fatal(err)
 	}
 	out, err := cosign(t, "verify", "--key", pubPath, "--insecure-ignore-tlog", d.String())
@@ -197,7 +206,7 @@ func TestCosignInterop(t *testing.T) {
 	cmd.Env = append(os.Environ(), "HOME="+kdir, "COSIGN_PASSWORD="+password)
 	testenv.RunCmd(t, cmd)
 	d3, _ := pushModel(t, host+"/acme/iris:3.0.0", "weights v3")
-	if _, err := sign.Sign(ctx, d3.String(), loadSigner(t, filepath.Join(kdir, "cosign.key"))); err != nil {
+	if _, err := sign.Sign(ctx, d3.String(), loadSigner(t, filepath.Join(kdir, "cosign.key")), legacy); err != nil {
 		t.Fatalf("signing with cosign's key pair: %v", err)
 	}
 	if out, err := cosign(t, "verify", "--key", filepath.Join(kdir, "cosign.pub"), "--insecure-ignore-tlog", d3.String()); err != nil {
@@ -336,7 +345,7 @@ func TestCosignKeyless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sign.Keyless(ctx, tok, sign.WithFulcioURL(ss.FulcioURL), sign.WithTLogUpload(ss.RekorURL))
+	s, err := sign.Keyless(ctx, tok, sign.WithFulcioURL(ss.FulcioURL), sign.WithTLogUpload(ss.RekorURL), sign.WithTimestampServer(ss.TSAURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,16 +355,28 @@ func TestCosignKeyless(t *testing.T) {
 	if _, err := sign.Attest(ctx, d.String(), s, sign.EvalPredicateType, []byte(`{"metrics":{"accuracy":0.97},"passed":true}`)); err != nil {
 		t.Fatal(err)
 	}
+	// Both formats are attached, so cosign 2.6.5 and 3 verify the bundle
+	// (with its RFC 3161 timestamp), and only against a trusted root.
+	id := []string{"--certificate-identity", wf.Identity(), "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct", "--trusted-root", ss.TrustedRootFile}
+	bad := []string{"--certificate-identity", "https://github.com/acme/iris/.github/workflows/other.yml@refs/heads/main", "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct", "--trusted-root", ss.TrustedRootFile}
+	for _, tool := range []string{"cosign", "cosign3"} {
+		if out, err := cosignTool(t, tool, nil, append(append([]string{"verify"}, id...), d.String())...); err != nil {
+			t.Fatalf("%s verify (keyless) rejected mlship's signature: %v\n%s", tool, err, out)
+		}
+		if out, err := cosignTool(t, tool, nil, append(append([]string{"verify-attestation", "--type", sign.EvalPredicateType}, id...), d.String())...); err != nil {
+			t.Fatalf("%s verify-attestation (keyless) rejected mlship's attestation: %v\n%s", tool, err, out)
+		}
+		if out, err := cosignTool(t, tool, nil, append(append([]string{"verify"}, bad...), d.String())...); err == nil {
+			t.Fatalf("%s verify accepted another identity:\n%s", tool, out)
+		}
+	}
+	// The legacy format alone is what cosign 2 reads with SIGSTORE_* trust.
+	dl, _ := pushModel(t, host+"/acme/iris:legacy", "keyless legacy weights")
+	if _, err := sign.Sign(ctx, dl.String(), s, sign.WithFormat(sign.FormatLegacy)); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{"SIGSTORE_ROOT_FILE=" + ss.RootFile, "SIGSTORE_REKOR_PUBLIC_KEY=" + ss.RekorKeyFile}
-	id := []string{"--certificate-identity", wf.Identity(), "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct"}
-	if out, err := cosignEnv(t, env, append(append([]string{"verify"}, id...), d.String())...); err != nil {
-		t.Fatalf("cosign verify (keyless) rejected mlship's signature: %v\n%s", err, out)
-	}
-	if out, err := cosignEnv(t, env, append(append([]string{"verify-attestation", "--type", sign.EvalPredicateType}, id...), d.String())...); err != nil {
-		t.Fatalf("cosign verify-attestation (keyless) rejected mlship's attestation: %v\n%s", err, out)
-	}
-	bad := []string{"--certificate-identity", "https://github.com/acme/iris/.github/workflows/other.yml@refs/heads/main", "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct"}
-	if out, err := cosignEnv(t, env, append(append([]string{"verify"}, bad...), d.String())...); err == nil {
-		t.Fatalf("cosign verify accepted another identity:\n%s", out)
+	if out, err := cosignEnv(t, env, "verify", "--certificate-identity", wf.Identity(), "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct", dl.String()); err != nil {
+		t.Fatalf("cosign verify (keyless, legacy, SIGSTORE_* trust): %v\n%s", err, out)
 	}
 }

@@ -39,6 +39,7 @@ import (
 	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"         // registers the dsse entry type
 	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // registers the hashedrekord entry type
 	_ "github.com/sigstore/rekor/pkg/types/intoto/v0.0.2"       // registers the intoto entry type
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -87,6 +88,10 @@ type Sigstore struct {
 	RekorKey           crypto.PublicKey
 	RootFile           string
 	RekorKeyFile       string
+	// TrustedRootFile is all of it as a Sigstore trusted root
+	// (trusted_root.json: Fulcio, Rekor, TSA), for --trusted-root: cosign
+	// verifies bundles only against a trusted root, never SIGSTORE_*.
+	TrustedRootFile string
 
 	// Requests counts calls per endpoint ("token", "fulcio", "rekor").
 	mu       sync.Mutex
@@ -196,6 +201,9 @@ func Start(t testing.TB, w Workflow) *Sigstore {
 	s.RootFile = filepath.Join(dir, "fulcio-chain.pem")
 	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: inter.Raw}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})...)
 	if err := os.WriteFile(s.RootFile, chain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s.TrustedRootFile, err = s.writeTrustedRoot(dir); err != nil {
 		t.Fatal(err)
 	}
 	rk, err := cryptoutils.MarshalPublicKeyToPEM(s.RekorKey)
@@ -499,7 +507,7 @@ func (s *Sigstore) startTSA(t testing.TB) error {
 	if err != nil {
 		return err
 	}
-	leaf, err := ca.GenerateTSALeafCert(time.Now().Add(time.Hour), key, inter, interKey)
+	leaf, err := ca.GenerateTSALeafCert(time.Now().Add(-time.Minute), key, inter, interKey) // valid for 10 minutes from its argument
 	if err != nil {
 		return err
 	}
@@ -540,4 +548,28 @@ func (s *Sigstore) timestamp(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/timestamp-reply")
 	_, _ = w.Write(resp)
+}
+
+func (s *Sigstore) writeTrustedRoot(dir string) (string, error) {
+	start := time.Now().Add(-time.Hour)
+	der, err := x509.MarshalPKIXPublicKey(s.RekorKey)
+	if err != nil {
+		return "", err
+	}
+	id := sha256.Sum256(der)
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01,
+		[]root.CertificateAuthority{&root.FulcioCertificateAuthority{Root: s.Root, Intermediates: []*x509.Certificate{s.Intermediate}, ValidityPeriodStart: start, URI: s.FulcioURL}},
+		nil,
+		[]root.TimestampingAuthority{&root.SigstoreTimestampingAuthority{Root: s.TSAChain[2], Intermediates: s.TSAChain[1:2], Leaf: s.TSAChain[0], ValidityPeriodStart: start, URI: s.TSAURL}},
+		map[string]*root.TransparencyLog{hex.EncodeToString(id[:]): {BaseURL: s.RekorURL, ID: id[:], ValidityPeriodStart: start, HashFunc: crypto.SHA256, PublicKey: s.RekorKey, SignatureHashFunc: crypto.SHA256}},
+	)
+	if err != nil {
+		return "", err
+	}
+	b, err := tr.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "trusted_root.json")
+	return p, os.WriteFile(p, b, 0o644)
 }
