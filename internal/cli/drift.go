@@ -19,7 +19,7 @@ type DriftOptions struct {
 func NewCmdDrift(f *Factory, runF func(*DriftOptions) error) *cobra.Command {
 	opts := &DriftOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "drift --reference REF --current CUR [--spec DIR]",
+		Use:   "drift (--reference REF | --reference-profile REF|FILE) --current CUR [--spec DIR]",
 		Short: "Compare current data with reference data, column by column",
 		Long: `Drift reads a reference and a current data set (CSV or Parquet, by file
 extension), types every column as numerical or categorical (inferred, or as
@@ -55,6 +55,9 @@ and writes a table to the job summary.`,
   # the benchmark's statistics: normed Wasserstein, plus KS for comparison
   mlship drift --reference ref.csv --current cur.csv --extra-tests ks --output json
 
+  # against the reference profile packaged with a model (no training data)
+  mlship drift --reference-profile ghcr.io/acme/iris:prod --current data/last-week.csv
+
   # fail the job when the data set drifted
   mlship drift --reference ref.parquet --current cur.parquet --fail-on-drift`,
 		Args: cobra.NoArgs,
@@ -66,7 +69,8 @@ and writes a table to the job summary.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Reference, "reference", "", "reference data file (CSV or Parquet)")
+	fl.StringVar(&opts.Reference, "reference", "", "reference data file (CSV, Parquet or JSON Lines)")
+	fl.StringVar(&opts.ReferenceProfile, "reference-profile", "", "reference profile in place of the reference data: a profile file, or a model REF whose packaged profile is read")
 	fl.StringVar(&opts.Current, "current", "", "current data file (CSV or Parquet)")
 	fl.StringVar(&opts.SpecDir, "spec", "", "model spec directory whose drift section gives defaults")
 	fl.StringVar(&opts.Out, "out", "", "also write the JSON result to this file (for `mlship report`)")

@@ -16,7 +16,10 @@ import (
 // DriftRequest is `mlship drift`: flags override the spec's drift section.
 type DriftRequest struct {
 	Reference string
-	Current   string
+	// ReferenceProfile stands for the reference data: a profile file, or
+	// a model artifact (REF) whose reference profile layer is read.
+	ReferenceProfile string
+	Current          string
 	// SpecDir gives the defaults (default: "." when it holds a spec and a
 	// data file is not named).
 	SpecDir string
@@ -39,7 +42,15 @@ func Drift(ctx context.Context, r *Run, req DriftRequest) (*drift.Result, error)
 	if err != nil {
 		return nil, err
 	}
-	res, err := drift.Compare(ctx, drift.File(ref), drift.File(cur), cfg)
+	refSrc := drift.File(ref)
+	if req.ReferenceProfile != "" {
+		p, err := LoadProfile(ctx, r, req.ReferenceProfile)
+		if err != nil {
+			return nil, err
+		}
+		refSrc = drift.ProfileSource(p)
+	}
+	res, err := drift.Compare(ctx, refSrc, drift.File(cur), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +81,12 @@ func Drift(ctx context.Context, r *Run, req DriftRequest) (*drift.Result, error)
 func driftInputs(ctx context.Context, req DriftRequest) (drift.Config, string, string, error) {
 	var cfg drift.Config
 	ref, cur := req.Reference, req.Current
+	if req.ReferenceProfile != "" {
+		if ref != "" {
+			return cfg, "", "", usage(errors.New("--reference and --reference-profile both name the reference: give one"))
+		}
+		ref = req.ReferenceProfile
+	}
 	specDir := req.SpecDir
 	if specDir == "" && (ref == "" || cur == "") && spec.IsSpecDir(".") {
 		specDir = "."
