@@ -98,6 +98,9 @@ func Push(ctx context.Context, r *Run, req PushRequest) (*PushResult, error) {
 	if src, err = withModelCard(ctx, r, m, src, lin); err != nil {
 		return nil, err
 	}
+	if src, err = withReferenceProfile(ctx, r, m, src); err != nil {
+		return nil, err
+	}
 	commitTime, rev := GitInfo(ctx, src.Dir)
 	created, err := oci.CreatedTime(r.Env.Lookup, commitTime)
 	if err != nil {
