@@ -94,6 +94,12 @@ func TestIssuesRoundTrip(t *testing.T) {
 	if p := s.PullRequests("o", "r"); p[0].Title != "renamed" {
 		t.Fatalf("issues/update on a PR number did not rename the PR: %+v", p[0])
 	}
+	if _, _, err := gh.Issues.Edit(ctx, "o", "r", pr.Number, &github.IssueRequest{Labels: &[]string{"promotion"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := gh.PullRequests.Get(ctx, "o", "r", pr.Number); err != nil || len(p.Labels) != 1 || p.Labels[0].GetName() != "promotion" {
+		t.Fatalf("pull request labels = %v (%v), want [promotion]", p.Labels, err)
+	}
 	if is := s.Issues("o", "r"); len(is) != 2 || is[0].Body != "v2" || is[0].StateReason != "reopened" {
 		t.Fatalf("Issues() = %+v", is)
 	}

@@ -221,7 +221,7 @@ func (s *Server) pullRequest(r *repo, p *PullRequest, simple bool) obj {
 		"review_comments_url": pu + "/comments", "review_comment_url": u + "/pulls/comments{/number}",
 		"comments_url": iu + "/comments", "statuses_url": u + "/statuses/" + p.HeadSHA,
 		"number": p.Number, "state": p.State, "locked": false, "title": p.Title, "user": s.user(p.User),
-		"body": nullable(p.Body), "labels": []any{}, "milestone": nil, "active_lock_reason": nil,
+		"body": nullable(p.Body), "labels": s.labelsOf(r, p.Number), "milestone": nil, "active_lock_reason": nil,
 		"created_at": ts(p.CreatedAt), "updated_at": ts(p.UpdatedAt), "closed_at": ts(p.ClosedAt),
 		"merged_at": ts(p.MergedAt), "merge_commit_sha": mergeSHA, "assignee": nil, "assignees": []any{},
 		"requested_reviewers": []any{}, "requested_teams": []any{},
@@ -286,6 +286,19 @@ func (s *Server) label(r *repo, l *Label) obj {
 	}
 }
 
+// labelsOf renders the labels of issue (or pull request) n.
+func (s *Server) labelsOf(r *repo, n int) []any {
+	out := []any{}
+	if is := r.issues[n]; is != nil {
+		for _, name := range is.Labels {
+			if l := r.labelNamed(name); l != nil {
+				out = append(out, s.label(r, l))
+			}
+		}
+	}
+	return out
+}
+
 // issue renders the issue object (a pull request's issue view carries
 // "pull_request").
 func (s *Server) issue(r *repo, stored *Issue) obj {
@@ -293,12 +306,7 @@ func (s *Server) issue(r *repo, stored *Issue) obj {
 	u := s.repoURL(r)
 	iu := fmt.Sprintf("%s/issues/%d", u, v.Number)
 	html := fmt.Sprintf("%s/%s/%s/issues/%d", htmlBase, r.owner, r.name, v.Number)
-	labels := make([]any, 0, len(v.Labels))
-	for _, name := range v.Labels {
-		if l := r.labelNamed(name); l != nil {
-			labels = append(labels, s.label(r, l))
-		}
-	}
+	labels := s.labelsOf(r, v.Number)
 	comments := 0
 	for _, c := range r.comments {
 		if c.Issue == v.Number {
