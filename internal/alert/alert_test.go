@@ -373,6 +373,7 @@ func TestSyncValidation(t *testing.T) {
 		{"history too long", repoFull, key, []Option{WithHistory(MaxHistory + 1)}},
 		{"comma label", repoFull, key, []Option{WithLabels("a,b")}},
 		{"dispatch without ref", repoFull, key, []Option{WithDispatch("retrain.yml", "", nil)}},
+		{"dispatch with 26 inputs", repoFull, key, []Option{WithDispatch("retrain.yml", "main", manyInputs(26))}},
 	}
 	for _, tt := range tests {
 		if _, err := Sync(context.Background(), c, tt.repo, tt.key, drifted(0), tt.opts...); err == nil {
@@ -436,4 +437,12 @@ func TestFindsIssueBeyondFirstPage(t *testing.T) {
 	if err != nil || again.Action != Updated || again.Number != first.Number {
 		t.Fatalf("%+v %v, want #%d updated", again, err, first.Number)
 	}
+}
+
+func manyInputs(n int) map[string]any {
+	m := map[string]any{}
+	for i := 0; i < n; i++ {
+		m[fmt.Sprint("in", i)] = "v"
+	}
+	return m
 }

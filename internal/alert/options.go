@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mlship/mlship/internal/ghapi"
 )
 
 // DefaultLabel is the label every alert issue carries; Sync finds issues by it.
@@ -72,6 +74,9 @@ func WithDispatch(workflow, ref string, inputs map[string]any) Option {
 	return func(o *options) error {
 		if workflow == "" || ref == "" {
 			return fmt.Errorf("alert dispatch: workflow %q and ref %q are both required", workflow, ref)
+		}
+		if len(inputs) > ghapi.MaxDispatchInputs {
+			return fmt.Errorf("alert dispatch of %s: %d inputs, GitHub takes at most %d", workflow, len(inputs), ghapi.MaxDispatchInputs)
 		}
 		o.workflow, o.ref, o.inputs = workflow, ref, inputs
 		return nil

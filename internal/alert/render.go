@@ -58,7 +58,7 @@ func thousands(n int64) string {
 // link renders an http(s) URL as a Markdown link, anything else as code.
 func link(text, raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(raw, " ()<>\r\n") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(raw, " ()<>`\"'[]\\\r\n\t") {
 		return "`" + report.EscapeCode(raw) + "`"
 	}
 	return "[" + text + "](" + raw + ")"

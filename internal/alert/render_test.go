@@ -82,6 +82,22 @@ func TestMarkerEscapesNames(t *testing.T) {
 	}
 }
 
+func TestLinkOnlyHTTP(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, want string }{
+		{"https://github.com/acme/iris/actions/runs/1", "[r](https://github.com/acme/iris/actions/runs/1)"},
+		{"javascript:alert(1)", "`javascript:alert(1)`"},
+		{"https://x.test/a) [click](https://evil.test", "`https://x.test/a) [click](https://evil.test`"},
+		{"report.html", "`report.html`"},
+		{"https://x.test/`a`", "`https://x.test/'a'`"},
+	}
+	for _, tt := range tests {
+		if got := link("r", tt.raw); got != tt.want {
+			t.Errorf("link(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
 func FuzzDecodeState(f *testing.F) {
 	k := Key{Model: "iris", Environment: "prod"}
 	st := &state{V: 1, Model: "iris", Environment: "prod", Episode: episodeActive, Rows: []row{{SampleSize: 1, Drifted: []string{"a"}, DriftedCount: 1}}}
