@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/attest"
+	"github.com/mlship/mlship/internal/ghapi"
+	"github.com/mlship/mlship/internal/githubtest"
 	"github.com/mlship/mlship/internal/iostreams"
 	"github.com/mlship/mlship/internal/pipeline"
+	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
@@ -283,5 +287,95 @@ func TestPromoteApplyNeedsARecord(t *testing.T) {
 	}
 	if code, _, stderr := mlship(t, nil, "verify", c.repo+"@"+good, "--key", c.pub, "--promoted-to", "staging"); code != 1 || !strings.Contains(stderr, "found records for dev") {
 		t.Errorf("verify --promoted-to staging after a dev apply: exit %d: %s", code, stderr)
+	}
+}
+
+// TestVerifyFromGitHub: a promotion record held only by GitHub's artifact
+// attestations (the registry has the model and its signature, not the
+// record) is found with --from-github and verified as strictly as the
+// registry's: for the environment, by the key, about the digest.
+func TestVerifyFromGitHub(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	elsewhere, registryHost := testenv.InProcessRegistry(t), testenv.InProcessRegistry(t)
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	for _, host := range []string{elsewhere, registryHost} {
+		r, err := name.ParseReference(host + "/acme/iris@" + h.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	signer := func(k string) *sign.Signer {
+		priv, pub, err := sign.GenerateKeyPair([]byte("pw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, dir, map[string]string{k + ".key": string(priv), k + ".pub": string(pub)})
+		sv, err := sign.LoadPrivateKey(filepath.Join(dir, k+".key"), []byte("pw"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := sign.NewKeySigner(sv, k+".key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good, other := signer("good"), signer("other")
+	ref := registryHost + "/acme/iris@" + h.String()
+	if _, err := sign.Sign(ctx, ref, good); err != nil {
+		t.Fatal(err)
+	}
+	gh := githubtest.New(t)
+	client, err := ghapi.New(ctx, gh.Token, ghapi.WithBaseURL(gh.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Records attested in another registry (bundle format), stored on
+	// GitHub only: dev by the good key, prod by another key.
+	for _, r := range []struct {
+		s   *sign.Signer
+		env string
+	}{{good, "dev"}, {other, "prod"}} {
+		rec := attest.Promotion{Environment: r.env, Repository: "x", Git: attest.PromotionGit{MergeCommit: strings.Repeat("a", 40)}, PromotedAt: time.Now()}
+		pred, _ := rec.Marshal()
+		res, err := sign.Attest(ctx, elsewhere+"/acme/iris@"+h.String(), r.s, attest.PromotionType, pred, sign.WithFormat(sign.FormatBundle))
+		if err != nil || len(res.Bundles) != 1 {
+			t.Fatalf("attesting a %s record as a bundle: %d bundles, %v", r.env, len(res.Bundles), err)
+		}
+		if _, err := client.CreateAttestation(ctx, "acme", "iris", res.Bundles[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"GITHUB_TOKEN": gh.Token, "GITHUB_API_URL": strings.TrimSuffix(gh.URL, "/"), "MLSHIP_CACHE_DIR": t.TempDir()}
+	pub := filepath.Join(dir, "good.pub")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"registry only", []string{"--promoted-to", "dev"}, 1, "no promotion record for dev"},
+		{"from GitHub", []string{"--promoted-to", "dev", "--from-github", "--github-repository", "acme/iris"}, 0, "attestation: promotion"},
+		{"GitHub's record for prod is by another key", []string{"--promoted-to", "prod", "--from-github", "--github-repository", "acme/iris"}, 1, "no promotion record for prod"},
+		{"another repository's attestations", []string{"--promoted-to", "dev", "--from-github", "--github-repository", "acme/other"}, 1, "GitHub holds no attestations"},
+		{"which repository", []string{"--promoted-to", "dev", "--from-github"}, 1, "--github-repository OWNER/REPO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := mlship(t, env, append([]string{"verify", ref, "--key", pub}, tt.args...)...)
+			if code != tt.code || !strings.Contains(stdout+stderr, tt.want) {
+				t.Errorf("verify %v: exit %d (want %d), want %q in:\n%s%s", tt.args, code, tt.code, tt.want, stdout, stderr)
+			}
+		})
 	}
 }
