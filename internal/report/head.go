@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/mlship/mlship/internal/drift"
@@ -40,7 +41,20 @@ func renderHead(in Input) string {
 		b.WriteString(driftLine(dr))
 		b.WriteString("\n")
 	}
+	b.WriteString(cardLine(in.Card))
 	return b.String()
+}
+
+// cardLine links the candidate's model card ("" without one).
+func cardLine(c *CardLink) string {
+	if c == nil || c.Ref == "" {
+		return ""
+	}
+	line := "📇 Model card of the candidate: `mlship card " + EscapeCode(c.Ref) + "`"
+	if u, err := url.Parse(c.URL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		line += " · [MODEL_CARD.md](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u.String()) + ")"
+	}
+	return line + "\n\n"
 }
 
 // envOnlyFailures are the target environment's gate failures that no

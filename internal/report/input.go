@@ -62,6 +62,18 @@ type Input struct {
 	// FullReportURL is where the untrimmed report can be read (the
 	// workflow run: job summary and artifact); trimmed reports link it.
 	FullReportURL string
+	// Card, when set, is the candidate's model card: the report links it.
+	Card *CardLink
+}
+
+// CardLink points at the model card (MODEL_CARD.md) of the candidate.
+type CardLink struct {
+	// Ref is the candidate's digest reference: mlship card REF prints it.
+	Ref string
+	// URL is where the card can be read in a browser (the workflow run
+	// whose package step wrote it to the job summary, a registry's package
+	// page); only http(s) URLs are linked.
+	URL string
 }
 
 // ModelName is the name used in the marker.
