@@ -63,6 +63,10 @@ func withModelCard(ctx context.Context, r *Run, m *spec.Model, src oci.Source, l
 			return src, fmt.Errorf("writing the model card: %w", err)
 		}
 	}
+	if c, err := card.Parse(b); err == nil {
+		// The report links the workflow run: the card is readable there.
+		_ = r.Summary("<details><summary>Model card (" + card.FileName + ")</summary>\n\n" + strings.TrimPrefix(c.Body, card.GeneratedMarker+"\n") + "\n</details>\n")
+	}
 	out := src
 	out.Files = append(append([]oci.File(nil), src.Files...), oci.File{Path: card.FileName, Role: oci.RoleDoc})
 	return out, nil
@@ -212,6 +216,8 @@ type CardResult struct {
 	Metadata card.Metadata `json:"metadata"`
 	// Markdown is the whole file (front matter and body).
 	Markdown string `json:"markdown"`
+	// Note says why Metadata is empty (a card without front matter).
+	Note string `json:"note,omitempty"`
 }
 
 // WriteText prints the card as it is.
@@ -244,11 +250,13 @@ func Card(ctx context.Context, r *Run, req CardRequest) (*CardResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the model card of %s: %w", ref, err)
 	}
-	cd, err := card.Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+	res := &CardResult{Ref: a.Ref, Digest: a.Digest, Layer: l.Digest, Size: l.Size, Markdown: string(b)}
+	if cd, err := card.Parse(b); err != nil {
+		// A card its authors wrote by hand is still printed.
+		res.Note = err.Error()
+	} else {
+		res.Metadata = cd.Meta
 	}
-	res := &CardResult{Ref: a.Ref, Digest: a.Digest, Layer: l.Digest, Size: l.Size, Metadata: cd.Meta, Markdown: string(b)}
 	_ = r.Actions.SetOutput("digest", a.Digest)
 	return res, nil
 }
