@@ -12,8 +12,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/mlship/mlship/internal/attest"
+	"github.com/mlship/mlship/internal/cli"
 	"github.com/mlship/mlship/internal/githubtest"
+	"github.com/mlship/mlship/internal/iostreams"
 	"github.com/mlship/mlship/internal/promote"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
@@ -318,12 +322,16 @@ func TestIrisWorkflows(t *testing.T) {
 		if next == nil {
 			t.Fatalf("no open pull request from mlship/promote-staging; pull requests: %+v", h.gh.PullRequests(owner, repoName))
 		}
-		// A deployer verifies what dev runs with the real cosign CLI:
-		// signed by the key the spec names, eval attestation included.
+		// A deployer verifies what dev runs with the real cosign CLIs (v2
+		// and v3): signed by the key the spec names, eval attestation and
+		// the promotion record included.
 		ref := h.repository() + "@" + got
 		pubKey := filepath.Join(h.repo, "cosign.pub")
-		h.cosign(t, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
-		h.cosign(t, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", sign.EvalPredicateType, ref)
+		for _, tool := range []string{"cosign", "cosign3"} {
+			h.cosignTool(t, tool, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
+			h.cosignTool(t, tool, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", sign.EvalPredicateType, ref)
+		}
+		h.checkPromotionRecord(t, ref, pubKey, after, promo.Number)
 
 		staged := git(t, h.origin, "show", "mlship/promote-staging:"+envFile)
 		if !strings.Contains(staged, digest) || !strings.Contains(staged, "staging") {
@@ -332,16 +340,82 @@ func TestIrisWorkflows(t *testing.T) {
 	})
 }
 
-// cosign runs the real cosign CLI offline (no TUF root from the network)
-// and fails the test with its output when it fails.
+// checkPromotionRecord checks the promotion record the main workflow's
+// apply attached to ref (dev's digest) before it moved the tag: mlship
+// verify --promoted-to dev and cosign verify-attestation accept it, another
+// environment is refused, and it records the merge commit and the pull
+// request.
+func (h *harness) checkPromotionRecord(t *testing.T, ref, pubKey, mergeCommit string, pr int) {
+	t.Helper()
+	for _, tool := range []string{"cosign", "cosign3"} {
+		h.cosignTool(t, tool, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", attest.PromotionType, ref)
+	}
+	run := func(args ...string) (int, string) {
+		ios, out, errOut := iostreams.Test(nil)
+		code := cli.Execute(t.Context(), cli.NewFactory(ios, "e2e"), args)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "dev"); code != 0 {
+		t.Errorf("mlship verify --promoted-to dev refused what the main workflow promoted: exit %d\n%s", code, out)
+	}
+	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "staging"); code != 1 || !strings.Contains(out, "no promotion record for staging") {
+		t.Errorf("mlship verify --promoted-to staging of a digest only promoted to dev: exit %d, want 1 naming the rule\n%s", code, out)
+	}
+	sts, err := sign.Statements(t.Context(), ref, attest.PromotionType)
+	if err != nil || len(sts) != 1 {
+		t.Fatalf("promotion records on %s: %d, %v; want exactly one", ref, len(sts), err)
+	}
+	rec, err := attest.ParsePromotion(sts[0].Predicate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Environment != "dev" || rec.Git.MergeCommit != mergeCommit || rec.PullRequest == nil || rec.PullRequest.Number != pr ||
+		rec.RuleOutcome(promote.RuleSignature) != "pass" || !strings.Contains(rec.RunURL, "2002") || rec.Git.Repository != "https://github.com/"+owner+"/"+repoName {
+		t.Errorf("the dev promotion record says %+v; want dev, merge commit %s, pull request #%d, signature pass, run 2002", rec, mergeCommit, pr)
+	}
+}
+
+// cosign runs cosign v2.6.5 (see cosignTool).
 func (h *harness) cosign(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := testenv.Command(t, "", testenv.Tool(t, "cosign"), args...)
+	h.cosignTool(t, "cosign", args...)
+}
+
+// cosignTool runs a real cosign CLI ("cosign" v2.6.5, "cosign3" v3.1.3)
+// offline (no TUF root from the network) and fails the test with its
+// output when it fails. cosign 2 switches to the Sigstore bundle when one
+// is attached and then wants a trusted root, which it would fetch from the
+// public TUF repository: offline it is given one with no services (all a
+// key-only verification needs). cosign 3 runs with its defaults.
+func (h *harness) cosignTool(t *testing.T, tool string, args ...string) {
+	t.Helper()
+	if tool == "cosign" {
+		args = append([]string{args[0], "--trusted-root", emptyTrustedRoot(t)}, args[1:]...)
+	}
+	cmd := testenv.Command(t, "", testenv.Tool(t, tool), args...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"))
 	if stdout, stderr, err := testenv.TryCmd(t, cmd); err != nil {
-		t.Errorf("cosign %s: %v\n%s%s", strings.Join(args, " "), err, stdout, stderr)
+		t.Errorf("%s %s: %v\n%s%s", tool, strings.Join(args, " "), err, stdout, stderr)
 	}
+}
+
+// emptyTrustedRoot writes a Sigstore trusted root with no services.
+func emptyTrustedRoot(t *testing.T) string {
+	t.Helper()
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, nil, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tr.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // checkPullRequest checks what a pull-request run leaves on GitHub: one
