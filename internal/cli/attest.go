@@ -25,8 +25,9 @@ func NewCmdAttest(f *Factory, runF func(*AttestOptions) error) *cobra.Command {
 		Short: "Attach a signed in-toto attestation (eval result, SLSA provenance, any predicate)",
 		Long: `Attest wraps a predicate in an in-toto v1 statement whose subject is the
 manifest digest REF resolves to, signs it as a DSSE envelope and attaches
-it the way cosign attest does (tag sha256-<hex>.att). ` + "`cosign verify-attestation --type URI`" + `
-accepts it.
+it the way cosign attest does: by default (--format both) as a Sigstore
+bundle referrer (cosign 3) and under the tag sha256-<hex>.att (cosign 2).
+` + "`cosign verify-attestation --type URI`" + ` accepts it.
 
 Three ways to give the predicate:
   --predicate-type URI --predicate FILE   any JSON predicate (as cosign attest)
@@ -38,7 +39,8 @@ Three ways to give the predicate:
                                           repo and commit, run URL, training inputs;
                                           read from the run context and the flags below.
 
-Keys and keyless signing work as for mlship sign.`,
+Keys, keyless signing, --format, --timestamp-server-url and
+--github-attestation work as for mlship sign.`,
 		Example: `  mlship attest ghcr.io/acme/iris:1.2.0 --key cosign.key --eval eval/result.json
   mlship attest ghcr.io/acme/iris@sha256:... --key cosign.key --provenance --input train=sha256:...
   mlship attest ghcr.io/acme/iris@sha256:... --key cosign.key \
@@ -73,7 +75,7 @@ func runAttest(ctx context.Context, opts *AttestOptions) error {
 	req.Signer = opts.Signer.SignerRequest
 	res, err := pipeline.Attest(ctx, opts.F.Run(), req)
 	if err != nil {
-		return &ExitError{Code: 1, Err: err}
+		return exitCode(err)
 	}
 	return printSigned(opts.F, "Attested", res)
 }

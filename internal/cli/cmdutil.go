@@ -54,6 +54,10 @@ func (s *SignerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.FulcioURL, "fulcio-url", sign.DefaultFulcioURL, "Fulcio URL for keyless signing")
 	fs.StringVar(&s.RekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor URL (keyless signing, or --tlog-upload)")
 	fs.BoolVar(&s.TLogUpload, "tlog-upload", false, "also record key-based signatures in Rekor (keyless ones always are)")
+	fs.StringVar(&s.TimestampServerURL, "timestamp-server-url", "", "RFC 3161 timestamp authority countersigning each bundle, e.g. https://timestamp.sigstore.dev/api/v1/timestamp")
+	fs.StringVar(&s.Format, "format", "", "what to write: bundle (Sigstore bundle as an OCI referrer, cosign 3's default), legacy (cosign's sha256-<hex>.sig/.att tags) or both (default both)")
+	fs.BoolVar(&s.GitHubAttestation, "github-attestation", false, "also store each bundle with GitHub's artifact attestations API, for `gh attestation verify oci://REF --owner OWNER` (needs "+gha.VarToken+" with attestations: write)")
+	fs.StringVar(&s.GitHubRepository, "github-repository", "", "with --github-attestation: OWNER/REPO to store the attestations in (default "+gha.VarRepository+")")
 }
 
 // PolicyFlags are the verification policy's flags; verify and pull

@@ -55,6 +55,9 @@ func Attest(ctx context.Context, r *Run, req AttestRequest) (*sign.Result, error
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
+	if err := req.Signer.checkRun(r); err != nil {
+		return nil, err
+	}
 	typ, pred, err := predicate(r, req)
 	if err != nil {
 		return nil, err
@@ -63,17 +66,25 @@ func Attest(ctx context.Context, r *Run, req AttestRequest) (*sign.Result, error
 	if err != nil {
 		return nil, err
 	}
-	return AttestWith(ctx, r, req.Ref, s, typ, pred, req.Replace)
+	return attestWith(ctx, r, req.Ref, s, typ, pred, req.Replace, req.Signer)
 }
 
 // AttestWith attaches predicate pred of type typ to ref, signed by a signer
 // the caller already has (the demo's in-memory key), and records it as
-// Attest does.
+// Attest does, in the default format.
 func AttestWith(ctx context.Context, r *Run, ref string, s *sign.Signer, typ string, pred []byte, replace bool) (*sign.Result, error) {
-	opts := append(SignOptions(ctx, r, false), sign.WithReplace(replace))
+	return attestWith(ctx, r, ref, s, typ, pred, replace, SignerRequest{})
+}
+
+func attestWith(ctx context.Context, r *Run, ref string, s *sign.Signer, typ string, pred []byte, replace bool, req SignerRequest) (*sign.Result, error) {
+	f, _ := sign.ParseFormat(req.Format)
+	opts := append(SignOptions(ctx, r, false), sign.WithReplace(replace), sign.WithFormat(f))
 	res, err := sign.Attest(ctx, ref, s, typ, pred, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if err := storeOnGitHub(ctx, r, req, res); err != nil {
+		return res, err
 	}
 	return res, recordSigned(r, "Attested", res)
 }

@@ -50,6 +50,9 @@ type Result struct {
 	// Bundles are the Sigstore bundles (JSON, v0.3) that were written, one
 	// per signature or attestation; empty in the legacy format.
 	Bundles [][]byte `json:"-"`
+	// GitHubAttestations are the ids GitHub gave the bundles stored with
+	// its artifact attestations API (set by the caller that stored them).
+	GitHubAttestations []int64 `json:"githubAttestations,omitempty"`
 }
 
 // ResolveDigest parses ref and resolves a tag to the manifest digest it
