@@ -21,8 +21,9 @@ const AnnotationMetrics = "dev.mlship.metrics"
 
 // RegistryBaseline reads the model tagged with the environment's name
 // (<repository>:<env>) from the registry or OCI layout: its metrics come
-// from its eval attestation (cosign's sha256-<hex>.att tag, in-toto
-// statement with predicate type PredicateType), else from the
+// from its eval attestation (cosign's sha256-<hex>.att tag, else a
+// Sigstore bundle referrer; in-toto statement with predicate type
+// PredicateType), else from the
 // dev.mlship.metrics manifest annotation. The attestation is read, not
 // verified: a baseline only sets the bar, and promote verifies.
 type RegistryBaseline struct {
@@ -67,7 +68,11 @@ func (r RegistryBaseline) Baseline(ctx context.Context, model *spec.Model, env s
 	}
 	base := &Baseline{Environment: env, Source: "registry", Ref: ref, Digest: digest, Version: m.Annotations["org.opencontainers.image.version"]}
 
-	if res, err := attestedResult(ctx, st, digest); err != nil {
+	res, err := attestedResult(ctx, st, digest)
+	if err == nil && res == nil {
+		res, err = bundledResult(ctx, st, digest)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("baseline %s: reading its eval attestation: %w", ref, err)
 	} else if res != nil {
 		base.Metrics = res.Metrics
