@@ -15,11 +15,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/attest"
+	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/ghapi"
 	"github.com/mlship/mlship/internal/githubtest"
 	"github.com/mlship/mlship/internal/iostreams"
 	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/sign/signtest"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
@@ -377,5 +379,55 @@ func TestVerifyFromGitHub(t *testing.T) {
 				t.Errorf("verify %v: exit %d (want %d), want %q in:\n%s%s", tt.args, code, tt.code, tt.want, stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestPromoteApplyKeylessRecord: inside an Actions job with id-token:
+// write and no --attest-key, apply signs the promotion record keyless
+// (the main workflow's identity, from the loopback Fulcio and Rekor); a
+// deployer accepts it by that identity and refuses it under another.
+func TestPromoteApplyKeylessRecord(t *testing.T) {
+	t.Parallel()
+	wf := signtest.Workflow{Repository: "acme/iris", Path: ".github/workflows/main.yml", Ref: "refs/heads/main", SHA: strings.Repeat("e", 40), EventName: "push"}
+	ss := signtest.Start(t, wf)
+	c := newPromoteCLI(t)
+	good := c.artifact(0.9, true)
+	c.commit(`{"environments": {"dev": {"digest": "` + good + `"}}}`)
+	job := ss.Env()
+	delete(job, gha.VarSHA) // the commit is the repository's HEAD
+	job["SIGSTORE_ROOT_FILE"], job["SIGSTORE_REKOR_PUBLIC_KEY"] = ss.RootFile, ss.RekorKeyFile
+	code, stdout, stderr := mlship(t, c.env("push", job), "promote", "apply", c.dir, "--repository", c.repo, "--key", c.pub,
+		"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "-o", "json")
+	if code != 0 {
+		t.Fatalf("keyless apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var pl struct {
+		Environments []struct {
+			Outcome string `json:"outcome"`
+			Record  *struct {
+				Signer string `json:"signer"`
+			} `json:"record"`
+		} `json:"environments"`
+	}
+	// In Actions stdout also carries workflow commands (::add-mask:: of the
+	// OIDC token): the JSON document starts on its own line.
+	doc := stdout[max(strings.Index(stdout, "\n{"), 0):]
+	if err := json.Unmarshal([]byte(doc), &pl); err != nil || len(pl.Environments) != 1 {
+		t.Fatalf("apply --output json: %v\n%s", err, stdout)
+	}
+	if e := pl.Environments[0]; e.Outcome != "moved" || e.Record == nil || !strings.HasPrefix(e.Record.Signer, "certificate ") {
+		t.Errorf("dev: outcome %s, record %+v; want moved with a record signed by a Fulcio certificate", e.Outcome, e.Record)
+	}
+	if n := ss.Requests("fulcio"); n != 1 {
+		t.Errorf("%d Fulcio certificates for one record, want 1", n)
+	}
+	trust := map[string]string{"SIGSTORE_ROOT_FILE": ss.RootFile, "SIGSTORE_REKOR_PUBLIC_KEY": ss.RekorKeyFile}
+	verify := []string{"verify", c.repo + "@" + good, "--key", c.pub, "--certificate-oidc-issuer", ss.IssuerURL, "--insecure-ignore-sct", "--promoted-to", "dev"}
+	if code, stdout, stderr := mlship(t, trust, append(verify, "--certificate-identity", wf.Identity())...); code != 0 || !strings.Contains(stdout, "attestation: promotion by "+wf.Identity()) {
+		t.Errorf("verify --promoted-to dev by the main workflow's identity: exit %d\n%s%s", code, stdout, stderr)
+	}
+	prYML := "https://github.com/acme/iris/.github/workflows/pr.yml@refs/heads/main"
+	if code, _, stderr := mlship(t, trust, append(verify, "--certificate-identity", prYML)...); code != 1 || !strings.Contains(stderr, "no promotion record for dev") {
+		t.Errorf("verify --promoted-to dev accepting only pr.yml's identity: exit %d, want 1: %s", code, stderr)
 	}
 }
