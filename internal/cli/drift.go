@@ -71,6 +71,7 @@ and writes a table to the job summary.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Reference, "reference", "", "reference data file (CSV, Parquet or JSON Lines)")
 	fl.StringVar(&opts.ReferenceProfile, "reference-profile", "", "reference profile in place of the reference data: a profile file, or a model REF whose packaged profile is read")
+	fl.StringVar(&opts.ProfileOut, "profile-out", "", "write the reference's profile (what package/push attach) to this file; without --current, only that")
 	fl.StringVar(&opts.Current, "current", "", "current data file (CSV or Parquet)")
 	fl.StringVar(&opts.SpecDir, "spec", "", "model spec directory whose drift section gives defaults")
 	fl.StringVar(&opts.Out, "out", "", "also write the JSON result to this file (for `mlship report`)")

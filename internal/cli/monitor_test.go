@@ -186,3 +186,36 @@ func TestMonitorCommand(t *testing.T) {
 		t.Errorf("job summary: %s", summary)
 	}
 }
+
+// TestDriftProfileOutAndIn: --profile-out writes the reference's profile;
+// --reference-profile FILE reads it in place of the data, with the same
+// verdicts (and, for the categorical column, the same statistic).
+func TestDriftProfileOutAndIn(t *testing.T) {
+	t.Parallel()
+	prof := filepath.Join(t.TempDir(), "p.json")
+	if code, _, stderr := mlship(t, nil, "drift", "--reference", driftRef, "--profile-out", prof); code != 0 {
+		t.Fatalf("--profile-out: %s", stderr)
+	}
+	decode := func(args ...string) map[string]any {
+		code, stdout, stderr := mlship(t, nil, append([]string{"drift", "--current", driftCur, "-o", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: %s", args, stderr)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	full, byProf := decode("--reference", driftRef), decode("--reference-profile", prof)
+	fc, pc := full["columns"].([]any), byProf["columns"].([]any)
+	for i := range fc {
+		f, p := fc[i].(map[string]any), pc[i].(map[string]any)
+		if f["drift"] != p["drift"] || (f["type"] == "categorical" && f["statistic"] != p["statistic"]) {
+			t.Errorf("column %v: full %v, profile %v", f["name"], f, p)
+		}
+	}
+	if code, _, _ := mlship(t, nil, "drift", "--reference", driftRef, "--reference-profile", prof, "--current", driftCur); code != 2 {
+		t.Errorf("--reference with --reference-profile: exit %d, want 2", code)
+	}
+}

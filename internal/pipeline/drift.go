@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,10 @@ type DriftRequest struct {
 	// ReferenceProfile stands for the reference data: a profile file, or
 	// a model artifact (REF) whose reference profile layer is read.
 	ReferenceProfile string
-	Current          string
+	// ProfileOut, when set, receives the reference's profile (what
+	// package/push attach); without Current nothing is compared.
+	ProfileOut string
+	Current    string
 	// SpecDir gives the defaults (default: "." when it holds a spec and a
 	// data file is not named).
 	SpecDir string
@@ -43,6 +47,23 @@ func Drift(ctx context.Context, r *Run, req DriftRequest) (*drift.Result, error)
 		return nil, err
 	}
 	refSrc := drift.File(ref)
+	if req.ProfileOut != "" {
+		p, err := drift.BuildProfile(ctx, refSrc, cfg)
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := drift.WriteProfile(&buf, p); err != nil {
+			return nil, err
+		}
+		if err := WriteFile(req.ProfileOut, buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("writing the profile: %w", err)
+		}
+		r.Logf("mlship: wrote the profile of %s to %s (%d bytes)\n", ref, req.ProfileOut, buf.Len())
+		if cur == "" {
+			return nil, nil
+		}
+	}
 	if req.ReferenceProfile != "" {
 		p, err := LoadProfile(ctx, r, req.ReferenceProfile)
 		if err != nil {
@@ -108,8 +129,11 @@ func driftInputs(ctx context.Context, req DriftRequest) (drift.Config, string, s
 			}
 		}
 	}
-	if ref == "" || cur == "" {
+	if ref == "" || (cur == "" && req.ProfileOut == "") {
 		return cfg, "", "", usage(errors.New("--reference and --current are required (or --spec DIR whose spec has a drift section)"))
+	}
+	if req.ProfileOut != "" && req.ReferenceProfile != "" {
+		return cfg, "", "", usage(errors.New("--profile-out profiles the --reference data: it cannot be combined with --reference-profile"))
 	}
 	if req.MemoryBudget != "" {
 		b, err := drift.ParseBytes(req.MemoryBudget)
