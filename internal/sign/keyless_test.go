@@ -127,6 +127,12 @@ func TestKeylessBundleTimestamp(t *testing.T) {
 	otherCA, otherLog := otherRoot(t), mustRekorKey(t)
 	trust := &TrustRoot{FulcioRoots: []*x509Certificate{ss.Root}, FulcioIntermediates: []*x509Certificate{ss.Intermediate}, RekorKeys: []cryptoPublicKey{ss.RekorKey}, TSAChains: [][]*x509Certificate{ss.TSAChain}}
 	id := Identity{Subject: testWorkflow.Identity(), Issuer: ss.IssuerURL}
+	envTrust, err := TrustFromEnv(func(k string) string {
+		return map[string]string{"SIGSTORE_ROOT_FILE": ss.RootFile, "SIGSTORE_REKOR_PUBLIC_KEY": ss.RekorKeyFile, "SIGSTORE_TSA_CERTIFICATE_FILE": ss.TSAChainFile}[k]
+	})
+	if err != nil || len(envTrust.TSAChains) != 1 || len(envTrust.TSAChains[0]) != 3 {
+		t.Fatalf("TrustFromEnv = %+v, %v", envTrust, err)
+	}
 	with := func(f func(t *TrustRoot)) *TrustRoot {
 		c := *trust
 		f(&c)
@@ -143,6 +149,7 @@ func TestKeylessBundleTimestamp(t *testing.T) {
 		want string
 	}{
 		{"timestamp and log", d.String(), &Policy{Identities: []Identity{id}, Trust: trust, IgnoreSCT: true, Attestations: []AttestationRule{NewAttestationRule("eval")}}, nil, ""},
+		{"trust from SIGSTORE_* files", d.String(), &Policy{Identities: []Identity{id}, Trust: envTrust, IgnoreSCT: true, RequireTLog: true}, nil, ""},
 		{"timestamp, tlog required", d.String(), &Policy{Identities: []Identity{id}, Trust: trust, IgnoreSCT: true, RequireTLog: true}, nil, ""},
 		{"log only (TSA not trusted here)", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.TSAChains = nil }), IgnoreSCT: true}, nil, ""},
 		{"timestamp only (another log's key)", d.String(), &Policy{Identities: []Identity{id}, Trust: with(func(t *TrustRoot) { t.RekorKeys = []cryptoPublicKey{otherLog} }), IgnoreSCT: true}, nil, ""},

@@ -227,18 +227,31 @@ func SpecSigners(m *spec.Model, getenv func(string) string) ([]PublicKey, []Iden
 
 // TrustFromEnv reads the trust material cosign also honours:
 // SIGSTORE_ROOT_FILE (Fulcio root and intermediate PEMs),
-// SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE. It
+// SIGSTORE_REKOR_PUBLIC_KEY, SIGSTORE_CT_LOG_PUBLIC_KEY_FILE and
+// SIGSTORE_TSA_CERTIFICATE_FILE (the timestamp authority's chain, leaf
+// first, as cosign's --timestamp-certificate-chain). It
 // returns nil when none is set. getenv is the run context's lookup (the
 // process environment is read by gha, never here); nil reads nothing.
 func TrustFromEnv(getenv func(string) string) (*TrustRoot, error) {
 	if getenv == nil {
 		return nil, nil
 	}
-	rootFile, rekorFile, ctFile := getenv("SIGSTORE_ROOT_FILE"), getenv("SIGSTORE_REKOR_PUBLIC_KEY"), getenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE")
-	if rootFile == "" && rekorFile == "" && ctFile == "" {
+	rootFile, rekorFile, ctFile, tsaFile := getenv("SIGSTORE_ROOT_FILE"), getenv("SIGSTORE_REKOR_PUBLIC_KEY"), getenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE"), getenv("SIGSTORE_TSA_CERTIFICATE_FILE")
+	if rootFile == "" && rekorFile == "" && ctFile == "" && tsaFile == "" {
 		return nil, nil
 	}
 	t := &TrustRoot{}
+	if tsaFile != "" {
+		b, err := os.ReadFile(tsaFile)
+		if err != nil {
+			return nil, fmt.Errorf("SIGSTORE_TSA_CERTIFICATE_FILE: %w", err)
+		}
+		chain, err := cryptoutils.UnmarshalCertificatesFromPEM(b)
+		if err != nil || len(chain) == 0 {
+			return nil, fmt.Errorf("SIGSTORE_TSA_CERTIFICATE_FILE %s holds no PEM certificates (want the TSA's chain, leaf first): %v", tsaFile, err)
+		}
+		t.TSAChains = append(t.TSAChains, chain)
+	}
 	if rootFile != "" {
 		b, err := os.ReadFile(rootFile)
 		if err != nil {
