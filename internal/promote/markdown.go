@@ -118,6 +118,9 @@ func (pl *Plan) Markdown() string {
 		if e.Note != "" {
 			fmt.Fprintf(&b, "\n> %s\n", report.Escape(e.Note))
 		}
+		if e.Record != nil {
+			fmt.Fprintf(&b, "\n🔏 %s\n", report.Escape(e.Record.Text()))
+		}
 	}
 	return b.String()
 }

@@ -29,6 +29,18 @@ type RecordRef struct {
 	Existing bool `json:"existing,omitempty"`
 }
 
+// Text says what the record is, for the plan's text and Markdown.
+func (r *RecordRef) Text() string {
+	if r.Existing {
+		return "promotion record already attached, signed by " + r.Signer
+	}
+	s := "promotion record signed by " + r.Signer
+	if r.Tag != "" {
+		s += " → " + r.Tag
+	}
+	return s
+}
+
 // SignRecorder is the Recorder over internal/sign: sign.Attest with the
 // signer, never replacing earlier records (a digest holds one record per
 // environment it went through, and one per promotion).

@@ -294,3 +294,23 @@ func TestStatusShowsRecord(t *testing.T) {
 		t.Errorf("staging %+v, want record none (moved by hand)", staging)
 	}
 }
+
+func TestRecordRefText(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		r    RecordRef
+		want string
+	}{
+		{RecordRef{Signer: "key cosign.key", Tag: "r:sha256-ab.att"}, "promotion record signed by key cosign.key → r:sha256-ab.att"},
+		{RecordRef{Signer: "key cosign.key"}, "promotion record signed by key cosign.key"},
+		{RecordRef{Signer: "key cosign.pub", Existing: true}, "promotion record already attached, signed by key cosign.pub"},
+	} {
+		if got := tt.r.Text(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.r, got, tt.want)
+		}
+		pl := &Plan{Mode: ModeApply, Envs: []EnvPlan{{Environment: "dev", To: "sha256:ab", Outcome: Moved, Record: &tt.r}}}
+		if !strings.Contains(pl.Text(), "record: "+tt.want) || !strings.Contains(pl.Markdown(), tt.r.Signer) {
+			t.Errorf("plan text/markdown do not show the record:\n%s\n%s", pl.Text(), pl.Markdown())
+		}
+	}
+}

@@ -33,6 +33,9 @@ func (pl *Plan) Text() string {
 		if e.Note != "" {
 			fmt.Fprintf(&b, "  note: %s\n", e.Note)
 		}
+		if e.Record != nil {
+			fmt.Fprintf(&b, "  record: %s\n", e.Record.Text())
+		}
 	}
 	return b.String()
 }
