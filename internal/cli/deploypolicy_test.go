@@ -69,9 +69,9 @@ func dig(v any, path ...any) any {
 
 // promotionStatement is the in-toto statement of a promotion record for
 // env, as mlship attests it.
-func promotionStatement(t *testing.T, predicateType, env string) []byte {
+func promotionStatement(t *testing.T, predicateType, env, repository string) []byte {
 	t.Helper()
-	rec := attest.Promotion{Environment: env, Repository: "ghcr.io/acme/iris", Git: attest.PromotionGit{MergeCommit: strings.Repeat("1a", 20)},
+	rec := attest.Promotion{Environment: env, Repository: repository, Git: attest.PromotionGit{MergeCommit: strings.Repeat("1a", 20)},
 		Rules: []attest.PromotionRule{{Name: "signature", Outcome: "pass"}}, PromotedAt: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
 	pred, err := rec.Marshal()
 	if err != nil {
@@ -120,19 +120,21 @@ func TestDeployDocPromotionPolicies(t *testing.T) {
 		t.Fatalf("Kyverno attestation has no conditions: %v", katt)
 	}
 
+	const iris = "ghcr.io/acme/iris"
 	tests := []struct {
-		name, predicateType, env string
-		admit                    bool
+		name, predicateType, env, repository string
+		admit                                bool
 	}{
-		{"promoted to prod", attest.PromotionType, "prod", true},
-		{"promoted to dev", attest.PromotionType, "dev", false},
-		{"promoted to staging", attest.PromotionType, "staging", false},
-		{"another predicate type saying prod", attest.EvalType, "prod", false},
+		{"promoted to prod", attest.PromotionType, "prod", iris, true},
+		{"promoted to dev", attest.PromotionType, "dev", iris, false},
+		{"promoted to staging", attest.PromotionType, "staging", iris, false},
+		{"promoted to prod as another model", attest.PromotionType, "prod", "ghcr.io/acme/other", false},
+		{"another predicate type saying prod", attest.EvalType, "prod", iris, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st := promotionStatement(t, tt.predicateType, tt.env)
+			st := promotionStatement(t, tt.predicateType, tt.env, tt.repository)
 			if err := evaluateCUEPolicy(policy, st); (err == nil) != tt.admit {
 				t.Errorf("policy-controller CUE policy on a %s record: err = %v, want admitted %v", tt.env, err, tt.admit)
 			}
