@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/testenv"
 )
 
 // records returns the promotion records attached to digest (unverified:
@@ -311,6 +314,45 @@ func TestRecordRefText(t *testing.T) {
 		pl := &Plan{Mode: ModeApply, Envs: []EnvPlan{{Environment: "dev", To: "sha256:ab", Outcome: Moved, Record: &tt.r}}}
 		if !strings.Contains(pl.Text(), "record: "+tt.want) || !strings.Contains(pl.Markdown(), tt.r.Signer) {
 			t.Errorf("plan text/markdown do not show the record:\n%s\n%s", pl.Text(), pl.Markdown())
+		}
+	}
+}
+
+// TestApplyRecordFormats: records in every storage format internal/sign
+// writes, on a registry without the referrers API (Distribution: the tag
+// schema) and on one with it, are written once, found again on a re-run
+// and verified for their environment only.
+func TestApplyRecordFormats(t *testing.T) {
+	t.Parallel()
+	hosts := map[string]string{"distribution": startRegistry(t), "referrers API": testenv.InProcessRegistry(t, registry.WithReferrersSupport(true))}
+	for hostName, host := range hosts {
+		for _, format := range []sign.Format{sign.FormatLegacy, sign.FormatBundle, sign.FormatBoth} {
+			t.Run(hostName+"/"+string(format), func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(t, host)
+				d := f.good("1.0.0")
+				f.commitEnvs("dev", map[string]string{"dev": d})
+				p := f.promoter(WithRecorder(&SignRecorder{Signer: f.signer, Options: []sign.Option{sign.WithFormat(format)}}))
+				if pl, err := p.Apply(f.ctx, "", ""); err != nil {
+					t.Fatalf("apply: %v\n%s", err, pl.Text())
+				}
+				if n := len(f.records(d)); n != 1 {
+					t.Errorf("%d records, want 1", n)
+				}
+				pl, err := p.Apply(f.ctx, "", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := pl.Envs[0]; e.Outcome != Unchanged || e.Record == nil || !e.Record.Existing {
+					t.Errorf("re-run: %s %+v, want the existing record found", e.Outcome, e.Record)
+				}
+				if err := f.verifyRecord("dev", d); err != nil {
+					t.Error(err)
+				}
+				if err := f.verifyRecord("staging", d); err == nil || !strings.Contains(err.Error(), "no promotion record for staging") {
+					t.Errorf("verify for staging: %v", err)
+				}
+			})
 		}
 	}
 }
