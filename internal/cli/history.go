@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/pipeline"
+	"github.com/mlship/mlship/internal/sign"
 )
 
 // HistoryOptions are the inputs of `mlship history`.
@@ -28,14 +29,15 @@ every entry:
   git               the environments file along the main branch's
                     first-parent history (the desired state, as merged)
   promotion-record  the signed promotion records attached to the digests
-                    ENV ran (read, not verified: mlship verify
-                    --promoted-to ENV checks one)
+                    ENV ran, verified when a signer is known (--key, a
+                    keyless identity, or the spec's signing section)
   deployment        the GitHub deployments of ENV (needs GITHUB_TOKEN and
                     GITHUB_REPOSITORY)
 
 A source that cannot be read says why instead of being left out. The JSON
 contract is in docs/registry.md.`,
 		Example: `  mlship history --environment prod
+  mlship history --environment prod --key cosign.pub
   mlship history examples/iris --environment staging --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,6 +49,11 @@ contract is in docs/registry.md.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Environment, "environment", "", "the environment (required)")
 	fl.StringVar(&opts.MainBranch, "main-branch", "main", "the branch that holds the desired state")
+	fl.StringArrayVar(&opts.Policy.Keys, "key", nil, "trusted cosign public key (file or env://VAR) that verifies the promotion records (repeatable; default: the spec's signing section)")
+	fl.StringVar(&opts.Policy.Identity, "certificate-identity", "", "keyless signer identity that verifies the promotion records")
+	fl.StringVar(&opts.Policy.IdentityRegexp, "certificate-identity-regexp", "", "keyless signer identity regexp")
+	fl.StringVar(&opts.Policy.Issuer, "certificate-oidc-issuer", "", "keyless OIDC issuer ("+sign.GitHubIssuer+" for Actions)")
+	fl.StringVar(&opts.Policy.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless OIDC issuer regexp")
 	return cmd
 }
 

@@ -126,6 +126,9 @@ func (res *DiffResult) WriteText(out io.Writer) error {
 	fmt.Fprintln(out)
 	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "METRIC\tA\tB\tDELTA\tCI (B-A)\tVERDICT")
+	if len(res.Metrics) == 0 {
+		fmt.Fprintln(w, "(no eval metrics)\t\t\t\t\t")
+	}
 	for _, m := range res.Metrics {
 		ci := "-"
 		if m.CI != nil {

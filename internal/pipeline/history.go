@@ -37,7 +37,10 @@ type HistoryRequest struct {
 	Repository string
 	// MainBranch is the branch holding the desired state (default main).
 	MainBranch string
-	Registry   []oci.Option
+	// Policy names who may sign promotion records (else the spec's
+	// signing section): then records are verified.
+	Policy   PolicyRequest
+	Registry []oci.Option
 }
 
 // HistoryResult is what `mlship history --output json` prints; the
@@ -45,6 +48,10 @@ type HistoryRequest struct {
 type HistoryResult struct {
 	Environment string `json:"environment"`
 	Repository  string `json:"repository,omitempty"`
+	// Policy says who had to sign a record for "verified" ("" when none);
+	// Verification says why records are not verified when there is none.
+	Policy       string `json:"policy,omitempty"`
+	Verification string `json:"verification,omitempty"`
 	// Sources says, for each source, whether it was read and how many
 	// entries it gave, or why it was not.
 	Sources []HistorySource `json:"sources"`
@@ -82,6 +89,10 @@ type HistoryEntry struct {
 	RunURL string `json:"runURL,omitempty"`
 	// DeploymentID is the GitHub deployment's id (deployments).
 	DeploymentID int64 `json:"deploymentId,omitempty"`
+	// Verified is set on promotion records: true when a policy was given
+	// and every record for the environment on this digest was signed by
+	// an accepted signer (and the model itself verifies).
+	Verified *bool `json:"verified,omitempty"`
 }
 
 // History lists the promotions of one environment over time from three
@@ -111,6 +122,23 @@ func History(ctx context.Context, r *Run, req HistoryRequest) (*HistoryResult, e
 		repo = m.Registry.Repository
 	}
 	res := &HistoryResult{Environment: req.Environment, Repository: repo, Entries: []HistoryEntry{}}
+	pr := req.Policy
+	pr.SpecDir, pr.Env = dir, ""
+	pol, polText, err := versionsPolicy(ctx, r, pr, m)
+	switch {
+	case err != nil && req.Policy.HasSigners():
+		return nil, usage(err)
+	case err != nil:
+		// The spec's signer could not be loaded (its key file absent
+		// here): the history is still shown, its records unverified.
+		res.Verification = "promotion records not verified: " + err.Error()
+	case pol == nil:
+		res.Verification = "promotion records not verified: give --key or a keyless identity, or a signing section in the spec"
+	}
+	if pol != nil {
+		pol.Attestations = []sign.AttestationRule{sign.NewPromotionRule(req.Environment)}
+		res.Policy = strings.Replace(polText, "eval attestation", "promotion record for "+req.Environment, 1)
+	}
 
 	gitEntries, err := gitHistory(ctx, m, req)
 	res.add(SourceGit, gitEntries, err)
@@ -119,7 +147,7 @@ func History(ctx context.Context, r *Run, req HistoryRequest) (*HistoryResult, e
 	for _, e := range gitEntries {
 		digests[e.Digest] = true
 	}
-	recs, err := recordHistory(ctx, r, repo, req, digests)
+	recs, err := recordHistory(ctx, r, repo, req, digests, pol)
 	res.add(SourceRecord, recs, err)
 
 	deps, err := deploymentHistory(ctx, r, req.Environment)
@@ -217,7 +245,7 @@ func envStateAt(ctx context.Context, g *promote.Git, l *spec.Loader, dir, commit
 // recordHistory reads the promotion records for env attached to the
 // digests env ran: those the git history names, the one env's tag points
 // at now, and, following each record's previousDigest, the ones before.
-func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest, digests map[string]bool) ([]HistoryEntry, error) {
+func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest, digests map[string]bool, pol *sign.Policy) ([]HistoryEntry, error) {
 	if repo == "" {
 		return nil, errors.New("no registry repository: set registry.repository in the spec or give --repository")
 	}
@@ -245,6 +273,7 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 		if err != nil {
 			return out, fmt.Errorf("reading the promotion records of %s@%s: %w", repo, d, err)
 		}
+		first := len(out)
 		for _, st := range sts {
 			p, err := attest.ParsePromotion(st.Predicate)
 			if err != nil || p.Environment != req.Environment || !aboutDigest(st, d) {
@@ -260,8 +289,32 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 				queue = append(queue, p.PreviousDigest)
 			}
 		}
+		if pol != nil && len(out) > first {
+			ok := recordsVerified(ctx, repo+"@"+d, pol, len(out)-first, opts)
+			for i := first; i < len(out); i++ {
+				out[i].Verified = &ok
+			}
+		}
 	}
 	return out, nil
+}
+
+// recordsVerified: Verify accepts the records for the environment an
+// accepted signer made; the n shown are all verified only when it
+// accepted as many (a record someone else attached makes them all
+// unverified: which one is genuine cannot be told apart here).
+func recordsVerified(ctx context.Context, ref string, pol *sign.Policy, n int, opts []sign.Option) bool {
+	v, err := sign.Verify(ctx, ref, pol, opts...)
+	if err != nil {
+		return false
+	}
+	accepted := 0
+	for _, a := range v.Attestations {
+		if a.PredicateType == attest.PromotionType {
+			accepted++
+		}
+	}
+	return accepted == n
 }
 
 // aboutDigest: a record counts for the digest it is attached to only when
@@ -314,6 +367,9 @@ func normTime(s string) string {
 
 // WriteText writes the sources, then the entries as a table.
 func (res *HistoryResult) WriteText(out io.Writer) error {
+	if res.Verification != "" {
+		fmt.Fprintln(out, res.Verification)
+	}
 	for _, s := range res.Sources {
 		if s.Read {
 			fmt.Fprintf(out, "%s: %d entries\n", s.Name, s.Entries)
@@ -323,14 +379,18 @@ func (res *HistoryResult) WriteText(out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TIME\tSOURCE\tDIGEST\tVERSION\tPR\tAPPROVERS\tCOMMIT\tACTOR")
+	fmt.Fprintln(w, "TIME\tSOURCE\tDIGEST\tVERSION\tPR\tAPPROVERS\tCOMMIT\tACTOR\tVERIFIED")
 	for _, e := range res.Entries {
 		pr := "-"
 		if e.PullRequest > 0 {
 			pr = fmt.Sprintf("#%d", e.PullRequest)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", Dash(e.Time), e.Source, Dash(oci.ShortDigest(e.Digest)), clip(Dash(e.Version), 16), pr,
-			clip(Dash(strings.Join(e.Approvers, ",")), 24), Dash(short12(e.Commit)), clip(Dash(e.Actor), 20))
+		verified := "-"
+		if e.Verified != nil {
+			verified = yesNo(*e.Verified)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", Dash(e.Time), e.Source, Dash(oci.ShortDigest(e.Digest)), clip(Dash(e.Version), 16), pr,
+			clip(Dash(strings.Join(e.Approvers, ",")), 24), Dash(short12(e.Commit)), clip(Dash(e.Actor), 20), verified)
 	}
 	return w.Flush()
 }

@@ -69,7 +69,12 @@ func TestHistoryNamesEverySource(t *testing.T) {
 	host := testenv.StartRegistry(t)
 	repo := host + "/acme/iris"
 	v1, v2, v3 := pushRandom(t, repo), pushRandom(t, repo), pushRandom(t, repo)
-	s := keySigner(t)
+	s, pub := keyPair(t)
+	for _, d := range []string{v1, v2} {
+		if _, err := sign.Sign(ctx, repo+"@"+d, s); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t1 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	record(t, s, repo, v1, "prod", "", 10, []string{"alice"}, t1)
 	record(t, s, repo, v2, "prod", v1, 12, []string{"bob"}, t1.Add(24*time.Hour))
@@ -173,6 +178,40 @@ func TestHistoryNamesEverySource(t *testing.T) {
 		if src.Name == pipeline.SourceDeployment && (src.Read || src.Detail == "") {
 			t.Errorf("deployments without a token: %+v", src)
 		}
+	}
+	if res.Verification == "" {
+		t.Error("no policy, yet no word that the records are not verified")
+	}
+	for _, e := range res.Entries {
+		if e.Verified != nil {
+			t.Errorf("verified set without a policy: %+v", e)
+		}
+	}
+
+	// With the key, records verify; a record someone else attaches to v2
+	// makes v2's records unverified (which one is genuine cannot be told
+	// apart), v1's stay verified.
+	evil, _ := keyPair(t)
+	record(t, evil, repo, v2, "prod", v1, 99, []string{"mallory"}, t1.Add(48*time.Hour))
+	res, err = pipeline.History(ctx, r, pipeline.HistoryRequest{SpecDir: dir, Environment: "prod", Policy: pipeline.PolicyRequest{Keys: []string{pub}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Policy == "" {
+		t.Error("no policy named")
+	}
+	recs := 0
+	for _, e := range res.Entries {
+		if e.Source != pipeline.SourceRecord {
+			continue
+		}
+		recs++
+		if e.Verified == nil || *e.Verified != (e.Digest == v1) {
+			t.Errorf("record PR %d on %s: verified %v, want %v", e.PullRequest, e.Digest, e.Verified, e.Digest == v1)
+		}
+	}
+	if recs != 3 {
+		t.Errorf("%d records, want 3 (the attacker's is shown, unverified)", recs)
 	}
 	if _, err := pipeline.History(ctx, r, pipeline.HistoryRequest{SpecDir: dir, Environment: "qa"}); err == nil || !pipeline.IsUsage(err) {
 		t.Errorf("unknown environment: %v", err)

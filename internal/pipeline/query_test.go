@@ -128,12 +128,22 @@ func startProxy(t *testing.T, host string) (string, *proxyLog) {
 
 func keySigner(t *testing.T) *sign.Signer {
 	t.Helper()
-	priv, _, err := sign.GenerateKeyPair([]byte("pw"))
+	s, _ := keyPair(t)
+	return s
+}
+
+// keyPair is a cosign key pair: the signer and the public key's path.
+func keyPair(t *testing.T) (*sign.Signer, string) {
+	t.Helper()
+	priv, pub, err := sign.GenerateKeyPair([]byte("pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "k.key")
 	if err := os.WriteFile(p, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p+".pub", pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sv, err := sign.LoadPrivateKey(p, []byte("pw"), nil)
@@ -144,7 +154,7 @@ func keySigner(t *testing.T) *sign.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, p + ".pub"
 }
 
 type trained struct {

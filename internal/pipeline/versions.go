@@ -22,6 +22,10 @@ var DefaultEnvironmentTags = []string{"dev", "staging", "prod", "production"}
 // versionJobs bounds the registry requests ls --metrics has in flight.
 const versionJobs = 8
 
+// maxVersionTags bounds the tags ls --metrics resolves (one request each):
+// a repository is untrusted input too.
+const maxVersionTags = 10000
+
 // VersionsRequest is `mlship ls REPO --metrics`.
 type VersionsRequest struct {
 	// Repo is HOST/REPO or oci:PATH; Repository, when set, replaces it.
@@ -216,6 +220,9 @@ func readVersions(ctx context.Context, c *oci.Client, repo string, tags []string
 		case oci.TagKindSignature:
 			signed["sha256:"+strings.TrimSuffix(strings.TrimPrefix(t, "sha256-"), ".sig")] = true
 		}
+	}
+	if len(model) > maxVersionTags {
+		return nil, fmt.Errorf("%s has %d model tags, more than the %d ls --metrics reads: prune old tags, or list them with mlship ls", repo, len(model), maxVersionTags)
 	}
 	type got struct {
 		digest string
