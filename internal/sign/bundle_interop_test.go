@@ -2,6 +2,8 @@ package sign_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/sign/signtest"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
@@ -164,5 +167,59 @@ func TestBundleInterop(t *testing.T) {
 				t.Errorf("Verified = %+v", v)
 			}
 		})
+	}
+}
+
+// TestCosign3Keyless has cosign 3 sign and attest keyless against the
+// loopback Fulcio, Rekor and TSA (its own sigstore-go clients, with the
+// test's signing config and trusted root), and mlship verify the bundles
+// by identity: a second implementation of the keyless bundle format.
+func TestCosign3Keyless(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs cosign v3")
+	}
+	t.Parallel()
+	wf := signtest.Workflow{Repository: "acme/iris", Path: ".github/workflows/release.yml", Ref: "refs/heads/main", SHA: strings.Repeat("7", 40), EventName: "push"}
+	ss := signtest.Start(t, wf)
+	host := testenv.InProcessRegistry(t, registry.WithReferrersSupport(true))
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, _ := pushModel(t, host+"/acme/iris:keyless", "keyless weights by cosign 3")
+	tok, err := ss.Token(ctx, sign.Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const since = "start-time=2024-01-01T00:00:00Z,operator=mlship.test"
+	sc := filepath.Join(dir, "signing-config.json")
+	if out, err := cosignTool(t, "cosign3", nil, "signing-config", "create",
+		"--fulcio=url="+ss.FulcioURL+",api-version=1,"+since,
+		"--rekor=url="+ss.RekorURL+",api-version=1,"+since, "--rekor-config=ANY",
+		"--tsa=url="+ss.TSAURL+",api-version=1,"+since, "--tsa-config=ANY",
+		"--out", sc); err != nil {
+		t.Fatalf("cosign signing-config create: %v\n%s", err, out)
+	}
+	evalFile := filepath.Join(dir, "eval.json")
+	if err := os.WriteFile(evalFile, []byte(`{"metrics":{"accuracy":0.97},"passed":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--identity-token", tok, "--signing-config", sc, "--trusted-root", ss.TrustedRootFile}
+	if out, err := cosignTool(t, "cosign3", nil, append(append([]string{"sign"}, common...), d.String())...); err != nil {
+		t.Fatalf("cosign3 sign (keyless): %v\n%s", err, out)
+	}
+	if out, err := cosignTool(t, "cosign3", nil, append(append([]string{"attest", "--type", sign.EvalPredicateType, "--predicate", evalFile}, common...), d.String())...); err != nil {
+		t.Fatalf("cosign3 attest (keyless): %v\n%s", err, out)
+	}
+	trust := &sign.TrustRoot{FulcioRoots: []*x509.Certificate{ss.Root}, FulcioIntermediates: []*x509.Certificate{ss.Intermediate}, RekorKeys: []crypto.PublicKey{ss.RekorKey}, TSAChains: [][]*x509.Certificate{ss.TSAChain}}
+	id := sign.Identity{Subject: wf.Identity(), Issuer: ss.IssuerURL}
+	v, err := sign.Verify(ctx, d.String(), &sign.Policy{Identities: []sign.Identity{id}, Trust: trust, IgnoreSCT: true, RequireTLog: true, Attestations: []sign.AttestationRule{sign.NewAttestationRule("eval")}})
+	if err != nil {
+		t.Fatalf("mlship rejected cosign 3's keyless bundles: %v", err)
+	}
+	if s := v.Signatures[0]; s.Signer != wf.Identity() || s.Issuer != ss.IssuerURL || !s.TLog || s.Format != "bundle" || s.SignedAt.IsZero() {
+		t.Errorf("verified signature = %+v", s)
+	}
+	other := sign.Identity{Subject: "https://github.com/acme/iris/.github/workflows/other.yml@refs/heads/main", Issuer: ss.IssuerURL}
+	if _, err := sign.Verify(ctx, d.String(), &sign.Policy{Identities: []sign.Identity{other}, Trust: trust, IgnoreSCT: true}); err == nil || !strings.Contains(err.Error(), "not signed by identity") {
+		t.Fatalf("another identity: %v", err)
 	}
 }

@@ -375,7 +375,7 @@ func (s *Sigstore) signingCert(w http.ResponseWriter, r *http.Request) {
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Intermediate.Raw})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Root.Raw})),
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}}})
+	writeJSON(w, http.StatusOK, map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}}})
 }
 
 // createEntry is Rekor's POST /api/v1/log/entries: canonicalize with
