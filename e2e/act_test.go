@@ -375,12 +375,6 @@ func (h *harness) checkPromotionRecord(t *testing.T, ref, pubKey, mergeCommit st
 	}
 }
 
-// cosign runs cosign v2.6.5 (see cosignTool).
-func (h *harness) cosign(t *testing.T, args ...string) {
-	t.Helper()
-	h.cosignTool(t, "cosign", args...)
-}
-
 // cosignTool runs a real cosign CLI ("cosign" v2.6.5, "cosign3" v3.1.3)
 // offline (no TUF root from the network) and fails the test with its
 // output when it fails. cosign 2 switches to the Sigstore bundle when one
