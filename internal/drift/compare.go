@@ -130,6 +130,7 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 			c.rows[ds] = rows
 		}
 	}
+	l.settle()
 	res.Mode = ModeExact
 	if l.approx {
 		res.Mode = ModeApproximate

@@ -39,6 +39,35 @@ type numStore struct {
 	// which the loader charges against the memory budget.
 	capBytes int64
 	hist     *binHist
+	// pending is the bin count of a histogram not made yet: the switch to
+	// approximate mode came before this column had values to set its
+	// range (Parquet reads column by column), so the first pendingLen
+	// values are kept and then binned over their own range.
+	pending int
+}
+
+// pendingLen is how many values set a pending histogram's range.
+const pendingLen = 1024
+
+// settle makes a pending store's histogram from the values it holds and
+// returns the change in memory held.
+func (s *numStore) settle() int64 {
+	if s.pending == 0 {
+		return 0
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	s.each(func(v float64) {
+		lo = math.Min(lo, v)
+		hi = math.Max(hi, v)
+	})
+	if math.IsInf(lo, 1) {
+		lo, hi = 0, 1
+	}
+	h := newBinHist(lo, hi, s.pending)
+	s.each(h.add)
+	before := s.capBytes
+	*s = numStore{hist: h, n: s.n}
+	return histBytes(h.nb) - before
 }
 
 // firstChunkLen is the first chunk's capacity; later chunks double up to

@@ -336,3 +336,39 @@ func FuzzBinnedTests(f *testing.F) {
 		}
 	})
 }
+
+// TestApproximateParquetColumnByColumn: Parquet is read column by column,
+// so when the budget runs out in the first column the others have no
+// values to set their histogram's range; they must not be binned over an
+// arbitrary [0, 1] (everything would land in the overflow bins).
+func TestApproximateParquetColumnByColumn(t *testing.T) {
+	t.Parallel()
+	mk := func(name string, shift float64, seed uint64) string {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		rows := make([]pqRow, 30000)
+		for i := range rows {
+			rows[i] = pqRow{X: rng.NormFloat64() + 10 + shift, N: int64(rng.NormFloat64()*300 + 5000 + shift*300), Cat: "a"}
+		}
+		return writeParquet(t, name, rows)
+	}
+	ref, cur := mk("ref.parquet", 0, 1), mk("cur.parquet", 0.3, 2)
+	cfg := Config{Columns: map[string]ColumnConfig{"cat": {Ignore: true}, "flag": {Ignore: true}}, ExtraTests: []string{TestKS}}
+	exact, err := Compare(context.Background(), File(ref), File(cur), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MemoryBudget = 200 << 10
+	approx, err := Compare(context.Background(), File(ref), File(cur), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if approx.Mode != ModeApproximate {
+		t.Fatalf("mode %s", approx.Mode)
+	}
+	for i, e := range exact.Columns {
+		a := approx.Columns[i]
+		if math.Abs(a.Statistic-e.Statistic) > 0.01 || a.Drift != e.Drift || math.Abs(a.Extra[0].Statistic-e.Extra[0].Statistic) > 0.005 {
+			t.Errorf("%s: approximate %v (ks %v), exact %v (ks %v)", e.Name, a.Statistic, a.Extra[0].Statistic, e.Statistic, e.Extra[0].Statistic)
+		}
+	}
+}

@@ -91,6 +91,7 @@ func BuildProfile(ctx context.Context, src Source, cfg Config) (*Profile, error)
 	if err != nil {
 		return nil, err
 	}
+	l.settle()
 	p := &Profile{Version: ProfileVersion, Source: DatasetInfo{Path: src.Path, Format: src.format(), Rows: rows},
 		Mode: ModeExact, Ignored: l.ignored}
 	if l.approx {

@@ -136,6 +136,18 @@ func (l *loader) addNumber(c *column, ds int, v float64) {
 	before := s.capBytes
 	s.add(v)
 	l.used += s.capBytes - before
+	if s.pending > 0 && s.n >= pendingLen {
+		l.used += s.settle()
+	}
+}
+
+// settle makes the histograms still pending at the end of the data.
+func (l *loader) settle() {
+	for _, c := range l.cols {
+		for ds := range c.num {
+			l.used += c.num[ds].settle()
+		}
+	}
 }
 
 // addField takes one CSV field of column c in data set ds.
@@ -224,17 +236,26 @@ func (l *loader) checkBudget() error {
 				hi = math.Max(hi, v)
 			})
 		}
+		if p := c.prof; p != nil && p.Count > 0 {
+			lo, hi = math.Min(lo, p.Min), math.Max(hi, p.Max)
+		}
 		if math.IsInf(lo, 1) {
-			lo, hi = 0, 1
+			// Nothing seen yet: the first values will set the range.
+			for ds := range c.num {
+				c.num[ds].pending = nb
+			}
+			continue
 		}
 		for ds := range c.num {
+			if ds == refSet && c.prof != nil {
+				continue // the profile is the reference
+			}
 			s := &c.num[ds]
 			h := newBinHist(lo, hi, nb)
 			s.each(h.add)
-			l.used -= s.capBytes
+			l.used += histBytes(nb) - s.capBytes
 			*s = numStore{hist: h, n: s.n}
 		}
-		l.used += 2 * histBytes(nb)
 	}
 	return nil
 }
