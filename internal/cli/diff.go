@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/pipeline"
+	"github.com/mlship/mlship/internal/sign"
 )
 
 // DiffOptions are the inputs of `mlship diff`.
@@ -29,7 +30,9 @@ examples.jsonl layer, the spec's eval.examplesFile, or --examples-a and
 --examples-b), and the lineage: training input digest, dataset digests,
 code digest and commit, hyperparameters, seed, runner and builder (from
 the manifest annotations, the model cards and the provenance attestations).
-The metrics are shown as attested, not verified: mlship verify checks them.
+The metrics are verified, as ls --metrics does, when a signer is known
+(--key, a keyless identity, or --spec with a signing section); otherwise
+each side says "not verified".
 The JSON contract is in docs/registry.md.`,
 		Example: `  mlship diff ghcr.io/acme/iris:staging ghcr.io/acme/iris:prod
   mlship diff --repository ghcr.io/acme/iris 1.0.0 1.1.0 --spec . --output json`,
@@ -44,6 +47,11 @@ The JSON contract is in docs/registry.md.`,
 	fl.StringVar(&opts.SpecDir, "spec", "", "spec `DIR` whose metric directions and bootstrap settings apply")
 	fl.StringVar(&opts.ExamplesA, "examples-a", "", "per-example results (JSON Lines) of REF_A")
 	fl.StringVar(&opts.ExamplesB, "examples-b", "", "per-example results (JSON Lines) of REF_B")
+	fl.StringArrayVar(&opts.Policy.Keys, "key", nil, "trusted cosign public key (file or env://VAR) that verifies the eval metrics (repeatable)")
+	fl.StringVar(&opts.Policy.Identity, "certificate-identity", "", "keyless signer identity that verifies the eval metrics")
+	fl.StringVar(&opts.Policy.IdentityRegexp, "certificate-identity-regexp", "", "keyless signer identity regexp")
+	fl.StringVar(&opts.Policy.Issuer, "certificate-oidc-issuer", "", "keyless OIDC issuer ("+sign.GitHubIssuer+" for Actions)")
+	fl.StringVar(&opts.Policy.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless OIDC issuer regexp")
 	return cmd
 }
 

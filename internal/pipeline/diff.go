@@ -35,7 +35,10 @@ type DiffRequest struct {
 	// ExamplesA and ExamplesB are per-example results files of A and B;
 	// without them diff looks for an examples layer in each artifact.
 	ExamplesA, ExamplesB string
-	Registry             []oci.Option
+	// Policy, when it names a signer (or SpecDir's signing section does),
+	// verifies each side's eval metrics as ls --metrics does.
+	Policy   PolicyRequest
+	Registry []oci.Option
 }
 
 // DiffResult is what `mlship diff --output json` prints; the contract is
@@ -64,6 +67,10 @@ type DiffSide struct {
 	Card bool `json:"card"`
 	// Eval says whether an eval attestation was read.
 	Eval bool `json:"eval"`
+	// Verified is true when a policy was given and the side's metrics are
+	// its verified eval attestation's; Verification says why (not).
+	Verified     bool   `json:"verified"`
+	Verification string `json:"verification"`
 }
 
 // FileChange is one file that differs.
@@ -133,13 +140,19 @@ func Diff(ctx context.Context, r *Run, req DiffRequest) (*DiffResult, error) {
 			return nil, usage(fmt.Errorf("--spec %s: %w", req.SpecDir, err))
 		}
 	}
+	pr := req.Policy
+	pr.SpecDir, pr.Env = req.SpecDir, ""
+	pol, _, err := versionsPolicy(ctx, r, pr, m)
+	if err != nil {
+		return nil, usage(err)
+	}
 	c := registry(r, false)
 	var sides [2]*diffInput
 	var errs [2]error
 	refs := [2]string{ApplyRepository(req.A, req.Repository), ApplyRepository(req.B, req.Repository)}
 	local := [2]string{req.ExamplesA, req.ExamplesB}
 	forEach(2, func(i int) {
-		sides[i], errs[i] = readDiffSide(ctx, r, c, refs[i], local[i], m, req.Registry)
+		sides[i], errs[i] = readDiffSide(ctx, r, c, refs[i], local[i], m, pol, req.Registry)
 	})
 	if err := errors.Join(errs[0], errs[1]); err != nil {
 		return nil, err
@@ -157,7 +170,7 @@ func Diff(ctx context.Context, r *Run, req DiffRequest) (*DiffResult, error) {
 	return res, nil
 }
 
-func readDiffSide(ctx context.Context, r *Run, c *oci.Client, ref, examplesFile string, m *spec.Model, ropts []oci.Option) (*diffInput, error) {
+func readDiffSide(ctx context.Context, r *Run, c *oci.Client, ref, examplesFile string, m *spec.Model, pol *sign.Policy, ropts []oci.Option) (*diffInput, error) {
 	a, err := c.Inspect(ctx, ref, ropts...)
 	if err != nil {
 		return nil, err
@@ -203,11 +216,18 @@ func readDiffSide(ctx context.Context, r *Run, c *oci.Client, ref, examplesFile 
 		if sts, err := sign.Statements(ctx, a.Ref, attest.EvalType, opts...); err != nil {
 			in.notes = append(in.notes, "reading eval attestations: "+oci.Redact(err).Error())
 		} else {
+			var raw []json.RawMessage
 			for _, st := range sts {
-				if ev, err := attest.ParseEvalPredicate(st.Predicate); err == nil && (in.ev == nil || ev.EvaluatedAt >= in.ev.EvaluatedAt) {
+				ev, err := attest.ParseEvalPredicate(st.Predicate)
+				if err != nil {
+					continue
+				}
+				raw = append(raw, st.Predicate)
+				if in.ev == nil || ev.EvaluatedAt >= in.ev.EvaluatedAt {
 					in.ev = ev
 				}
 			}
+			in.side.Verified, _, in.side.Verification = verifyEval(ctx, a.Ref, raw, pol, opts)
 		}
 		if sts, err := sign.Statements(ctx, a.Ref, attest.ProvenanceType, opts...); err == nil && len(sts) > 0 {
 			setProvenance(set, sts[len(sts)-1].Predicate)

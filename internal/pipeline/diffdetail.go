@@ -113,7 +113,13 @@ func pairExamples(cur, base *eval.Examples, metric string) (c, b []float64) {
 
 // WriteText writes three tables: changed files, metrics, changed lineage.
 func (res *DiffResult) WriteText(out io.Writer) error {
-	fmt.Fprintf(out, "A: %s (%s)\nB: %s (%s)\n\n", res.A.Ref, Dash(res.A.Version), res.B.Ref, Dash(res.B.Version))
+	for _, x := range []struct {
+		n string
+		s DiffSide
+	}{{"A", res.A}, {"B", res.B}} {
+		fmt.Fprintf(out, "%s: %s (%s): metrics %s\n", x.n, x.s.Ref, Dash(x.s.Version), Dash(x.s.Verification))
+	}
+	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FILE\tCHANGE\tROLE\tSIZE A\tSIZE B\tDIGEST A\tDIGEST B")
 	for _, f := range res.Files {

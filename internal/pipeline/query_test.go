@@ -189,6 +189,9 @@ func trainAndShip(t *testing.T, r *pipeline.Run, dir, lr, tag string, s *sign.Si
 	if _, err := sign.Attest(ctx, pr.Ref, s, attest.EvalType, b); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := sign.Sign(ctx, pr.Ref, s); err != nil {
+		t.Fatal(err)
+	}
 	return trained{ref: pr.Ref, eval: ev, push: pr}
 }
 
@@ -211,7 +214,7 @@ func TestDiffAndCardOfTrainedIris(t *testing.T) {
 	dir := irisSpecDir(t, repo)
 	ios, _, _ := iostreams.Test(map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()})
 	r := pipeline.NewRun(ios)
-	s := keySigner(t)
+	s, pub := keyPair(t)
 	a := trainAndShip(t, r, dir, "0.1", repo+":lr-0.1", s)
 	b := trainAndShip(t, r, dir, "0.3", repo+":lr-0.3", s)
 	if a.push.Digest == b.push.Digest {
@@ -233,9 +236,12 @@ func TestDiffAndCardOfTrainedIris(t *testing.T) {
 	}
 
 	plog.take()
-	res, err := pipeline.Diff(ctx, r, pipeline.DiffRequest{A: a.ref, B: b.ref, SpecDir: dir})
+	res, err := pipeline.Diff(ctx, r, pipeline.DiffRequest{A: a.ref, B: b.ref, SpecDir: dir, Policy: pipeline.PolicyRequest{Keys: []string{pub}}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !res.A.Verified || !res.B.Verified {
+		t.Errorf("metrics not verified with the signer's key: A %q, B %q", res.A.Verification, res.B.Verification)
 	}
 	for _, p := range plog.take() {
 		if i := strings.Index(p, "/blobs/"); i >= 0 && weights[p[i+len("/blobs/"):]] {
@@ -380,6 +386,10 @@ func TestDiffAndCardOfTrainedIris(t *testing.T) {
 	}
 	if c, err := card.Parse(pulled); err != nil || c.Meta.MLShip == nil || c.Meta.MLShip.Hyperparameters["learning_rate"] != 0.3 {
 		t.Errorf("pulled card: %v %+v", err, c)
+	}
+	unverified, err := pipeline.Diff(ctx, r, pipeline.DiffRequest{A: a.ref, B: b.ref})
+	if err != nil || unverified.A.Verified || !strings.Contains(unverified.B.Verification, "no policy") {
+		t.Errorf("diff without a policy: %v %+v %+v", err, unverified.A, unverified.B)
 	}
 	js, _ := json.Marshal(res)
 	if !strings.Contains(string(js), `"files"`) || !strings.Contains(string(js), `"lineage"`) || !strings.Contains(string(js), `"metrics"`) {

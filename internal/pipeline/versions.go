@@ -328,40 +328,43 @@ func readAttestations(ctx context.Context, r *Run, repo string, vs []Version, po
 				}
 			}
 		}
-		v.Verified, v.Verification = verifyVersion(ctx, ref, v, pol, opts)
+		var signed bool
+		v.Verified, signed, v.Verification = verifyEval(ctx, ref, v.raw, pol, opts)
+		v.Signed = v.Signed || signed
 	})
 }
 
-// verifyVersion says whether v's metrics are verified under pol. Verify
-// accepts the newest eval attestation an accepted signer made; the
-// metrics shown are the newest of all attached. They are the same
-// statement only when every eval attestation attached is identical (the
-// usual single one, attest --replace): otherwise a newer unsigned
-// statement could be shown as verified, so it is not.
-func verifyVersion(ctx context.Context, ref string, v *Version, pol *sign.Policy, opts []sign.Option) (bool, string) {
-	if len(v.raw) == 0 {
-		return false, "no eval attestation"
+// verifyEval says whether the eval metrics shown for ref (those of raw,
+// the eval predicates attached) are verified under pol, whether its
+// signature verified, and why. Verify accepts the newest eval attestation
+// an accepted signer made; the metrics shown are the newest of all
+// attached. They are the same statement only when every eval attestation
+// attached is identical (the usual single one, attest --replace):
+// otherwise a newer unsigned statement could be shown as verified, so it
+// is not.
+func verifyEval(ctx context.Context, ref string, raw []json.RawMessage, pol *sign.Policy, opts []sign.Option) (verified, signed bool, why string) {
+	if len(raw) == 0 {
+		return false, false, "no eval attestation"
 	}
 	if pol == nil {
-		return false, "not verified: no policy (give --key, a keyless identity, or --spec with a signing section)"
+		return false, false, "not verified: no policy (give --key, a keyless identity, or --spec with a signing section)"
 	}
-	for _, p := range v.raw[1:] {
-		if string(p) != string(v.raw[0]) {
-			return false, fmt.Sprintf("not verified: %d different eval attestations are attached and the one shown may not be the signed one (attest with --replace)", len(v.raw))
+	for _, p := range raw[1:] {
+		if string(p) != string(raw[0]) {
+			return false, false, fmt.Sprintf("not verified: %d different eval attestations are attached and the one shown may not be the signed one (attest with --replace)", len(raw))
 		}
 	}
 	vf, err := sign.Verify(ctx, ref, pol, opts...)
 	if err != nil {
-		return false, "refused: " + err.Error()
+		return false, false, "refused: " + err.Error()
 	}
-	v.Signed = true
 	who := ""
 	for _, a := range vf.Attestations {
 		if a.PredicateType == attest.EvalType {
 			who = a.Signer
 		}
 	}
-	return true, "verified: signed and eval-attested by " + who
+	return true, true, "verified: signed and eval-attested by " + who
 }
 
 // sortKey picks the direction of metric: the spec's, else the one the
