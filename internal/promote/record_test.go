@@ -3,6 +3,7 @@ package promote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/sign"
+	"github.com/mlship/mlship/internal/spec"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
@@ -354,5 +356,43 @@ func TestApplyRecordFormats(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPlanLeavesOwnPromotionRecordToApply: an environment that lists
+// "promotion" in its attestations (what its deployers require) is not
+// refused for lacking the record apply is about to write.
+func TestPlanLeavesOwnPromotionRecordToApply(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, startRegistry(t))
+	s := strings.Replace(fmt.Sprintf(specTemplate, f.repo), `attestations: ["eval"]`, `attestations: ["eval", "promotion"]`, 1)
+	s = strings.Replace(s, "dev: {}", `dev: attestations: ["promotion"]`, 1)
+	f.write(filepath.Join(f.dir, "model.cue"), []byte(s))
+	f.gitRun("commit", "-q", "-am", "staging's deployers require its promotion record")
+	m, err := spec.Load(f.ctx, f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.model = m
+	d := f.good("1.0.0")
+	p := f.promoter()
+	f.commitEnvs("dev", map[string]string{"dev": d})
+	pl, err := p.Apply(f.ctx, "", "")
+	if err != nil {
+		t.Fatalf("apply dev: %v\n%s", err, pl.Text())
+	}
+	if r := rule(t, pl, "dev", RuleAttestations); r.Status != Pass || !strings.Contains(r.Detail, "none required (the promotion record is written by apply") {
+		t.Errorf("dev attestations: %+v", r)
+	}
+	f.commitEnvs("staging", map[string]string{"dev": d, "staging": d})
+	pl, err = p.Apply(f.ctx, "", "")
+	if err != nil {
+		t.Fatalf("apply staging: %v\n%s", err, pl.Text())
+	}
+	if r := rule(t, pl, "staging", RuleAttestations); r.Status != Pass || !strings.Contains(r.Detail, "eval passed") || !strings.Contains(r.Detail, "written by apply") {
+		t.Errorf("attestations: %+v", r)
+	}
+	if err := f.verifyRecord("staging", d); err != nil {
+		t.Error(err)
 	}
 }
