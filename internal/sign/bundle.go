@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ctypes "github.com/sigstore/cosign/v2/pkg/types"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
@@ -92,9 +93,17 @@ func parseBundle(where string, raw []byte) foundBundle {
 		fb.err = fmt.Errorf("%s: the bundle holds no DSSE envelope (a message signature over a blob, not an attestation)", where)
 		return fb
 	}
+	if pt := env.GetPayloadType(); pt != ctypes.IntotoPayloadType {
+		fb.err = fmt.Errorf("%s: the DSSE payload type is %q, not an in-toto statement (%s)", where, pt, ctypes.IntotoPayloadType)
+		return fb
+	}
 	var st Statement
 	if err := json.Unmarshal(env.GetPayload(), &st); err != nil {
 		fb.err = fmt.Errorf("%s: the DSSE payload is not an in-toto statement: %w", where, err)
+		return fb
+	}
+	if st.Type != StatementType && st.Type != "https://in-toto.io/Statement/v0.1" {
+		fb.err = fmt.Errorf("%s: the DSSE payload has statement type %q, not %s", where, st.Type, StatementType)
 		return fb
 	}
 	fb.st, fb.payload = st, env.GetPayload()

@@ -231,3 +231,23 @@ func TestFormats(t *testing.T) {
 		t.Error("ParseFormat accepted an unknown format")
 	}
 }
+
+// FuzzParseBundle: a bundle read from a registry or GitHub is untrusted;
+// parsing it (and reading its signing time) never panics, and whatever
+// parses without error has a statement.
+func FuzzParseBundle(f *testing.F) {
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA=="}]}}`))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"dsseEnvelope":{"payload":"eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEiLCJzdWJqZWN0IjpbeyJkaWdlc3QiOnsic2hhMjU2IjoiYWIifSwiYW5ub3RhdGlvbnMiOnsidGltZXN0YW1wIjoxfX1dfQ==","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA=="}]}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fb := parseBundle("fuzz", raw)
+		if fb.err == nil {
+			if fb.b == nil || fb.st.Type == "" {
+				t.Fatalf("parsed without error but incomplete: %+v", fb)
+			}
+			_ = statementTime(fb.payload)
+			_ = subjectIs(fb.st, "sha256:ab")
+		}
+	})
+}
