@@ -354,3 +354,94 @@ func WriteProfile(w io.Writer, p *Profile) error {
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
+
+// Merge combines two profiles of data sets with the same columns (two
+// days of reference data, two shards) into the profile of their union:
+// counts, missing and extreme values add; min, max, mean and the
+// population standard deviation combine exactly (Chan et al.'s parallel
+// variance); numerical values merge as weighted points, kept exact while
+// there are at most ProfileCentroids distinct values and both inputs are
+// exact, else regrouped into ProfileCentroids equal-mass centroids;
+// category counts add, in a's order then b's new categories.
+func Merge(a, b *Profile) (*Profile, error) {
+	if err := a.Check(); err != nil {
+		return nil, fmt.Errorf("merging profiles: first: %w", err)
+	}
+	if err := b.Check(); err != nil {
+		return nil, fmt.Errorf("merging profiles: second: %w", err)
+	}
+	if len(a.Columns) != len(b.Columns) {
+		return nil, fmt.Errorf("merging profiles: %d columns and %d columns", len(a.Columns), len(b.Columns))
+	}
+	out := &Profile{Version: ProfileVersion, Mode: a.Mode, Ignored: a.Ignored,
+		Source: DatasetInfo{Path: a.Source.Path + " + " + b.Source.Path, Format: a.Source.Format, Rows: a.Source.Rows + b.Source.Rows}}
+	if b.Mode == ModeApproximate {
+		out.Mode = ModeApproximate
+	}
+	for i := range a.Columns {
+		ca, cb := &a.Columns[i], &b.Columns[i]
+		if ca.Name != cb.Name || ca.Type != cb.Type {
+			return nil, fmt.Errorf("merging profiles: column %d is %s %q and %s %q", i, ca.Type, ca.Name, cb.Type, cb.Name)
+		}
+		m := ColumnProfile{Name: ca.Name, Type: ca.Type, Missing: ca.Missing + cb.Missing, NonFinite: ca.NonFinite + cb.NonFinite,
+			Extreme: ca.Extreme + cb.Extreme, Count: ca.Count + cb.Count}
+		if ca.Type == Categorical {
+			idx := map[string]int{}
+			for _, cc := range append(append([]CategoryCount(nil), ca.Categories...), cb.Categories...) {
+				if j, ok := idx[cc.Label]; ok {
+					m.Categories[j].Count += cc.Count
+					continue
+				}
+				idx[cc.Label] = len(m.Categories)
+				m.Categories = append(m.Categories, cc)
+			}
+			out.Columns = append(out.Columns, m)
+			continue
+		}
+		switch {
+		case ca.Count == 0:
+			m.Exact, m.Min, m.Max, m.Mean, m.Std = cb.Exact, cb.Min, cb.Max, cb.Mean, cb.Std
+			m.Values, m.Weights = append([]float64(nil), cb.Values...), append([]float64(nil), cb.Weights...)
+		case cb.Count == 0:
+			m.Exact, m.Min, m.Max, m.Mean, m.Std = ca.Exact, ca.Min, ca.Max, ca.Mean, ca.Std
+			m.Values, m.Weights = append([]float64(nil), ca.Values...), append([]float64(nil), ca.Weights...)
+		default:
+			na, nb := float64(ca.Count), float64(cb.Count)
+			n := na + nb
+			d := cb.Mean - ca.Mean
+			m.Mean = ca.Mean + d*nb/n
+			m2 := ca.Std*ca.Std*na + cb.Std*cb.Std*nb + d*d*na*nb/n
+			m.Std = math.Sqrt(m2 / n)
+			m.Min, m.Max = math.Min(ca.Min, cb.Min), math.Max(ca.Max, cb.Max)
+			vals, w := mergePoints(ca.Values, ca.Weights, cb.Values, cb.Weights)
+			if ca.Exact && cb.Exact && len(vals) <= ProfileCentroids {
+				m.Exact, m.Values, m.Weights = true, vals, w
+			} else {
+				m.Values, m.Weights = centroids(vals, w, ProfileCentroids)
+			}
+		}
+		out.Columns = append(out.Columns, m)
+	}
+	return out, out.Check()
+}
+
+// mergePoints merges two sorted weighted point sets, adding the weights of
+// equal values.
+func mergePoints(av, aw, bv, bw []float64) (vals, w []float64) {
+	i, j := 0, 0
+	for i < len(av) || j < len(bv) {
+		switch {
+		case j == len(bv) || (i < len(av) && av[i] < bv[j]):
+			vals, w = append(vals, av[i]), append(w, aw[i])
+			i++
+		case i == len(av) || bv[j] < av[i]:
+			vals, w = append(vals, bv[j]), append(w, bw[j])
+			j++
+		default:
+			vals, w = append(vals, av[i]), append(w, aw[i]+bw[j])
+			i++
+			j++
+		}
+	}
+	return vals, w
+}

@@ -261,3 +261,73 @@ func FuzzJSONL(f *testing.F) {
 		_, _ = Compare(context.Background(), File(ref), File(p), Config{})
 	})
 }
+
+// TestMergeProfiles: the profile of two halves merged is the profile of
+// the whole: exactly for categorical and few-valued columns and the
+// moments, and within the stated tolerances for drift on continuous ones.
+func TestMergeProfiles(t *testing.T) {
+	t.Parallel()
+	a := genMixed(t, "a.csv", 10000, 0, 0, 21)
+	b := genMixed(t, "b.csv", 10000, 0, 0, 22)
+	whole := filepath.Join(t.TempDir(), "whole.csv")
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if err := os.WriteFile(whole, append(ab, bb[bytes.IndexByte(bb, '\n')+1:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pa, err := BuildProfile(context.Background(), File(a), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := BuildProfile(context.Background(), File(b), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := BuildProfile(context.Background(), File(whole), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := Merge(pa, pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range pw.Columns {
+		m := merged.Columns[i]
+		if m.Count != w.Count || m.Min != w.Min || m.Max != w.Max || math.Abs(m.Mean-w.Mean) > 1e-12*math.Max(1, math.Abs(w.Mean)) || math.Abs(m.Std-w.Std) > 1e-9*w.Std {
+			t.Errorf("column %s: merged count %d min %v max %v mean %v std %v, whole %d %v %v %v %v", w.Name, m.Count, m.Min, m.Max, m.Mean, m.Std, w.Count, w.Min, w.Max, w.Mean, w.Std)
+		}
+		if (w.Name == "cat" || w.Name == "r") && fmt.Sprint(m.Categories, m.Values, m.Weights, m.Exact) != fmt.Sprint(w.Categories, w.Values, w.Weights, w.Exact) {
+			t.Errorf("column %s: merged %+v, whole %+v", w.Name, m, w)
+		}
+	}
+	cur := genMixed(t, "cur.csv", 5000, 0.5, 1, 23)
+	cfg := Config{ExtraTests: []string{TestKS, TestPSI, TestJensenShannon}}
+	rw, err := Compare(context.Background(), ProfileSource(pw), File(cur), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := Compare(context.Background(), ProfileSource(merged), File(cur), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range rw.Columns {
+		m := rm.Columns[i]
+		if math.Abs(m.Statistic-w.Statistic) > tolWasserstein || m.Drift != w.Drift {
+			t.Errorf("column %s: merged %v, whole %v", w.Name, m.Statistic, w.Statistic)
+		}
+		for j := range w.Extra {
+			tol := map[string]float64{TestKS: tolKS}[w.Extra[j].Test]
+			if tol == 0 {
+				tol = tolBinned
+			}
+			if math.Abs(m.Extra[j].Statistic-w.Extra[j].Statistic) > tol {
+				t.Errorf("column %s %s: merged %v, whole %v", w.Name, w.Extra[j].Test, m.Extra[j].Statistic, w.Extra[j].Statistic)
+			}
+		}
+	}
+	bad := *pb
+	bad.Columns = bad.Columns[:2]
+	if _, err := Merge(pa, &bad); err == nil {
+		t.Error("profiles of different columns merged")
+	}
+}
