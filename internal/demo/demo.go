@@ -423,7 +423,9 @@ func (r *run) promote(ctx context.Context, m *spec.Model, env, digest string) (s
 	}
 	pr := r.gh.merge(title, "demo-author", "demo-reviewer", sha)
 	p, err := promote.New(m, promote.WithGitHub(r.gh, "mlship", "demo"), promote.WithRepository(r.repoRef),
-		promote.WithAllowedWorkflows(`^https://github\.com/mlship/demo/`), promote.WithRunURL("file://"+r.o.Dir))
+		promote.WithAllowedWorkflows(`^https://github\.com/mlship/demo/`), promote.WithRunURL("file://"+r.o.Dir),
+		// Every tag that moves gets a promotion record signed with the demo's key.
+		promote.WithRecorder(&promote.SignRecorder{Signer: r.signer, Options: []sign.Option{sign.WithNameOptions(name.Insecure)}}))
 	if err != nil {
 		return "", err
 	}
