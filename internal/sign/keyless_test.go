@@ -3,6 +3,7 @@ package sign
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
@@ -173,6 +174,51 @@ func TestKeylessBundleTimestamp(t *testing.T) {
 			}
 			sig := v.Signatures[0]
 			if sig.Signer != testWorkflow.Identity() || sig.Issuer != ss.IssuerURL || sig.SignedAt.IsZero() || sig.Format != "bundle" {
+				t.Errorf("verified signature = %+v", sig)
+			}
+		})
+	}
+}
+
+// TestKeyedBundleTimestampAndLog: a key-signed bundle with a Rekor entry
+// and a TSA timestamp; the policy decides which must verify.
+func TestKeyedBundleTimestampAndLog(t *testing.T) {
+	t.Parallel()
+	ss := signtest.Start(t, testWorkflow)
+	host := testenv.InProcessRegistry(t)
+	d := pushRandom(t, host, "acme/iris", "v1")
+	keyPath, pubPath := keyPair(t, "cosign")
+	s := keySigner(t, keyPath, WithTLogUpload(ss.RekorURL), WithTimestampServer(ss.TSAURL))
+	if _, err := Sign(bg, d.String(), s, WithFormat(FormatBundle)); err != nil {
+		t.Fatal(err)
+	}
+	key := pubKey(t, pubPath)
+	otherTSA := signtest.Start(t, testWorkflow).TSAChain
+	rekor := []cryptoPublicKey{ss.RekorKey}
+	tests := []struct {
+		name     string
+		pol      *Policy
+		want     string
+		wantTLog bool
+	}{
+		{"key only", &Policy{Keys: []PublicKey{key}}, "", false},
+		{"tlog required", &Policy{Keys: []PublicKey{key}, RequireTLog: true, Trust: &TrustRoot{RekorKeys: rekor}}, "", true},
+		{"tlog required, another log key", &Policy{Keys: []PublicKey{key}, RequireTLog: true, Trust: &TrustRoot{RekorKeys: []cryptoPublicKey{mustRekorKey(t)}}}, "not signed by key cosign.pub", false},
+		{"trusted TSA", &Policy{Keys: []PublicKey{key}, Trust: &TrustRoot{TSAChains: [][]*x509Certificate{ss.TSAChain}}, MaxAge: time.Hour}, "", false},
+		{"another TSA", &Policy{Keys: []PublicKey{key}, Trust: &TrustRoot{TSAChains: [][]*x509Certificate{otherTSA}}}, "not signed by key cosign.pub", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := Verify(bg, d.String(), tt.pol)
+			if tt.want != "" {
+				refusal(t, err, tt.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig := v.Signatures[0]; sig.TLog != tt.wantTLog || sig.SignedAt.IsZero() || sig.KeyFingerprint != key.Fingerprint() {
 				t.Errorf("verified signature = %+v", sig)
 			}
 		})
