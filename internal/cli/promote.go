@@ -113,6 +113,10 @@ concurrency group per repository so two never overlap.`
 		cmd.Flags().StringVar(&opts.Record.FulcioURL, "fulcio-url", "", "Fulcio URL for keyless promotion records (default "+sign.DefaultFulcioURL+")")
 		cmd.Flags().StringVar(&opts.Record.RekorURL, "rekor-url", "", "Rekor URL for keyless promotion records, or with --tlog-upload (default "+sign.DefaultRekorURL+")")
 		cmd.Flags().BoolVar(&opts.Record.TLogUpload, "tlog-upload", false, "also record key-signed promotion records in Rekor (keyless ones always are)")
+		cmd.Flags().StringVar(&opts.Record.Format, "attest-format", "", "how the promotion records are stored: bundle, legacy or both (default both)")
+		cmd.Flags().StringVar(&opts.Record.TimestampServerURL, "timestamp-server-url", "", "RFC 3161 timestamp authority countersigning each promotion record's bundle")
+		cmd.Flags().BoolVar(&opts.Record.GitHubAttestation, "github-attestation", false, "also store each promotion record's bundle with GitHub's artifact attestations API")
+		cmd.Flags().StringVar(&opts.Record.GitHubRepository, "github-repository", "", "OWNER/REPO for --github-attestation (default: the run's repository)")
 	}
 	cmd.Flags().StringVar(&opts.Base, "base", "", "the commit to compare with (plan: merge base with main; apply: HEAD^)")
 	cmd.Flags().StringVar(&opts.Head, "head", "", "the commit holding the desired state (default HEAD)")

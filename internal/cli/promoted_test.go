@@ -44,9 +44,11 @@ func TestPromotedToFlags(t *testing.T) {
 		}, []string{"r:prod", "dir", "--verify", "--key", "k.pub", "--promoted-to", "prod"}, pol, ""},
 		{"promote apply --attest-key", func(c func(any)) *cobra.Command {
 			return NewCmdPromote(f, func(o *PromoteOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"apply", "d", "--attest-key", "env://COSIGN_PRIVATE_KEY", "--fulcio-url", "https://f", "--rekor-url", "https://r", "--tlog-upload"},
+		}, []string{"apply", "d", "--attest-key", "env://COSIGN_PRIVATE_KEY", "--fulcio-url", "https://f", "--rekor-url", "https://r", "--tlog-upload",
+			"--attest-format", "bundle", "--timestamp-server-url", "https://tsa", "--github-attestation", "--github-repository", "acme/iris"},
 			PromoteOptions{Flags: prom, PromoteRequest: pipeline.PromoteRequest{Mode: "apply", Fetch: true,
-				Record: pipeline.SignerRequest{Key: "env://COSIGN_PRIVATE_KEY", FulcioURL: "https://f", RekorURL: "https://r", TLogUpload: true}}}, ""},
+				Record: pipeline.SignerRequest{Key: "env://COSIGN_PRIVATE_KEY", FulcioURL: "https://f", RekorURL: "https://r", TLogUpload: true,
+					Format: "bundle", TimestampServerURL: "https://tsa", GitHubAttestation: true, GitHubRepository: "acme/iris"}}}, ""},
 		{"promote plan signs nothing", func(c func(any)) *cobra.Command {
 			return NewCmdPromote(f, func(o *PromoteOptions) error { c(*o); return nil })
 		}, []string{"plan", "--attest-key", "k"}, nil, "unknown flag: --attest-key"},
@@ -429,5 +431,36 @@ func TestPromoteApplyKeylessRecord(t *testing.T) {
 	prYML := "https://github.com/acme/iris/.github/workflows/pr.yml@refs/heads/main"
 	if code, _, stderr := mlship(t, trust, append(verify, "--certificate-identity", prYML)...); code != 1 || !strings.Contains(stderr, "no promotion record for dev") {
 		t.Errorf("verify --promoted-to dev accepting only pr.yml's identity: exit %d, want 1: %s", code, stderr)
+	}
+}
+
+// TestPromoteApplyGitHubAttestation: with --github-attestation the
+// promotion record's bundle is also stored with GitHub's attestations API
+// (about the promoted digest); an impossible request (legacy format, which
+// has no bundle) is refused before anything moves.
+func TestPromoteApplyGitHubAttestation(t *testing.T) {
+	t.Parallel()
+	c := newPromoteCLI(t)
+	good := c.artifact(0.9, true)
+	c.commit(`{"environments": {"dev": {"digest": "` + good + `"}}}`)
+	key := strings.TrimSuffix(c.pub, ".pub") + ".key"
+	env := c.env("push", map[string]string{"COSIGN_PASSWORD": "pw"})
+	apply := []string{"promote", "apply", c.dir, "--repository", c.repo, "--key", c.pub, "--attest-key", key, "--github-attestation"}
+	if code, _, stderr := mlship(t, env, append(apply, "--attest-format", "legacy")...); code != 2 || !strings.Contains(stderr, "needs --format bundle or both") {
+		t.Errorf("--github-attestation with legacy records: exit %d, want 2: %s", code, stderr)
+	}
+	if d := c.gh.Deployments("acme", "iris"); len(d) != 0 {
+		t.Fatalf("a refused apply recorded deployments %+v", d)
+	}
+	code, stdout, stderr := mlship(t, env, apply...)
+	if code != 0 {
+		t.Fatalf("apply --github-attestation: exit %d\n%s%s", code, stdout, stderr)
+	}
+	atts := c.gh.Attestations("acme", "iris")
+	if len(atts) != 1 || atts[0].PredicateType != attest.PromotionType || len(atts[0].Subjects) != 1 || atts[0].Subjects[0] != good {
+		t.Fatalf("GitHub attestations %+v, want one promotion record about %s", atts, good)
+	}
+	if !strings.Contains(stdout, "GitHub attestation") {
+		t.Errorf("the plan does not say the record went to GitHub:\n%s", stdout)
 	}
 }

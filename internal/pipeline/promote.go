@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/eval"
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/ghapi"
@@ -77,7 +78,11 @@ func newPromotion(ctx context.Context, r *Run, req PromoterRequest, record *Sign
 		promote.WithLogf(func(format string, args ...any) { r.Logf(format+"\n", args...) }),
 	}
 	if record != nil {
-		opts = append(opts, promote.WithRecorder(promotionRecorder(r, *record, SignOptions(ctx, r, m.Registry.PlainHTTP))))
+		rs, err := newRecordSigner(r, *record, SignOptions(ctx, r, m.Registry.PlainHTTP))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, promote.WithRecorder(rs))
 	}
 	pm := &promotion{model: m}
 	if r.Env.Token != "" && r.Env.Repository != "" {
@@ -98,30 +103,60 @@ func newPromotion(ctx context.Context, r *Run, req PromoterRequest, record *Sign
 	return pm, nil
 }
 
-// promotionRecorder signs apply's promotion records with the signer req
-// describes (a cosign key, or keyless in Actions: the main workflow's
-// identity), made when the first record is about to be written: an apply
-// that moves nothing needs no key and asks Fulcio for nothing.
-func promotionRecorder(r *Run, req SignerRequest, opts []sign.Option) *promote.SignRecorder {
+// recordSigner is apply's promote.Recorder: it signs each promotion record
+// with the signer req describes (a cosign key, or keyless in Actions: the
+// main workflow's identity), made when the first record is about to be
+// written (an apply that moves nothing needs no key and asks Fulcio for
+// nothing), in req's format, and with --github-attestation also stores
+// its bundles on GitHub. Any failure is returned before the tag moves.
+type recordSigner struct {
+	r    *Run
+	req  SignerRequest
+	opts []sign.Option
+	s    *sign.Signer
+}
+
+func newRecordSigner(r *Run, req SignerRequest, opts []sign.Option) (*recordSigner, error) {
+	if err := req.checkRun(r); err != nil {
+		return nil, err
+	}
 	if req.FulcioURL == "" {
 		req.FulcioURL = sign.DefaultFulcioURL
 	}
 	if req.RekorURL == "" {
 		req.RekorURL = sign.DefaultRekorURL
 	}
-	return &promote.SignRecorder{
-		NewSigner: func(ctx context.Context) (*sign.Signer, error) {
-			if req.Key == "" && req.IdentityToken == "" && r.Env.IDTokenURL == "" {
-				return nil, errors.New("no signer: give --attest-key FILE (or env://VAR), or run keyless inside GitHub Actions with `permissions: id-token: write`")
-			}
-			s, err := Signer(ctx, r, req)
-			if err != nil && req.Key != "" {
+	f, _ := sign.ParseFormat(req.Format) // checked above
+	return &recordSigner{r: r, req: req, opts: append(opts, sign.WithFormat(f))}, nil
+}
+
+func (rs *recordSigner) Record(ctx context.Context, ref string, rec *attest.Promotion) (*promote.RecordRef, error) {
+	if rs.s == nil {
+		req := rs.req
+		if req.Key == "" && req.IdentityToken == "" && rs.r.Env.IDTokenURL == "" {
+			return nil, errors.New("no signer: give --attest-key FILE (or env://VAR), or run keyless inside GitHub Actions with `permissions: id-token: write`")
+		}
+		s, err := Signer(ctx, rs.r, req)
+		if err != nil {
+			if req.Key != "" {
 				return nil, fmt.Errorf("--attest-key %s: %w", req.Key, err)
 			}
-			return s, err
-		},
-		Options: opts,
+			return nil, err
+		}
+		rs.s = s
 	}
+	pred, err := rec.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	res, err := sign.Attest(ctx, ref, rs.s, attest.PromotionType, pred, rs.opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := storeOnGitHub(ctx, rs.r, rs.req, res); err != nil {
+		return nil, err
+	}
+	return &promote.RecordRef{Signer: res.Signer, Tag: res.Tag, Referrers: res.Referrers, GitHubAttestations: res.GitHubAttestations}, nil
 }
 
 // promoteSigner is the request's replacement of the spec's signers.

@@ -21,9 +21,13 @@ type Recorder interface {
 // RecordRef says who signed a promotion record and where it went.
 type RecordRef struct {
 	Signer string `json:"signer"`
-	// Tag is where the registry holds it (cosign's attestation tag, or the
-	// referrers tag), as internal/sign reports it.
-	Tag string `json:"tag,omitempty"`
+	// Tag is cosign's attestation tag holding it (legacy format) and
+	// Referrers the Sigstore bundle manifests (bundle format), as
+	// internal/sign reports them; GitHubAttestations the ids GitHub's
+	// attestations API gave its bundles (--github-attestation).
+	Tag                string   `json:"tag,omitempty"`
+	Referrers          []string `json:"referrers,omitempty"`
+	GitHubAttestations []int64  `json:"githubAttestations,omitempty"`
 	// Existing is set when apply found a verified record for the
 	// environment and digest already attached (a re-run: nothing written).
 	Existing bool `json:"existing,omitempty"`
@@ -35,8 +39,14 @@ func (r *RecordRef) Text() string {
 		return "promotion record already attached, signed by " + r.Signer
 	}
 	s := "promotion record signed by " + r.Signer
-	if r.Tag != "" {
-		s += " → " + r.Tag
+	if where := append(append([]string(nil), r.Referrers...), r.Tag); r.Tag != "" || len(r.Referrers) > 0 {
+		if r.Tag == "" {
+			where = where[:len(where)-1]
+		}
+		s += " → " + strings.Join(where, ", ")
+	}
+	if n := len(r.GitHubAttestations); n > 0 {
+		s += fmt.Sprintf(" (and %d GitHub attestation(s))", n)
 	}
 	return s
 }
@@ -74,7 +84,7 @@ func (r *SignRecorder) Record(ctx context.Context, ref string, rec *attest.Promo
 	if err != nil {
 		return nil, err
 	}
-	return &RecordRef{Signer: res.Signer, Tag: res.Tag}, nil
+	return &RecordRef{Signer: res.Signer, Tag: res.Tag, Referrers: res.Referrers}, nil
 }
 
 // WithRecorder sets how apply signs promotion records. Without one, apply

@@ -308,6 +308,8 @@ func TestRecordRefText(t *testing.T) {
 	}{
 		{RecordRef{Signer: "key cosign.key", Tag: "r:sha256-ab.att"}, "promotion record signed by key cosign.key → r:sha256-ab.att"},
 		{RecordRef{Signer: "key cosign.key"}, "promotion record signed by key cosign.key"},
+		{RecordRef{Signer: "k", Referrers: []string{"r@sha256:1"}, GitHubAttestations: []int64{7}}, "promotion record signed by k → r@sha256:1 (and 1 GitHub attestation(s))"},
+		{RecordRef{Signer: "k", Referrers: []string{"r@sha256:1"}, Tag: "r:t.att"}, "promotion record signed by k → r@sha256:1, r:t.att"},
 		{RecordRef{Signer: "key cosign.pub", Existing: true}, "promotion record already attached, signed by key cosign.pub"},
 	} {
 		if got := tt.r.Text(); got != tt.want {
