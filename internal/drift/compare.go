@@ -149,15 +149,26 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// Each worker's radix sort needs a buffer as large as the largest
+	// column, charged to the memory budget. When it does not fit, and
+	// against a profile (monitoring, where memory is what the profile is
+	// there to save), no buffer is allocated: see sorter.
+	var largest int64
+	for _, c := range l.cols {
+		if c.typ == Numerical && !l.approx {
+			largest = max(largest, c.num[refSet].n, c.num[curSet].n)
+		}
+	}
+	tight := ref.profile != nil || l.used+int64(min(workers, len(l.cols)))*8*largest > cfg.MemoryBudget
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < min(workers, len(l.cols)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch []uint64 // the radix sort's buffer, reused
+			st := &sorter{tight: tight}
 			for i := range next {
-				res.Columns[i] = testColumn(l.cols[i], cfg, l.approx, &scratch)
+				res.Columns[i] = testColumn(l.cols[i], cfg, l.approx, st)
 				l.cols[i] = nil // let the column's data go
 			}
 		}()
@@ -204,13 +215,13 @@ func chooseTest(c *column, cfg Config) string {
 	return TestJensenShannon
 }
 
-func testColumn(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnResult {
-	r := testColumnCounts(c, cfg, approx, scratch)
+func testColumn(c *column, cfg Config, approx bool, st *sorter) ColumnResult {
+	r := testColumnCounts(c, cfg, approx, st)
 	noteExtreme(&r)
 	return r
 }
 
-func testColumnCounts(c *column, cfg Config, approx bool, scratch *[]uint64) ColumnResult {
+func testColumnCounts(c *column, cfg Config, approx bool, st *sorter) ColumnResult {
 	test := chooseTest(c, cfg)
 	r := ColumnResult{
 		Name: c.name, Type: c.typ, Test: test,
@@ -240,7 +251,7 @@ func testColumnCounts(c *column, cfg Config, approx bool, scratch *[]uint64) Col
 		if !bothPresent(&r) {
 			return r
 		}
-		scores = scoreNumeric(c, tests, approx, scratch)
+		scores = scoreNumeric(c, tests, approx, st)
 	} else {
 		cs := c.cat
 		r.Count = Missing{Reference: sum64(cs.counts[refSet]), Current: sum64(cs.counts[curSet])}

@@ -3,6 +3,7 @@ package drift
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 type score struct{ stat, p float64 }
@@ -45,7 +46,32 @@ type numericSample struct {
 	rb, cb []float64 // binned counts, once computed
 }
 
-func newNumericSample(col *column, approx bool, scratch *[]uint64) *numericSample {
+// sorter is a worker's sorting state: the radix sort's buffer, kept from
+// column to column. When tight (memory is short), no buffer is allocated:
+// a column is sorted with the storage of the worker's previous column,
+// whose values are done with, or in place when there is none large enough.
+type sorter struct {
+	buf   []uint64
+	tight bool
+}
+
+func (st *sorter) sort(v []float64) {
+	if st.tight && cap(st.buf) < len(v) {
+		sortFloatsInPlace(v)
+		return
+	}
+	sortFloats(v, &st.buf)
+}
+
+// recycle hands a tested column's storage (values the loader owned) to
+// the next sort, when memory is tight.
+func (st *sorter) recycle(v []float64) {
+	if st.tight && cap(v) > cap(st.buf) {
+		st.buf = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(v))), cap(v))[:0]
+	}
+}
+
+func newNumericSample(col *column, approx bool, st *sorter) *numericSample {
 	s := &numericSample{}
 	if col.prof != nil {
 		s.r = profileSide(col.prof)
@@ -53,14 +79,14 @@ func newNumericSample(col *column, approx bool, scratch *[]uint64) *numericSampl
 		s.r = histSide(&col.num[refSet])
 	} else {
 		v := col.num[refSet].values()
-		sortFloats(v, scratch)
+		st.sort(v)
 		s.r = exactSide(v)
 	}
 	if approx {
 		s.c = histSide(&col.num[curSet])
 	} else {
 		v := col.num[curSet].values()
-		sortFloats(v, scratch)
+		st.sort(v)
 		s.c = exactSide(v)
 	}
 	return s
@@ -76,11 +102,18 @@ func (s *numericSample) bins() (rp, cp []float64) {
 }
 
 // scoreNumeric runs each test's numeric scorer; tests must fit the type.
-func scoreNumeric(c *column, tests []*testDef, approx bool, scratch *[]uint64) []score {
-	s := newNumericSample(c, approx, scratch)
+func scoreNumeric(c *column, tests []*testDef, approx bool, st *sorter) []score {
+	s := newNumericSample(c, approx, st)
 	out := make([]score, len(tests))
 	for i, d := range tests {
 		out[i] = d.numeric(s)
+	}
+	if !approx {
+		// The loader's values are done with; a profile's are not ours.
+		if c.prof == nil {
+			st.recycle(s.r.vals)
+		}
+		st.recycle(s.c.vals)
 	}
 	return out
 }

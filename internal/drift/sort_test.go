@@ -62,3 +62,52 @@ func TestNumStoreKeepsOrderAcrossReserveAndChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestSortFloatsInPlace(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 95, 5000, 100000} {
+		for _, gen := range []func() float64{
+			rng.NormFloat64,
+			func() float64 { return float64(rng.IntN(7)) },
+			func() float64 { return rng.ExpFloat64() * 1e30 * float64(1-2*rng.IntN(2)) },
+			func() float64 { return 5 },
+		} {
+			x := make([]float64, n)
+			for i := range x {
+				x[i] = gen()
+			}
+			x = append(x, 0, math.Copysign(0, -1), -1e100, 1e100)
+			want := slices.Clone(x)
+			slices.Sort(want)
+			sortFloatsInPlace(x)
+			for i := range x {
+				if x[i] != want[i] {
+					t.Fatalf("n=%d: x[%d] = %v, want %v", n, i, x[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkSortFloats(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := make([]float64, 1000000)
+	for i := range src {
+		src[i] = rng.NormFloat64()
+	}
+	x := make([]float64, len(src))
+	var scratch []uint64
+	b.Run("lsd", func(b *testing.B) {
+		for range b.N {
+			copy(x, src)
+			sortFloats(x, &scratch)
+		}
+	})
+	b.Run("msd-in-place", func(b *testing.B) {
+		for range b.N {
+			copy(x, src)
+			sortFloatsInPlace(x)
+		}
+	})
+}
