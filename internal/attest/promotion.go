@@ -89,6 +89,9 @@ func ParsePromotion(raw []byte) (*Promotion, error) {
 	if p.Git.MergeCommit == "" {
 		return nil, fmt.Errorf("promotion record for %s: no merge commit", p.Environment)
 	}
+	if !isCommitSHA(p.Git.MergeCommit) {
+		return nil, fmt.Errorf("promotion record for %s: merge commit %q is not a full commit SHA", p.Environment, p.Git.MergeCommit)
+	}
 	if p.PreviousDigest != "" && !validDigest(p.PreviousDigest) {
 		return nil, fmt.Errorf("promotion record for %s: previous digest %q is not algorithm:hex", p.Environment, p.PreviousDigest)
 	}
@@ -116,15 +119,22 @@ func (p *Promotion) RuleOutcome(name string) string {
 	return ""
 }
 
-func validDigest(d string) bool {
-	alg, hex, ok := strings.Cut(d, ":")
-	if !ok || alg == "" || len(hex) < 32 {
-		return false
-	}
-	for _, c := range hex {
+// isCommitSHA reports whether s is a full git object name (SHA-1 or
+// SHA-256, lower-case hex): never a ref or a revision expression.
+func isCommitSHA(s string) bool {
+	return (len(s) == 40 || len(s) == 64) && isLowerHex(s)
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range s {
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false
 		}
 	}
 	return true
+}
+
+func validDigest(d string) bool {
+	alg, hex, ok := strings.Cut(d, ":")
+	return ok && alg != "" && len(hex) >= 32 && isLowerHex(hex)
 }

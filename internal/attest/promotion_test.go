@@ -39,6 +39,9 @@ func TestParsePromotion(t *testing.T) {
 		{"not an object", `[1]`, "promotion record"},
 		{"no environment", edit(func(m map[string]any) { delete(m, "environment") }), "no environment"},
 		{"no merge commit", edit(func(m map[string]any) { m["git"] = map[string]any{"repository": "x"} }), "no merge commit"},
+		{"merge commit is a ref", edit(func(m map[string]any) { m["git"] = map[string]any{"mergeCommit": "HEAD~1"} }), "not a full commit SHA"},
+		{"merge commit is an option", edit(func(m map[string]any) { m["git"] = map[string]any{"mergeCommit": "--output=/tmp/x"} }), "not a full commit SHA"},
+		{"short merge commit", edit(func(m map[string]any) { m["git"] = map[string]any{"mergeCommit": "1a2b3c4"} }), "not a full commit SHA"},
 		{"bad previous digest", edit(func(m map[string]any) { m["previousDigest"] = "sha256:xyz" }), "previous digest"},
 		{"no time", edit(func(m map[string]any) { delete(m, "promotedAt") }), "no promotedAt"},
 		{"too large", `{"environment":"` + strings.Repeat("x", maxPromotion) + `"}`, "more than"},
@@ -73,12 +76,12 @@ func TestPromotionMarshalRefusesIncomplete(t *testing.T) {
 }
 
 func FuzzParsePromotion(f *testing.F) {
-	f.Add([]byte(`{"environment":"dev","git":{"mergeCommit":"abc"},"promotedAt":"2026-12-01T00:00:00Z","rules":[]}`))
+	f.Add([]byte(`{"environment":"dev","git":{"mergeCommit":"` + strings.Repeat("a", 40) + `"},"promotedAt":"2026-12-01T00:00:00Z","rules":[]}`))
 	f.Add([]byte(`{"environment":"","previousDigest":"sha256:"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePromotion(b)
-		if err == nil && (p.Environment == "" || p.Git.MergeCommit == "" || p.PromotedAt.IsZero()) {
+		if err == nil && (p.Environment == "" || !isCommitSHA(p.Git.MergeCommit) || p.PromotedAt.IsZero()) {
 			t.Fatalf("accepted a record without environment, merge commit or time: %s", b)
 		}
 	})

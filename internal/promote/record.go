@@ -39,10 +39,11 @@ func (r *RecordRef) Text() string {
 		return "promotion record already attached, signed by " + r.Signer
 	}
 	s := "promotion record signed by " + r.Signer
-	if where := append(append([]string(nil), r.Referrers...), r.Tag); r.Tag != "" || len(r.Referrers) > 0 {
-		if r.Tag == "" {
-			where = where[:len(where)-1]
-		}
+	where := append([]string(nil), r.Referrers...)
+	if r.Tag != "" {
+		where = append(where, r.Tag)
+	}
+	if len(where) > 0 {
 		s += " → " + strings.Join(where, ", ")
 	}
 	if n := len(r.GitHubAttestations); n > 0 {
