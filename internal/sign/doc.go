@@ -3,8 +3,11 @@
 // OIDC token → Fulcio certificate → Rekor entry), and the verification
 // Policy that verify, pull --verify and promote share.
 //
-// Signatures and attestations are stored in cosign's tag scheme
-// (sha256-<hex>.sig / .att in the artifact's repository), which every
-// registry supports (GHCR has no referrers API) and the cosign CLI reads.
-// Everything signs the manifest DIGEST; tags are resolved first.
+// Signatures and attestations are written in cosign 3's format, a
+// Sigstore bundle (v0.3) pushed as an OCI 1.1 referrer of the digest
+// (referrers API, or the referrers tag schema where the registry has none,
+// as GHCR), and in cosign 2's legacy tags (sha256-<hex>.sig / .att), as
+// WithFormat says; Verify and Statements read both. Bundles are built and
+// verified with sigstore-go. Everything signs the manifest DIGEST; tags
+// are resolved first.
 package sign

@@ -81,8 +81,10 @@ func (o *options) resolve(ctx context.Context, ref string) (name.Digest, error) 
 }
 
 // Sign signs the manifest digest ref resolves to with s and stores the
-// signature in cosign's tag scheme (sha256-<hex>.sig), appended to any
-// signatures already there.
+// signature as WithFormat says (default both): a Sigstore bundle of the
+// statement cosign 3 signs (predicate SignPredicateType) pushed as a
+// referrer, and cosign's simple-signing payload under sha256-<hex>.sig,
+// appended to any signatures already there.
 func Sign(ctx context.Context, ref string, s *Signer, opts ...Option) (*Result, error) {
 	o := makeOptions(opts)
 	d, err := o.resolve(ctx, ref)
@@ -166,7 +168,9 @@ const StatementType = attest.StatementType
 
 // Attest wraps predicate (JSON) in an in-toto v1 statement whose subject
 // is the manifest digest ref resolves to, signs it as a DSSE envelope and
-// attaches it in cosign's tag scheme (sha256-<hex>.att).
+// attaches it as WithFormat says (default both): a Sigstore bundle
+// referrer and cosign's sha256-<hex>.att tag. WithReplace applies to the
+// legacy tag only.
 func Attest(ctx context.Context, ref string, s *Signer, predicateType string, predicate []byte, opts ...Option) (*Result, error) {
 	o := makeOptions(opts)
 	if predicateType == "" {

@@ -108,7 +108,10 @@ func (p *Policy) Verifier(opts ...Option) func(context.Context, name.Digest) err
 // by an accepted signer over exactly that manifest digest (tlog entry and
 // age as the policy says), and every required attestation, signed by an
 // accepted signer, whose in-toto subject is that digest (for eval: with a
-// passing gate). Failures are *Refusal errors naming the rule.
+// passing gate). Signatures and attestations are looked for as Sigstore
+// bundles among the digest's referrers (and WithExtraBundles), then in
+// cosign's legacy tags; any accepted one counts. Failures are *Refusal
+// errors naming the rule.
 func Verify(ctx context.Context, ref string, p *Policy, opts ...Option) (*Verified, error) {
 	if p == nil {
 		return nil, errors.New("verify: no policy")
