@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -281,20 +280,6 @@ func (l *loader) read(ctx context.Context, src Source, ds int) (int64, error) {
 
 // budgetEvery is how many rows pass between memory checks.
 const budgetEvery = 4096
-
-// readCSV streams one CSV file into the columns.
-func (l *loader) readCSV(ctx context.Context, path string, ds int) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("opening data file: %w", err)
-	}
-	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
-	}
-	return l.scanCSV(ctx, f, path, ds, size)
-}
 
 // reserveRows makes room in every exact numeric column of data set ds for
 // the rows the file is expected to hold, estimated from its size and the
