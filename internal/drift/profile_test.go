@@ -331,3 +331,42 @@ func TestMergeProfiles(t *testing.T) {
 		t.Error("profiles of different columns merged")
 	}
 }
+
+// TestScanColumns: the named columns of CSV, gzipped JSON Lines and
+// Parquet files stream as text, missing values as "".
+func TestScanColumns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	csvPath := writeFile(t, "a.csv", "y,x,cat\n1,2.5,a\nNA,3,\n")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"cat":"b","x":4,"y":null}` + "\n" + `{"x":"5"}` + "\n"))
+	zw.Close()
+	jsonPath := filepath.Join(dir, "b.jsonl.gz")
+	if err := os.WriteFile(jsonPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pq := writeParquet(t, "c.parquet", []pqRow{{X: 6, N: 7, Cat: "c", Flag: true}, {N: 8, Cat: "d"}})
+	var got []string
+	err := ScanColumns(context.Background(), []string{csvPath, jsonPath}, []string{"x", "cat"}, func(v []string) error {
+		got = append(got, strings.Join(v, "|"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ScanColumns(context.Background(), []string{pq}, []string{"x", "cat", "n", "flag"}, func(v []string) error {
+		got = append(got, strings.Join(v, "|"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2.5|a 3| 4|b 5| 6|c|7|true |d|8|false"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
+	}
+	if err := ScanColumns(context.Background(), []string{csvPath}, []string{"nope"}, func([]string) error { return nil }); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("missing column: %v", err)
+	}
+}
