@@ -25,8 +25,10 @@ func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 		Long: `Status compares, for every environment of the spec, the digest the
 environments file asks for (git, at --rev, default HEAD) with the digest its
 registry tag (REPO:ENV) points at, and shows the version, whether the
-digest's signature satisfies the spec's policy, and when it was promoted
-(the newest GitHub deployment of the environment when ` + gha.VarToken + ` is set
+digest's signature satisfies the spec's policy, whether the tag's digest
+carries a verified promotion record for the environment (RECORD: verified,
+none, unknown), and when it was promoted (that record when in sync, else
+the newest GitHub deployment of the environment when ` + gha.VarToken + ` is set
 and it names that digest, else the commit that changed that environment's
 line, on the first-parent history). For an environment out of sync it says what apply would really do:
 refuse it (naming the rule), leave it to a newer commit (superseded), or
