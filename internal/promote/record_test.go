@@ -398,3 +398,35 @@ func TestPlanLeavesOwnPromotionRecordToApply(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOrderRecordWithoutHistory: a checkout without the main branch (the
+// history cannot be read) passes the order rule on a signed record for the
+// previous environment, and without one fails naming why the history
+// could not answer.
+func TestOrderRecordWithoutHistory(t *testing.T) {
+	t.Parallel()
+	host := startRegistry(t)
+	for _, withRecord := range []bool{true, false} {
+		t.Run(fmt.Sprint("record=", withRecord), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, host)
+			d := f.good("1.0.0")
+			head := f.commitEnvs("staging", map[string]string{"staging": d})
+			if withRecord {
+				f.record(f.signer, "dev", d, strings.Repeat("c", 40))
+			}
+			f.gitRun("branch", "-m", "main", "work")
+			pl, err := f.promoter().Plan(f.ctx, ModePlan, head+"^", head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rule(t, pl, "staging", RuleOrder)
+			switch {
+			case withRecord && (r.Status != Pass || !strings.Contains(r.Detail, "signed promotion record") || !strings.Contains(r.Detail, "not in the local history")):
+				t.Errorf("order with a record: %+v", r)
+			case !withRecord && (r.Status != Fail || !strings.Contains(r.Detail, "no main branch")):
+				t.Errorf("order without a record: %+v", r)
+			}
+		})
+	}
+}
