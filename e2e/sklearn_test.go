@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/mlship/mlship/internal/attest"
+	"github.com/mlship/mlship/internal/cli"
 	"github.com/mlship/mlship/internal/githubtest"
+	"github.com/mlship/mlship/internal/iostreams"
 	"github.com/mlship/mlship/internal/promote"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
@@ -30,7 +35,7 @@ type pyHarness struct {
 	src      string
 	repo     string
 	origin   string
-	act      string
+	actBin   string
 	cache    string
 	registry string
 	gh       *githubtest.Server
@@ -52,7 +57,7 @@ func newPyHarness(t *testing.T, example, repoName, model string, modules ...stri
 			t.Fatalf("examples/%s/.github/workflows/%s is missing: the e2e tests run the example's real workflows (%v)", example, wf, err)
 		}
 	}
-	h.act = testenv.Tool(t, "act")
+	h.actBin = testenv.Tool(t, "act")
 	h.registry = testenv.StartRegistry(t)
 	h.gh = githubtest.New(t)
 	h.src = sourceSnapshot(t, root)
@@ -83,12 +88,20 @@ func newPyHarness(t *testing.T, example, repoName, model string, modules ...stri
 	return h
 }
 
-// run is harness.run for this repository's name.
+// run is harness.run for this repository's name: act runs workflow for
+// event, whose payload is validated against GitHub's webhook schema first.
 func (h *pyHarness) run(t *testing.T, event, workflow, ref, sha string, runID, attempt int, payload []byte) *actResult {
 	t.Helper()
 	if err := githubtest.ValidateWebhook(t, event, payload); err != nil {
 		t.FailNow()
 	}
+	return h.act(t, event, workflow, ref, sha, runID, attempt, payload)
+}
+
+// act runs act for one event (a schedule has no webhook payload to check)
+// and fails the test, with act's output, when act fails.
+func (h *pyHarness) act(t *testing.T, event, workflow, ref, sha string, runID, attempt int, payload []byte, extra ...string) *actResult {
+	t.Helper()
 	h.runs++
 	ev := filepath.Join(t.TempDir(), fmt.Sprintf("event-%d.json", h.runs))
 	if err := os.WriteFile(ev, payload, 0o644); err != nil {
@@ -114,7 +127,7 @@ func (h *pyHarness) run(t *testing.T, event, workflow, ref, sha string, runID, a
 		"--env", "GITHUB_WORKFLOW_REF=" + full + "/.github/workflows/" + workflow + "@" + ref,
 		"--env", "GITHUB_WORKFLOW_SHA=" + sha,
 	}
-	cmd := testenv.Command(t, h.repo, h.act, args...)
+	cmd := testenv.Command(t, h.repo, h.actBin, append(args, extra...)...)
 	cmd.Env = h.env
 	start := time.Now()
 	out, errOut, err := testenv.TryCmd(t, cmd)
@@ -145,6 +158,45 @@ func (h *pyHarness) resolve(t *testing.T, tag string) (string, error) {
 		return "", err
 	}
 	return desc.Digest.String(), nil
+}
+
+// layers maps each layer's file path (its org.cncf.model.filepath
+// annotation) to its digest in the artifact at digest.
+func (h *pyHarness) layers(t *testing.T, digest string) map[string]string {
+	t.Helper()
+	ref, err := name.NewDigest(h.repository()+"@"+digest, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatalf("reading %s: %v", ref, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, l := range m.Layers {
+		out[l.Annotations["org.cncf.model.filepath"]] = l.Digest.String()
+	}
+	return out
+}
+
+func diffLayers(a, b map[string]string) string {
+	var out []string
+	for p, d := range a {
+		if b[p] != d {
+			out = append(out, fmt.Sprintf("  %s: %s → %s", p, d, b[p]))
+		}
+	}
+	for p, d := range b {
+		if _, ok := a[p]; !ok {
+			out = append(out, fmt.Sprintf("  %s: (none) → %s", p, d))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
 }
 
 // checkPullRequest: one sticky comment reporting the model's metrics and a
@@ -182,21 +234,12 @@ func (h *pyHarness) checkPullRequest(t *testing.T, number int, head string, metr
 	t.Logf("check runs on %.12s: %s", head, strings.Join(names, ", "))
 }
 
-func (h *pyHarness) cosign(t *testing.T, args ...string) {
-	t.Helper()
-	cmd := testenv.Command(t, "", testenv.Tool(t, "cosign"), args...)
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"))
-	if stdout, stderr, err := testenv.TryCmd(t, cmd); err != nil {
-		t.Errorf("cosign %s: %v\n%s%s", strings.Join(args, " "), err, stdout, stderr)
-	}
-}
-
 // TestSklearnWorkflows runs examples/sklearn's real pr.yml (twice: a re-run
-// updates the one sticky comment and pushes the same bytes) and main.yml on
-// the merge of the promotion to dev, as TestIrisWorkflows does for iris: a
-// Python trainer and evaluator (scikit-learn, joblib) through validate →
-// train → eval → drift → package → sign → attest → report → promote.
+// updates the one sticky comment and pushes the same bytes), main.yml on
+// the merge of the promotion to dev, as TestIrisWorkflows does for iris,
+// then monitor.yml on its schedule: a Python trainer and evaluator
+// (scikit-learn, joblib) through validate → train → eval → drift →
+// package → sign → attest → report → promote → monitor.
 func TestSklearnWorkflows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: runs the sklearn example's workflows with act (minutes); skipped under -short")
@@ -247,9 +290,22 @@ func TestSklearnWorkflows(t *testing.T) {
 		if again := h.gh.Comments(owner, h.repoName, pr.Number)[0]; again.ID != comment.ID {
 			t.Errorf("the re-run replaced comment %d with %d instead of updating it", comment.ID, again.ID)
 		}
-		// The trainer is deterministic: a re-run trains the same bytes.
-		if d2, err := h.resolve(t, "1.0.0"); err != nil || d2 != digest {
-			t.Errorf("re-running the run moved 1.0.0 from %s to %s (%v): the Python trainer is not deterministic", digest, d2, err)
+		// The trainer is deterministic: a re-run trains and packages the
+		// same model bytes (model.joblib, config.json). The artifact as a
+		// whole also carries the generated model card, which states when
+		// the training ran: a difference there is logged, not failed.
+		d2, err := h.resolve(t, "1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		was, now := h.layers(t, digest), h.layers(t, d2)
+		for _, f := range []string{"model/model.joblib", "model/config.json"} {
+			if was[f] == "" || was[f] != now[f] {
+				t.Errorf("the re-run packaged %s as %q, the first run as %q: the Python trainer is not deterministic", f, now[f], was[f])
+			}
+		}
+		if d2 != digest {
+			t.Logf("the re-run moved 1.0.0 from %s to %s; layers that differ:\n%s", digest, d2, diffLayers(was, now))
 		}
 		reportOverhead(t, first, second)
 	})
@@ -311,14 +367,79 @@ func TestSklearnWorkflows(t *testing.T) {
 		}) {
 			t.Errorf("no open pull request from mlship/promote-staging; pull requests: %+v", h.gh.PullRequests(owner, h.repoName))
 		}
-		// A deployer checks what dev runs with the real cosign CLI before
-		// unpickling it: signed by the spec's key, with eval and SLSA
-		// provenance attestations.
+		// A deployer checks what dev runs with the real cosign CLIs (v2 and
+		// v3) before unpickling it: signed by the spec's key, with eval and
+		// SLSA provenance attestations and dev's promotion record; mlship
+		// verify --promoted-to dev accepts it, --promoted-to staging not.
 		ref := h.repository() + "@" + got
 		pubKey := filepath.Join(h.repo, "cosign.pub")
-		h.cosign(t, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
-		for _, typ := range []string{sign.EvalPredicateType, sign.ProvenancePredicateType} {
-			h.cosign(t, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", typ, ref)
+		var cosign harness // cosignTool uses none of the harness's fields
+		for _, tool := range []string{"cosign", "cosign3"} {
+			cosign.cosignTool(t, tool, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
+			for _, typ := range []string{sign.EvalPredicateType, sign.ProvenancePredicateType, attest.PromotionType} {
+				cosign.cosignTool(t, tool, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", typ, ref)
+			}
+		}
+		verify := func(args ...string) (int, string) {
+			ios, out, errOut := iostreams.Test(nil)
+			code := cli.Execute(t.Context(), cli.NewFactory(ios, "e2e"), args)
+			return code, out.String() + errOut.String()
+		}
+		if code, out := verify("verify", ref, "--key", pubKey, "--promoted-to", "dev"); code != 0 {
+			t.Errorf("mlship verify --promoted-to dev refused what main.yml promoted: exit %d\n%s", code, out)
+		}
+		if code, out := verify("verify", ref, "--key", pubKey, "--promoted-to", "staging"); code != 1 || !strings.Contains(out, "no promotion record for staging") {
+			t.Errorf("mlship verify --promoted-to staging of a model only promoted to dev: exit %d, want 1 naming the rule\n%s", code, out)
 		}
 	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("schedule_monitor", func(t *testing.T) {
+		// monitor.yml on its schedule checks what dev runs (the model
+		// above, verified first) against the reference profile packaged
+		// with it: a sample measured 40 % larger on every column drifts,
+		// so one alert issue opens for the model.
+		cur := filepath.Join(h.repo, "data", "current.csv")
+		b, err := os.ReadFile(cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, cur, pyScaleCSV(t, b, 1.4))
+		sha := git(t, h.repo, "rev-parse", "HEAD")
+		r := h.act(t, "schedule", "monitor.yml", "refs/heads/main", sha, 3003, 1, []byte(`{"schedule": "17 6 * * *"}`),
+			"--var", "MLSHIP_MONITOR_ENVIRONMENT=dev")
+		if !strings.Contains(r.Output, "alert=true") || !strings.Contains(r.Output, "digest="+digest) {
+			t.Errorf("monitor.yml did not report an alert on dev's %s; act output:\n%s", digest, r.Output)
+		}
+		issues := h.gh.Issues(owner, h.repoName)
+		if len(issues) != 1 || issues[0].State != "open" || !slices.Contains(issues[0].Labels, "model:breast-cancer") {
+			t.Fatalf("want one open alert issue labelled model:breast-cancer, have %+v", issues)
+		}
+		t.Logf("alert issue #%d: %s", issues[0].Number, issues[0].Title)
+	})
+}
+
+// pyScaleCSV multiplies every number of a CSV (but the header) by f.
+func pyScaleCSV(t *testing.T, b []byte, f float64) string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	w := csv.NewWriter(&sb)
+	for i, r := range recs {
+		for j, v := range r {
+			if x, err := strconv.ParseFloat(v, 64); err == nil && i > 0 {
+				r[j] = strconv.FormatFloat(x*f, 'g', 6, 64)
+			}
+		}
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	return sb.String()
 }

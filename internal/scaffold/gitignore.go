@@ -13,6 +13,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueyaml "cuelang.org/go/encoding/yaml"
 
+	"github.com/mlship/mlship/internal/card"
 	"github.com/mlship/mlship/internal/spec"
 )
 
@@ -82,6 +83,16 @@ func specOutputs(ctx context.Context, rendered map[string][]byte, specDir string
 	if e := m.Eval; e != nil {
 		files = append(files, e.MetricsFile, e.ExamplesFile)
 	}
+	// mlship package writes the model card and (from drift.reference) the
+	// reference profile into the spec directory, then packages them: derived
+	// files, which would otherwise change the next training's code digest.
+	// A card the spec packages itself is the team's own.
+	if !packages(m, card.FileName) {
+		files = append(files, card.FileName)
+	}
+	if m.Drift != nil && m.Drift.Reference != "" {
+		files = append(files, profileFile)
+	}
 	var out []string
 	for _, d := range dirs {
 		if d != "" {
@@ -94,6 +105,19 @@ func specOutputs(ctx context.Context, rendered map[string][]byte, specDir string
 		}
 	}
 	return out, nil
+}
+
+// profileFile is pipeline.ProfileFile (scaffold sits below pipeline;
+// TestProfileFileIsPipelines keeps the two equal).
+const profileFile = "reference-profile.json"
+
+func packages(m *spec.Model, p string) bool {
+	for _, f := range m.Package.Files {
+		if path.Clean(f.Path) == p {
+			return true
+		}
+	}
+	return false
 }
 
 // workflowStep is the part of a workflow step workflowOutputs reads.

@@ -124,7 +124,7 @@ func TestWorkflowsMatchExample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range []string{"pr", "main"} {
+		for _, w := range []string{"pr", "main", "monitor"} {
 			got := files[".github/workflows/mlship-"+w+".yml"]
 			if got == nil {
 				t.Fatalf("no %s workflow template", w)

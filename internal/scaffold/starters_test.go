@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlship/mlship/internal/pipeline"
 	"github.com/mlship/mlship/internal/scaffold"
 	"github.com/mlship/mlship/internal/testenv"
 )
 
 // TestStartersWork is what a newcomer does first: `mlship init --template
-// X` in an empty git repository, then validate, train, eval --no-baseline
-// and drift, with the mlship binary of this checkout. Every step must
+// X` in an empty git repository, then validate, train, eval --no-baseline,
+// drift and package, with the mlship binary of this checkout. Every step must
 // succeed as written, what they write must be ignored by git, and a second
 // init must find every file unchanged.
 func TestStartersWork(t *testing.T) {
@@ -82,6 +83,9 @@ func TestStartersWork(t *testing.T) {
 			if out := run("drift", "--spec", "."); !strings.Contains(out, "columns drifted") {
 				t.Errorf("drift: %s", out)
 			}
+			// package writes the model card and the reference profile
+			// into the spec directory: derived files, ignored too.
+			run("package", ".", "oci:"+filepath.Join(t.TempDir(), "layout"))
 
 			// Only what init wrote is left to commit: the outputs of the
 			// steps above are ignored.
@@ -138,4 +142,11 @@ func cleanEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=")
+}
+
+func TestProfileFileIsPipelines(t *testing.T) {
+	t.Parallel()
+	if scaffold.ProfileFileForTest != pipeline.ProfileFile {
+		t.Errorf("scaffold ignores %q, but mlship package writes the reference profile to %q", scaffold.ProfileFileForTest, pipeline.ProfileFile)
+	}
 }

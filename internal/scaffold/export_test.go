@@ -1,0 +1,4 @@
+package scaffold
+
+// ProfileFileForTest exposes profileFile to the external tests.
+const ProfileFileForTest = profileFile
