@@ -42,6 +42,18 @@ func TestWrite(t *testing.T) {
 			b, _ := os.ReadFile(f)
 			write(t, f, append(b, []byte("\n// my change\n")...))
 		}, false, "refusing to overwrite models/churn/model.cue", nil},
+		{"edited data refused", func(t *testing.T, root string) {
+			// CSV carries no marker: a changed data file is the team's.
+			if _, err := Write(context.Background(), root, p, false); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(root, "models/churn/data/train.csv"), []byte("a,b\n1,2\n"))
+		}, false, "refusing to overwrite models/churn/data/train.csv", nil},
+		{"data re-run unchanged", func(t *testing.T, root string) {
+			if _, err := Write(context.Background(), root, p, false); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "", map[string]string{"models/churn/data/train.csv": "unchanged", "models/churn/train.py": "unchanged"}},
 		{"force overwrites", func(t *testing.T, root string) {
 			write(t, filepath.Join(root, "models/churn/model.cue"), []byte("name: \"mine\"\n"))
 		}, true, "", map[string]string{"models/churn/model.cue": "updated"}},
