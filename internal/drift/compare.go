@@ -126,9 +126,6 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 		} else {
 			res.Current = info
 		}
-		for _, c := range l.cols {
-			c.rows[ds] = rows
-		}
 	}
 	l.settle()
 	res.Mode = ModeExact
@@ -168,7 +165,7 @@ func Compare(ctx context.Context, ref, cur Source, cfg Config) (*Result, error) 
 			defer wg.Done()
 			st := &sorter{tight: tight}
 			for i := range next {
-				res.Columns[i] = testColumn(l.cols[i], cfg, l.approx, st)
+				res.Columns[i] = testColumn(l.cols[i], cfg, res.Reference.Rows, l.approx, st)
 				l.cols[i] = nil // let the column's data go
 			}
 		}()
@@ -198,11 +195,11 @@ feed:
 
 // chooseTest picks the configured test or the default for the type and the
 // reference size.
-func chooseTest(c *column, cfg Config) string {
+func chooseTest(c *column, cfg Config, refRows int64) string {
 	if c.cfg.Test != "" {
 		return c.cfg.Test
 	}
-	small := c.rows[refSet] <= cfg.SmallSampleRows
+	small := refRows <= cfg.SmallSampleRows
 	if c.typ == Numerical {
 		if small {
 			return TestKS
@@ -215,14 +212,14 @@ func chooseTest(c *column, cfg Config) string {
 	return TestJensenShannon
 }
 
-func testColumn(c *column, cfg Config, approx bool, st *sorter) ColumnResult {
-	r := testColumnCounts(c, cfg, approx, st)
+func testColumn(c *column, cfg Config, refRows int64, approx bool, st *sorter) ColumnResult {
+	r := testColumnCounts(c, cfg, refRows, approx, st)
 	noteExtreme(&r)
 	return r
 }
 
-func testColumnCounts(c *column, cfg Config, approx bool, st *sorter) ColumnResult {
-	test := chooseTest(c, cfg)
+func testColumnCounts(c *column, cfg Config, refRows int64, approx bool, st *sorter) ColumnResult {
+	test := chooseTest(c, cfg, refRows)
 	r := ColumnResult{
 		Name: c.name, Type: c.typ, Test: test,
 		Missing:   Missing{Reference: c.missing[refSet], Current: c.missing[curSet]},

@@ -186,8 +186,8 @@ func (c *catStore) addString(ds int, s string, n int64) {
 type column struct {
 	name     string
 	typ      ColumnType
-	declared bool // type fixed by the configuration, not inferred
-	cfg      ColumnConfig
+	declared bool          // type fixed by the configuration, not inferred
+	cfg      *ColumnConfig // never nil: the loader's zero config when none
 	num      [2]numStore
 	cat      *catStore
 	// prof is the reference's summary when the reference is a profile.
@@ -198,7 +198,6 @@ type column struct {
 	// of the tests and not in missing.
 	nonFinite [2]int64
 	extreme   [2]int64
-	rows      [2]int64
 	pos       [2]int // field index in each file's header; -1 if absent
 }
 

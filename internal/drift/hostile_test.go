@@ -372,3 +372,23 @@ func TestApproximateParquetColumnByColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryBudgetCategories: category dictionaries cannot be binned; a
+// column with more distinct labels than the budget holds is refused,
+// naming it, instead of growing without bound.
+func TestMemoryBudgetCategories(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("x,id\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "%d,user-%08d\n", i%10, i)
+	}
+	p := writeFile(t, "ids.csv", b.String())
+	_, err := Compare(context.Background(), File(p), File(p), Config{MemoryBudget: 256 << 10, Columns: map[string]ColumnConfig{"id": {Type: Categorical}}})
+	if err == nil || !strings.Contains(err.Error(), `column "id"`) || !strings.Contains(err.Error(), "ignore") {
+		t.Fatalf("err = %v, want a refusal naming column id", err)
+	}
+	if _, err := Compare(context.Background(), File(p), File(p), Config{MemoryBudget: 256 << 10, Columns: map[string]ColumnConfig{"id": {Ignore: true}}}); err != nil {
+		t.Fatalf("with id ignored: %v", err)
+	}
+}

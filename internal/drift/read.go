@@ -53,6 +53,7 @@ type loader struct {
 	approx  bool
 	extra   []string // columns only in the current data set
 	ignored []string
+	zero    ColumnConfig // the configuration of unconfigured columns
 }
 
 func newLoader(cfg Config) *loader {
@@ -65,7 +66,10 @@ func (l *loader) defineColumns(file string, names []string) error {
 		if _, dup := l.byName[n]; dup {
 			return &DataError{File: file, Line: 1, Err: fmt.Errorf("column %q appears twice in the header: column names must be unique", n)}
 		}
-		cc := l.cfg.Columns[n]
+		cc := &l.zero
+		if x, ok := l.cfg.Columns[n]; ok {
+			cc = &x
+		}
 		c := &column{name: n, cfg: cc, pos: [2]int{i, -1}}
 		if cc.Ignore {
 			l.ignored = append(l.ignored, n)
@@ -204,9 +208,38 @@ func truncate(b []byte) string {
 // hold minApproxBins per column and data set is refused rather than
 // exceeded.
 func (l *loader) checkBudget() error {
-	if l.approx || l.used <= l.cfg.MemoryBudget {
+	if l.used <= l.cfg.MemoryBudget {
 		return nil
 	}
+	if !l.approx {
+		if err := l.switchToHistograms(); err != nil {
+			return err
+		}
+	}
+	if l.used <= l.cfg.MemoryBudget {
+		return nil
+	}
+	return l.overBudget()
+}
+
+// overBudget is the refusal when what cannot shrink exceeds the budget:
+// category dictionaries, or the columns themselves.
+func (l *loader) overBudget() error {
+	var worst *column
+	for _, c := range l.cols {
+		if c.cat != nil && (worst == nil || c.cat.bytes > worst.cat.bytes) {
+			worst = c
+		}
+	}
+	if worst != nil && worst.cat.bytes > 0 {
+		return fmt.Errorf("the memory budget of %d bytes is exceeded by category labels: column %q alone has %d distinct values (%d bytes); declare it ignored (drift.columns.%s.ignore: true), or raise the budget", l.cfg.MemoryBudget, worst.name, len(worst.cat.labels), worst.cat.bytes, worst.name)
+	}
+	return fmt.Errorf("the memory budget of %d bytes cannot hold %d columns (%d bytes needed): raise it or ignore columns", l.cfg.MemoryBudget, len(l.cols), l.used)
+}
+
+// switchToHistograms moves every numeric column to histograms sized to
+// what the budget leaves room for.
+func (l *loader) switchToHistograms() error {
 	var numeric, exact int64
 	for _, c := range l.cols {
 		if c.typ == Numerical {
@@ -216,6 +249,9 @@ func (l *loader) checkBudget() error {
 	}
 	if numeric == 0 {
 		return nil // only dictionaries: they are what they are
+	}
+	if l.used-exact > l.cfg.MemoryBudget {
+		return l.overBudget() // not the numbers' fault
 	}
 	room := l.cfg.MemoryBudget - (l.used - exact)
 	nb := int(min(room/(2*numeric*16)-2, approxBins))
