@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -129,6 +131,19 @@ func TestMonitorCommand(t *testing.T) {
 	code, res, _ = run(env, "drifted.csv")
 	if code != 0 || !res.Alert || !res.Drift.DatasetDrift || strings.Join(res.DriftedColumns, ",") != "x" {
 		t.Fatalf("drifted: exit %d alert %v drifted %v share %v", code, res.Alert, res.DriftedColumns, res.Drift.DriftShare)
+	}
+	// Several files by a glob, one gzipped: the same rows as drifted.csv.
+	parts := strings.SplitAfterN(sample(1500, 2, 0.02, 3), "\n", 800)
+	header := parts[0]
+	writeFiles(t, cur, map[string]string{"part-1.csv": strings.Join(parts[:799], "")})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(header + parts[799]))
+	zw.Close()
+	writeFiles(t, cur, map[string]string{"part-2.csv.gz": gz.String()})
+	code, res, stderr = run(env, "part-*")
+	if code != 0 || !res.Alert || res.Drift.Current.Rows != 1500 || strings.Join(res.DriftedColumns, ",") != "x" {
+		t.Fatalf("glob of a CSV and a gzipped CSV: exit %d rows %d drifted %v: %s", code, res.Drift.Current.Rows, res.DriftedColumns, stderr)
 	}
 	code, res, _ = run(env, "wrong.csv", "--fail-on-alert")
 	if code != 1 || !res.Alert || res.Drift.DatasetDrift || len(res.Gates) != 1 || res.Gates[0].Passed {
