@@ -235,18 +235,31 @@ func githubBundles(ctx context.Context, r *Run, req VerifyRequest, sopts []sign.
 	if err != nil {
 		return nil, err
 	}
-	atts, err := c.ListAttestations(ctx, owner, repo, d.DigestStr(), ghapi.AttestationFilter{})
+	// Anyone who may write the repository's attestations adds to this
+	// list: it is untrusted input, bounded in count and bytes.
+	atts, err := c.ListAttestations(ctx, owner, repo, d.DigestStr(), ghapi.AttestationFilter{Limit: maxGitHubBundles})
 	if err != nil {
 		return nil, err
 	}
 	var out [][]byte
+	total := 0
 	for _, a := range atts {
-		if len(a.Bundle) > 0 {
-			out = append(out, a.Bundle)
+		if len(a.Bundle) == 0 {
+			continue
 		}
+		if total += len(a.Bundle); total > maxGitHubBundleBytes {
+			return nil, fmt.Errorf("GitHub's attestations of %s in %s/%s hold more than %d bytes of bundles: refusing to read them", d.DigestStr(), owner, repo, maxGitHubBundleBytes)
+		}
+		out = append(out, a.Bundle)
 	}
 	return out, nil
 }
+
+// Bounds on what --from-github reads from GitHub's attestations API.
+const (
+	maxGitHubBundles     = 100
+	maxGitHubBundleBytes = 16 << 20
+)
 
 // VerifiedLines say what was verified, one line per signature, attestation
 // and gate: who signed (key name and fingerprint, or certificate identity
