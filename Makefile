@@ -11,12 +11,15 @@ TOOLS_DIR ?= $(CURDIR)/.cache/tools
 #
 # Tests that need Debian's python3-sklearn or python3-torch install them with
 # apt-get when run as root (as CI is); where they cannot, they skip and
-# testenv records the skip in $(PYTHON_SKIPS), which test counts at the end.
+# testenv records the skip in $(PYTHON_SKIPS), which test counts at the end
+# ($(PYTHON_RUN), new each run, keeps go test from replaying a cached skip
+# without recording it).
 PYTHON_SKIPS := .cache/python-skips.log
+PYTHON_RUN := .cache/python-run
 
 test: tools
 	MLSHIP_TOOLS_DIR=$(TOOLS_DIR) $(GO) vet ./...
-	@rm -f $(PYTHON_SKIPS)
+	@mkdir -p .cache && rm -f $(PYTHON_SKIPS) && date +%s.%N > $(PYTHON_RUN)
 	MLSHIP_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -timeout 40m ./...; status=$$?; \
 	  n=$$(cat $(PYTHON_SKIPS) 2>/dev/null | wc -l | tr -d ' '); \
 	  echo "make test: $$n test(s) skipped for missing Python packages"; \

@@ -21,6 +21,12 @@ import (
 // with -v).
 const PythonSkipLog = "python-skips.log"
 
+// PythonRunToken is the file, under <repo>/.cache, that `make test` writes
+// afresh before each run. Python reads it so that go test's result cache
+// keys every test that calls Python on it: a cached skip would otherwise
+// be replayed without being recorded, and make test would count too few.
+const PythonRunToken = "python-run"
+
 // debianPackages maps the Python modules the examples import to the Debian
 // packages that provide them (the ones CI installs; DESIGN.md pins
 // python3-sklearn 1.2 and python3-torch 1.13).
@@ -46,6 +52,9 @@ func Python(t testing.TB, modules ...string) string {
 	pkgs, err := packagesFor(modules)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
+	}
+	if root, err := repoRoot(); err == nil {
+		_, _ = os.ReadFile(filepath.Join(root, ".cache", PythonRunToken)) // read for go test's cache key only
 	}
 	if py, _ := findPython(t.Context(), modules); py != "" {
 		return py
