@@ -312,6 +312,12 @@ func (l *Loader) LoadEnvironments(dir string) (*Environments, string, error) {
 // relative to the spec directory, in order of preference.
 var EnvironmentsFiles = []string{"mlship/environments.cue", "mlship/environments.json", "mlship/environments.yaml", "mlship/environments.yml"}
 
+// GeneratedFiles are the files `mlship package` writes beside the spec
+// (the model card, the drift reference profile), relative to the spec
+// directory. They are outputs, never inputs: the training's code digest
+// leaves them out, or packaging would change what the next run trains on.
+var GeneratedFiles = []string{"MODEL_CARD.md", "reference-profile.json"}
+
 // Export returns the spec at path as JSON: as written (raw) or unified
 // with the schema, defaults applied. It is what editors and other tools
 // see when they check a spec against the exported JSON Schema.

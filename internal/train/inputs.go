@@ -118,6 +118,9 @@ func codeDigest(ctx context.Context, m *spec.Model, dir string, p *Prepared) (st
 	for _, name := range spec.EnvironmentsFiles {
 		skip[filepath.Join(dir, filepath.FromSlash(name))] = true
 	}
+	for _, name := range spec.GeneratedFiles {
+		skip[filepath.Join(dir, filepath.FromSlash(name))] = true
+	}
 	prefixes := []string{p.model + string(filepath.Separator)}
 	skip[p.metrics] = true
 	skip[p.model] = true
