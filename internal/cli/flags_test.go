@@ -46,6 +46,9 @@ func TestCommandFlags(t *testing.T) {
 			return NewCmdInit(f, func(o *InitOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"d", "--name", "iris", "--repository", "r.io/x", "--spec-dir", "m", "--action-ref", "v2", "--force"},
 			InitOptions{Root: "d", Name: "iris", Repository: "r.io/x", SpecDir: "m", ActionRef: "v2", Force: true}, ""},
+		{"init template", func(c func(any)) *cobra.Command {
+			return NewCmdInit(f, func(o *InitOptions) error { o.F = nil; c(*o); return nil })
+		}, []string{"d", "-t", "go"}, InitOptions{Root: "d", SpecDir: ".", ActionRef: "v1", Template: "go"}, ""},
 		{"init defaults", func(c func(any)) *cobra.Command {
 			return NewCmdInit(f, func(o *InitOptions) error { o.F = nil; c(*o); return nil })
 		}, nil, InitOptions{Root: ".", SpecDir: ".", ActionRef: "v1"}, ""},
