@@ -49,44 +49,64 @@ var debianPackages = map[string]string{
 // the skip in <repo>/.cache/python-skips.log.
 func Python(t testing.TB, modules ...string) string {
 	t.Helper()
+	e := pythonEnv{root: os.Geteuid() == 0, short: testing.Short()}
+	if p, err := exec.LookPath("python3"); err == nil {
+		e.candidates = append(e.candidates, p)
+	}
+	e.candidates = append(e.candidates, "/usr/bin/python3")
+	if _, err := exec.LookPath("apt-get"); err == nil {
+		e.aptGet = true
+	}
+	if root, err := repoRoot(); err == nil {
+		e.cacheDir = filepath.Join(root, ".cache")
+		_, _ = os.ReadFile(filepath.Join(e.cacheDir, PythonRunToken)) // read for go test's cache key only
+	}
+	return e.python(t, modules)
+}
+
+// pythonEnv is what Python decides with: the interpreters to try, whether
+// apt-get may install, and where skips are recorded.
+type pythonEnv struct {
+	candidates []string
+	root       bool // apt-get can install
+	aptGet     bool // apt-get is on PATH
+	short      bool // -short: never install
+	cacheDir   string
+}
+
+func (e pythonEnv) python(t testing.TB, modules []string) string {
+	t.Helper()
 	pkgs, err := packagesFor(modules)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	if root, err := repoRoot(); err == nil {
-		_, _ = os.ReadFile(filepath.Join(root, ".cache", PythonRunToken)) // read for go test's cache key only
-	}
-	if py, _ := findPython(t.Context(), modules); py != "" {
+	if py, _ := findPython(t.Context(), e.candidates, modules); py != "" {
 		return py
 	}
 	reason := ""
 	switch {
-	case testing.Short():
+	case e.short:
 		reason = "-short does not install packages"
-	case os.Geteuid() != 0:
+	case !e.root:
 		reason = "not running as root, so apt-get cannot install them"
+	case !e.aptGet:
+		reason = "apt-get is not on PATH (not a Debian system)"
 	default:
-		if _, err := exec.LookPath("apt-get"); err != nil {
-			reason = "apt-get is not on PATH (not a Debian system)"
-			break
-		}
 		out, err := aptInstall(t, pkgs)
 		if err != nil {
 			t.Fatalf("testenv: apt-get install %s failed: %v\n%s", strings.Join(pkgs, " "), err, out)
 		}
-		py, why := findPython(t.Context(), modules)
+		py, why := findPython(t.Context(), e.candidates, modules)
 		if py != "" {
 			return py
 		}
 		t.Fatalf("testenv: apt-get installed %s, but no python3 imports %s: %s", strings.Join(pkgs, " "), strings.Join(modules, ", "), why)
 	}
 	msg := fmt.Sprintf("testenv: needs python3 with %s (Debian: apt-get install %s): %s", strings.Join(modules, ", "), strings.Join(pkgs, " "), reason)
-	if root, err := repoRoot(); err == nil {
-		recordSkip(t, filepath.Join(root, ".cache"), msg)
-	} else {
-		t.Logf("testenv: not recording the skip: %v", err)
+	if e.cacheDir != "" {
+		recordSkip(t, e.cacheDir, msg)
 	}
-	t.Skip(msg)
+	t.Skipf("%s", msg)
 	return ""
 }
 
@@ -127,14 +147,9 @@ func packagesFor(modules []string) ([]string, error) {
 	return pkgs, nil
 }
 
-// findPython returns the first candidate interpreter that imports modules,
-// or "" and why none did.
-func findPython(ctx context.Context, modules []string) (string, string) {
-	var candidates []string
-	if p, err := exec.LookPath("python3"); err == nil {
-		candidates = append(candidates, p)
-	}
-	candidates = append(candidates, "/usr/bin/python3")
+// findPython returns the first of candidates that imports modules, or ""
+// and why none did.
+func findPython(ctx context.Context, candidates, modules []string) (string, string) {
 	var why []string
 	seen := map[string]bool{}
 	for _, c := range candidates {

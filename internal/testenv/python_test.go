@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,7 +27,11 @@ func TestPackagesFor(t *testing.T) {
 // it is found.
 func TestFindPython(t *testing.T) {
 	t.Parallel()
-	py, why := findPython(t.Context(), []string{"mlship_no_such_module"})
+	candidates := []string{"/usr/bin/python3"}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append([]string{p}, candidates...)
+	}
+	py, why := findPython(t.Context(), candidates, []string{"mlship_no_such_module"})
 	if py != "" {
 		t.Fatalf("findPython found %s for a module that does not exist", py)
 	}
@@ -36,8 +41,58 @@ func TestFindPython(t *testing.T) {
 	if why == "no python3 found" {
 		t.Skip("no python3 on this machine")
 	}
-	if py, why := findPython(t.Context(), []string{"json"}); py == "" {
+	if py, why := findPython(t.Context(), candidates, []string{"json"}); py == "" {
 		t.Errorf("no python3 imports json: %s", why)
+	}
+}
+
+// TestPythonSkips: where no interpreter has the packages and apt-get may
+// not install them, the test is skipped naming the Debian packages and
+// why, and the skip is recorded for make test's count; an interpreter
+// that has them is returned. No apt-get runs here.
+func TestPythonSkips(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "python-without")
+	if err := os.WriteFile(missing, []byte("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'sklearn'\" >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	present := filepath.Join(dir, "python-with")
+	if err := os.WriteFile(present, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  pythonEnv
+		want string // in the skip message; "" when present is returned
+	}{
+		{"not root", pythonEnv{candidates: []string{missing}, aptGet: true}, "not running as root"},
+		{"no apt-get", pythonEnv{candidates: []string{missing}, root: true}, "apt-get is not on PATH"},
+		{"short", pythonEnv{candidates: []string{missing}, root: true, aptGet: true, short: true}, "-short does not install"},
+		{"second candidate has them", pythonEnv{candidates: []string{missing, present}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.env.cacheDir = t.TempDir()
+			var got string
+			f := capture(t, func(tb testing.TB) { got = tt.env.python(tb, []string{"sklearn", "joblib"}) })
+			log, _ := os.ReadFile(filepath.Join(tt.env.cacheDir, PythonSkipLog))
+			if tt.want == "" {
+				if got != present || f.skipped != "" || f.fatal != "" || len(log) != 0 {
+					t.Errorf("got %q (skipped %q, fatal %q, log %q), want %s", got, f.skipped, f.fatal, log, present)
+				}
+				return
+			}
+			for _, w := range []string{"python3 with sklearn, joblib", "apt-get install python3-sklearn python3-joblib", tt.want} {
+				if !strings.Contains(f.skipped, w) {
+					t.Errorf("skip message %q does not say %q (fatal %q)", f.skipped, w, f.fatal)
+				}
+			}
+			if n := strings.Count(string(log), "\n"); n != 1 || !strings.Contains(string(log), tt.want) {
+				t.Errorf("skip log %q: want one line saying %q", log, tt.want)
+			}
+		})
 	}
 }
 
