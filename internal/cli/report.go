@@ -61,6 +61,7 @@ nothing.`,
 	fl.StringVar(&opts.SpecDir, "spec", "", "spec directory, to point check run annotations at the lines of failed metrics")
 	fl.StringVar(&opts.Model, "model", "", "model name for the report's marker (default: the eval result's model)")
 	fl.StringVar(&opts.CheckName, "check-name", "", "check run name (default \"mlship report (<model>)\")")
+	fl.StringVar(&opts.CardRef, "card", "", "link the model card of the candidate `REF` (the package step's ref output)")
 	return cmd
 }
 

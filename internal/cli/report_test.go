@@ -66,11 +66,11 @@ func TestReportFlags(t *testing.T) {
 	ios, _, _ := iostreams.Test(nil)
 	var got *ReportOptions
 	cmd := NewCmdReport(NewFactory(ios, "test"), func(o *ReportOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--eval", "e.json", "--drift", "d.json", "--dry-run", "--out", "x.md"})
+	cmd.SetArgs([]string{"--eval", "e.json", "--drift", "d.json", "--dry-run", "--out", "x.md", "--card", "r.io/m@sha256:ab"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.EvalFile != "e.json" || got.DriftFile != "d.json" || !got.DryRun || got.Out != "x.md" {
+	if got.EvalFile != "e.json" || got.DriftFile != "d.json" || !got.DryRun || got.Out != "x.md" || got.CardRef != "r.io/m@sha256:ab" {
 		t.Fatalf("%+v", got)
 	}
 	cmd = NewCmdReport(NewFactory(ios, "test"), nil)
@@ -92,7 +92,8 @@ func TestReportDryRunCallsNothing(t *testing.T) {
 	env := reportPREnv(t, dir, srv, pr.Number)
 	ios, stdout, _ := iostreams.Test(env)
 	out := filepath.Join(dir, "body.md")
-	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), ReportRequest: pipeline.ReportRequest{EvalFile: evalPath, DriftFile: driftPath, Out: out, DryRun: true}}); err != nil {
+	card := "r.io/acme/iris@sha256:" + strings.Repeat("ab", 32)
+	if err := runReport(context.Background(), &ReportOptions{F: NewFactory(ios, "test"), ReportRequest: pipeline.ReportRequest{EvalFile: evalPath, DriftFile: driftPath, Out: out, DryRun: true, CardRef: card}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.Requests()); n != 0 {
@@ -104,6 +105,9 @@ func TestReportDryRunCallsNothing(t *testing.T) {
 	body, err := os.ReadFile(out)
 	if err != nil || !strings.HasPrefix(string(body), "<!-- mlship:report:iris -->\n## ✅ iris 1.1.0: eval gates passed for prod") {
 		t.Fatalf("body %.200q, %v", body, err)
+	}
+	if !strings.Contains(string(body), "`mlship card "+card+"`") {
+		t.Fatalf("the report does not link the candidate's card: %.2000s", body)
 	}
 	if !strings.Contains(stdout.String(), "dry run") {
 		t.Fatalf("stdout: %s", stdout)

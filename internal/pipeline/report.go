@@ -25,6 +25,9 @@ type ReportRequest struct {
 	SpecDir   string
 	Model     string
 	CheckName string
+	// CardRef is the candidate's digest reference: the report links its
+	// model card (mlship card REF; the package step's job summary shows it).
+	CardRef string
 }
 
 // ReportResult is what Report did (`mlship report --output json`).
@@ -100,6 +103,9 @@ func reportInput(ctx context.Context, r *Run, req ReportRequest) (report.Input, 
 			return in, err
 		}
 		in.Drift = d
+	}
+	if req.CardRef != "" {
+		in.Card = &report.CardLink{Ref: req.CardRef, URL: r.Env.RunURL()}
 	}
 	return in, nil
 }
