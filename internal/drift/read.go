@@ -223,18 +223,31 @@ func (l *loader) checkBudget() error {
 }
 
 // overBudget is the refusal when what cannot shrink exceeds the budget:
-// category dictionaries, or the columns themselves.
+// category dictionaries (named when they are most of it), or the columns'
+// own bookkeeping.
 func (l *loader) overBudget() error {
 	var worst *column
+	var cats, exact, numeric int64
 	for _, c := range l.cols {
-		if c.cat != nil && (worst == nil || c.cat.bytes > worst.cat.bytes) {
-			worst = c
+		if c.cat != nil {
+			cats += c.cat.bytes
+			if worst == nil || c.cat.bytes > worst.cat.bytes {
+				worst = c
+			}
+		}
+		if c.typ == Numerical {
+			numeric++
+			exact += c.num[0].capBytes + c.num[1].capBytes
 		}
 	}
-	if worst != nil && worst.cat.bytes > 0 {
+	if worst != nil && cats > l.cfg.MemoryBudget/2 {
 		return fmt.Errorf("the memory budget of %d bytes is exceeded by category labels: column %q alone has %d distinct values (%d bytes); declare it ignored (drift.columns.%s.ignore: true), or raise the budget", l.cfg.MemoryBudget, worst.name, len(worst.cat.labels), worst.cat.bytes, worst.name)
 	}
-	return fmt.Errorf("the memory budget of %d bytes cannot hold %d columns (%d bytes needed): raise it or ignore columns", l.cfg.MemoryBudget, len(l.cols), l.used)
+	need := l.used
+	if !l.approx {
+		need = l.used - exact + 2*numeric*histBytes(minApproxBins)
+	}
+	return fmt.Errorf("the memory budget of %d bytes cannot hold %d columns: raise it to at least %d bytes (--memory-budget or drift.memoryBudget) or ignore columns", l.cfg.MemoryBudget, len(l.cols), need)
 }
 
 // switchToHistograms moves every numeric column to histograms sized to
