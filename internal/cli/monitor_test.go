@@ -234,3 +234,42 @@ func TestDriftProfileOutAndIn(t *testing.T) {
 		t.Errorf("--reference with --reference-profile: exit %d, want 2", code)
 	}
 }
+
+// TestMonitorIssueFailureKeepsReport: when the alert issue cannot be kept
+// (no token), the run fails, but the report, outputs and summary are
+// written first.
+func TestMonitorIssueFailureKeepsReport(t *testing.T) {
+	t.Parallel()
+	host := testenv.InProcessRegistry(t)
+	dir := monitorSpec(t, host)
+	env := map[string]string{"COSIGN_PASSWORD": "pw", "MLSHIP_CACHE_DIR": t.TempDir()}
+	keys := filepath.Join(t.TempDir(), "cosign")
+	if code, _, stderr := mlship(t, env, "keygen", "--output-key-prefix", keys); code != 0 {
+		t.Fatalf("keygen: %s", stderr)
+	}
+	if code, _, stderr := mlship(t, env, "push", dir, "--tag", "prod"); code != 0 {
+		t.Fatalf("push: %s", stderr)
+	}
+	if code, _, stderr := mlship(t, env, "sign", host+"/iris:prod", "--key", keys+".key"); code != 0 {
+		t.Fatalf("sign: %s", stderr)
+	}
+	cur := filepath.Join(t.TempDir(), "cur.csv")
+	writeFiles(t, filepath.Dir(cur), map[string]string{"cur.csv": sample(500, 2, 0, 5)})
+	gh := t.TempDir()
+	aenv := actionsEnv(gh)
+	aenv["GITHUB_REPOSITORY"] = "acme/iris"
+	for k, v := range env {
+		aenv[k] = v
+	}
+	out := filepath.Join(gh, "report.json")
+	code, _, stderr := mlship(t, aenv, "monitor", dir, "--environment", "prod", "--current", cur, "--key", keys+".pub", "--out", out)
+	if code != 1 || !strings.Contains(stderr, "alert issue") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("report not written: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(gh, "output")); !strings.Contains(string(b), "alert") {
+		t.Errorf("outputs not written: %s", b)
+	}
+}

@@ -131,9 +131,13 @@ func Monitor(ctx context.Context, r *Run, req MonitorRequest) (*MonitorResult, e
 	}
 	rep.Digest = digest
 	res := &MonitorResult{Report: *rep, Ref: ref, ReportPath: req.Out}
+	// The issue is kept first (the report names it); when GitHub fails,
+	// the report, outputs and summary are still written, then the error
+	// returned: a check that ran is not lost.
+	var issueErr error
 	if r.Actions.Active() && !req.NoIssue {
-		if res.Issue, err = syncAlert(ctx, r, m, req, res); err != nil {
-			return res, err
+		if res.Issue, issueErr = syncAlert(ctx, r, m, req, res); issueErr != nil {
+			issueErr = fmt.Errorf("alert issue: %w", issueErr)
 		}
 	}
 	if req.Out != "" {
@@ -154,6 +158,9 @@ func Monitor(ctx context.Context, r *Run, req MonitorRequest) (*MonitorResult, e
 	if err := r.Summary(MonitorSummary(res)); err != nil {
 		return nil, err
 	}
+	if issueErr != nil {
+		return res, issueErr
+	}
 	failOn := req.FailOnAlert || (m.Monitor != nil && m.Monitor.Alert.FailOnAlert)
 	if res.Alert && failOn {
 		return res, fmt.Errorf("monitor alert for %s (%s): %s", req.Environment, oci.ShortDigest(digest), strings.Join(res.Reasons, "; "))
@@ -165,7 +172,7 @@ func Monitor(ctx context.Context, r *Run, req MonitorRequest) (*MonitorResult, e
 func syncAlert(ctx context.Context, r *Run, m *spec.Model, req MonitorRequest, res *MonitorResult) (*alert.Outcome, error) {
 	gh, err := r.GitHubClient(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("alert issue: %w", err)
+		return nil, err
 	}
 	var opts []alert.Option
 	dispatch := req.Dispatch
