@@ -94,9 +94,10 @@ type Lineage struct {
 	Runner    string            `yaml:"runner,omitempty" json:"runner,omitempty"`
 	Toolchain map[string]string `yaml:"toolchain,omitempty" json:"toolchain,omitempty"`
 	Framework string            `yaml:"framework,omitempty" json:"framework,omitempty"`
-	// EvaluatedAt and EvalPassed come from the eval result on the card.
-	EvaluatedAt string `yaml:"evaluatedAt,omitempty" json:"evaluatedAt,omitempty"`
-	EvalPassed  *bool  `yaml:"evalPassed,omitempty" json:"evalPassed,omitempty"`
+	// EvalPassed comes from the eval result on the card. The evaluation's
+	// time is left out on purpose: the card is a layer, and a re-run of the
+	// same commit must package the same bytes (the same digest).
+	EvalPassed *bool `yaml:"evalPassed,omitempty" json:"evalPassed,omitempty"`
 }
 
 // Card is a parsed model card.

@@ -243,3 +243,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestGenerateIsReproducible: a re-run of the same commit evaluates again
+// (a new evaluatedAt) and trains again or reuses the run; the card is a
+// layer, so it must be the same bytes or the re-run pushes a new digest.
+func TestGenerateIsReproducible(t *testing.T) {
+	t.Parallel()
+	first, later := irisEval(), irisEval()
+	later.EvaluatedAt = "2026-12-03T09:30:00Z"
+	a, err := Generate(Input{Spec: irisSpec(), Eval: first, Run: irisRun()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Generate(Input{Spec: irisSpec(), Eval: later, Run: irisRun()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Fatalf("the card changed with the evaluation time alone:\n%s\n---- vs ----\n%s", a, b)
+	}
+}

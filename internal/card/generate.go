@@ -120,7 +120,6 @@ func lineageOf(in Input) *Lineage {
 		}
 	}
 	if ev := in.Eval; ev != nil {
-		l.EvaluatedAt = ev.EvaluatedAt
 		passed := ev.Passed
 		l.EvalPassed = &passed
 	}
@@ -290,9 +289,6 @@ func writeEval(b *strings.Builder, ev *attest.EvalResult) {
 	fmt.Fprintf(b, "Gates %s", verdict)
 	if ev.Environment != "" {
 		fmt.Fprintf(b, " for %s", e(ev.Environment))
-	}
-	if ev.EvaluatedAt != "" {
-		fmt.Fprintf(b, " (evaluated %s)", e(ev.EvaluatedAt))
 	}
 	b.WriteString(".")
 	if bl := ev.Baseline; bl != nil {
