@@ -126,16 +126,17 @@ func lineageOf(in Input) *Lineage {
 	return l
 }
 
-// runnerString is "os/arch", then the runner's name and labels.
+// runnerString is "os/arch", then the runner's environment and labels.
+// The runner's name is left out, as are the run's times (they are in the
+// provenance attestation): the card is a layer, and the same commit
+// trained again on another machine of the same labels must package the
+// same bytes.
 func runnerString(r lineage.Runner) string {
 	s := r.OS + "/" + r.Arch
 	if r.OS == "" && r.Arch == "" {
 		s = ""
 	}
 	var extra []string
-	if r.Name != "" {
-		extra = append(extra, r.Name)
-	}
 	if r.Environment != "" {
 		extra = append(extra, r.Environment)
 	}
@@ -259,7 +260,7 @@ func writeTraining(b *strings.Builder, m *spec.Model, run *lineage.Record) {
 		}
 		s := run.Inputs.Seed
 		seed = &s
-		fmt.Fprintf(b, "Trained %s on %s in %.1f s (status %s).\n\n", run.End.UTC().Format("2006-01-02 15:04 UTC"), e(runnerString(run.Runner)), run.Duration, e(run.Status))
+		fmt.Fprintf(b, "Trained on %s (status %s); the run's times are in its provenance attestation.\n\n", e(runnerString(run.Runner)), e(run.Status))
 	} else {
 		b.WriteString("No training run matches the packaged files: the values below are the spec's.\n\n")
 	}
