@@ -419,6 +419,72 @@ func TestSklearnWorkflows(t *testing.T) {
 		}
 		t.Logf("alert issue #%d: %s", issues[0].Number, issues[0].Title)
 	})
+
+	t.Run("verified_pull", func(t *testing.T) {
+		// model.joblib is a pickle: loading it runs what it names. A
+		// deployer pulls dev's model with --verify and loads it; an
+		// attacker who can push to the registry but has no signing key
+		// moves the dev tag to a model that runs code when loaded; the
+		// deployer's verified pull refuses it before any byte lands.
+		py := testenv.Python(t, "sklearn", "joblib")
+		pubKey := filepath.Join(h.repo, "cosign.pub")
+		mlship := func(args ...string) (int, string) {
+			ios, out, errOut := iostreams.Test(map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()})
+			code := cli.Execute(t.Context(), cli.NewFactory(ios, "e2e"), args)
+			return code, out.String() + errOut.String()
+		}
+		pull := []string{"--verify", "--key", pubKey, "--promoted-to", "dev"}
+		good := filepath.Join(t.TempDir(), "good")
+		if code, out := mlship(append([]string{"pull", h.repository() + ":dev", good}, pull...)...); code != 0 {
+			t.Fatalf("the verified pull of dev failed: exit %d\n%s", code, out)
+		}
+		eval := testenv.Command(t, h.repo, py, "evaluate.py", "--model", filepath.Join(good, "model"), "--data", "data/eval.csv", "--metrics", filepath.Join(t.TempDir(), "eval.json"))
+		if out := testenv.RunCmd(t, eval); !strings.Contains(out, "accuracy 0.9") {
+			t.Errorf("the pulled model does not evaluate as trained: %s", out)
+		}
+
+		marker := filepath.Join(t.TempDir(), "code-ran")
+		evil := filepath.Join(t.TempDir(), "evil")
+		copyTree(t, h.repo, evil)
+		payload := "import os, pickle\n" +
+			"class P:\n    def __reduce__(self):\n        return (os.system, ('touch ' + os.environ['MARKER'],))\n" +
+			"os.makedirs('model', exist_ok=True)\npickle.dump(P(), open('model/model.joblib', 'wb'))\n"
+		// The attacker keeps the real config.json beside the crafted pickle.
+		if err := copyFile(filepath.Join(good, "model", "config.json"), filepath.Join(evil, "model", "config.json")); err != nil {
+			t.Fatal(err)
+		}
+		mk := testenv.Command(t, evil, py, "-c", payload)
+		mk.Env = append(os.Environ(), "MARKER="+marker)
+		testenv.RunCmd(t, mk)
+		// The threat is real: joblib.load runs it.
+		load := testenv.Command(t, evil, py, "-c", "import joblib; joblib.load('model/model.joblib')")
+		load.Env = append(os.Environ(), "MARKER="+marker)
+		testenv.TryCmd(t, load)
+		if _, err := os.Stat(marker); err != nil {
+			t.Fatalf("joblib.load of the crafted pickle did not run its code (%v): the attack this test guards against is not shown", err)
+		}
+		if err := os.Remove(marker); err != nil {
+			t.Fatal(err)
+		}
+		if code, out := mlship("push", evil, "--repository", h.repository(), "--tag", "dev"); code != 0 {
+			t.Fatalf("pushing the attacker's model: exit %d\n%s", code, out)
+		}
+		if d, err := h.resolve(t, "dev"); err != nil || d == digest {
+			t.Fatalf("the attacker's push did not move dev (%s, %v)", d, err)
+		}
+		bad := filepath.Join(t.TempDir(), "bad")
+		code, out := mlship(append([]string{"pull", h.repository() + ":dev", bad}, pull...)...)
+		if code == 0 {
+			t.Fatalf("the verified pull accepted an unsigned model under dev:\n%s", out)
+		}
+		if _, err := os.Stat(bad); !os.IsNotExist(err) {
+			t.Errorf("the refused pull left %s behind (%v)", bad, err)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("the attacker's code ran")
+		}
+		t.Logf("refused, exit %d: %s", code, strings.TrimSpace(out))
+	})
 }
 
 // pyScaleCSV multiplies every number of a CSV (but the header) by f.
