@@ -191,18 +191,20 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	sum.Deployments = len(r.gh.deployments)
 
-	// 15. Pull prod back, verified.
+	// 15. Pull prod back, verified, as a deployer does: signed, attested,
+	// and promoted to prod (the signed promotion record apply attached).
 	pol, err := sign.PolicyFromSpec(m, "prod", noEnv)
 	if err != nil {
 		return nil, err
 	}
+	pol.Attestations = append(pol.Attestations, sign.NewPromotionRule("prod"))
 	pulledDir := filepath.Join(r.o.Dir, "pulled")
 	pr, err := oci.Pull(ctx, r.repoRef+":prod", pulledDir, oci.WithPlainHTTP(true), oci.WithVerifier(pol.Verifier(sign.WithNameOptions(name.Insecure))))
 	if err != nil {
 		return nil, fmt.Errorf("pulling prod with verification: %w", err)
 	}
 	sum.Pulled = pulledDir
-	r.say("pull", "%s:prod verified (signature, eval and provenance attestations) and pulled: %s → %s", r.repoRef, strings.Join(pr.Files, ", "), pulledDir)
+	r.say("pull", "%s:prod verified (signature, eval and provenance attestations, promotion record for prod) and pulled: %s → %s", r.repoRef, strings.Join(pr.Files, ", "), pulledDir)
 
 	fmt.Fprintf(r.o.Out, "\ndone in %s. Look at:\n", r.o.Dir)
 	for _, l := range [][2]string{
@@ -433,7 +435,7 @@ func (r *run) promote(ctx context.Context, m *spec.Model, env, digest string) (s
 	if err != nil {
 		return "", fmt.Errorf("promoting to %s: %w", env, err)
 	}
-	return fmt.Sprintf("%s: PR #%d approved by demo-reviewer and merged; rules passed (%s); tag %s:%s → %s, deployment recorded", env, pr, rulesText(pl, env), r.repoRef, env, oci.ShortDigest(digest)), nil
+	return fmt.Sprintf("%s: PR #%d approved by demo-reviewer and merged; rules passed (%s); promotion record signed; tag %s:%s → %s, deployment recorded", env, pr, rulesText(pl, env), r.repoRef, env, oci.ShortDigest(digest)), nil
 }
 
 func (r *run) git(ctx context.Context, args ...string) error {
