@@ -179,8 +179,9 @@ func anchor(p string) string { return "/" + strings.TrimPrefix(path.Clean(p), ".
 func renderGitignore(entries []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Outputs mlship writes and private keys: never commit them. Derived from\n")
-	b.WriteString("# the spec's train.outputs and eval files, the files the workflows' steps\n")
-	b.WriteString("# write (out, report, plan-out) and mlship keygen's PREFIX.key.\n")
+	b.WriteString("# the spec's train.outputs and eval files, the model card and reference\n")
+	b.WriteString("# profile mlship package writes, the files the workflows' steps write\n")
+	b.WriteString("# (out, report, plan-out) and mlship keygen's PREFIX.key.\n")
 	for _, e := range entries {
 		b.WriteString(e + "\n")
 	}
