@@ -206,6 +206,13 @@ func (p *Promoter) verifiedRecords(ctx context.Context, pol *sign.Policy, env, d
 		if err != nil || rec.Environment != env {
 			continue
 		}
+		if rec.Repository != p.repo {
+			// A record written by another repository's promotion (an
+			// organisation-wide key, the bytes copied here with their
+			// referrers) says nothing of this model's environments.
+			return "", nil, &sign.Refusal{Ref: ref, Rule: "promotion record of another repository",
+				Detail: fmt.Sprintf("a record for %s about %s names repository %q, not %s", env, digest, rec.Repository, p.repo)}
+		}
 		recs = append(recs, rec)
 	}
 	if len(recs) == 0 {
