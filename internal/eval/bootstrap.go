@@ -63,9 +63,10 @@ func quantile(xs []float64, q float64) float64 {
 	return xs[i] + (h-float64(i))*(xs[i+1]-xs[i])
 }
 
-// pair returns the values of metric for the ids present, with the metric, in
-// both example sets, in the order of cur.
-func pair(cur, base *Examples, metric string) (c, b []float64) {
+// Pair returns the values of metric for the ids present, with the metric,
+// in both example sets, in the order of cur: the paired samples that
+// PairedBootstrap takes (eval against the baseline, mlship diff A B).
+func Pair(cur, base *Examples, metric string) (c, b []float64) {
 	cv, ok1 := cur.Values[metric]
 	bv, ok2 := base.Values[metric]
 	if !ok1 || !ok2 {

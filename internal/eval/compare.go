@@ -132,7 +132,7 @@ func Compare(model *spec.Model, cur Current, base *Baseline, opts ...Option) (*R
 	for _, name := range names {
 		c := compareOne(name, res.Thresholds[name], gated[name], cur, base)
 		if withCI {
-			cv, bv := pair(cur.Examples, baseEx, name)
+			cv, bv := Pair(cur.Examples, baseEx, name)
 			if len(cv) > 0 {
 				ci, err := PairedBootstrap(cv, bv, bs.Samples, bs.Confidence, bs.Seed)
 				if err != nil {

@@ -414,7 +414,7 @@ func diffMetrics(a, b *diffInput, m *spec.Model) ([]MetricDelta, []string) {
 			d.Verdict = verdict(delta, d.Direction)
 		}
 		if a.examples != nil && b.examples != nil {
-			cur, base := pairExamples(b.examples, a.examples, k)
+			cur, base := eval.Pair(b.examples, a.examples, k)
 			if len(cur) > 0 {
 				if ci, err := eval.PairedBootstrap(cur, base, bs.Samples, bs.Confidence, bs.Seed); err == nil {
 					d.CI = &ci

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"path"
 	"strings"
 	"text/tabwriter"
@@ -87,28 +86,6 @@ func bootstrapSettings(m *spec.Model, ev *attest.EvalResult) attest.BootstrapCon
 		bs.Confidence = 0.95
 	}
 	return bs
-}
-
-// pairExamples returns metric's values for the ids both sets have, in
-// cur's order (as eval pairs a model with its baseline).
-func pairExamples(cur, base *eval.Examples, metric string) (c, b []float64) {
-	cv, ok1 := cur.Values[metric]
-	bv, ok2 := base.Values[metric]
-	if !ok1 || !ok2 {
-		return nil, nil
-	}
-	idx := make(map[string]int, len(base.IDs))
-	for j, id := range base.IDs {
-		idx[id] = j
-	}
-	for i, id := range cur.IDs {
-		j, ok := idx[id]
-		if !ok || i >= len(cv) || j >= len(bv) || math.IsNaN(cv[i]) || math.IsNaN(bv[j]) {
-			continue
-		}
-		c, b = append(c, cv[i]), append(b, bv[j])
-	}
-	return c, b
 }
 
 // WriteText writes three tables: changed files, metrics, changed lineage.
