@@ -229,7 +229,7 @@ func (c *Client) Resolve(ctx context.Context, ref string, opts ...Option) (strin
 		return "", err
 	}
 	var desc *v1.Descriptor
-	err = withRetry(ctx, func() error {
+	err = reg.retry(ctx, func() error {
 		desc, err = remote.Head(t.ref, reg.remoteOpts(ctx)...)
 		return err
 	})

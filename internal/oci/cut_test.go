@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlship/mlship/internal/oci/ocitest"
 	"github.com/mlship/mlship/internal/testenv"
@@ -60,9 +61,11 @@ func TestPullCutConnection(t *testing.T) {
 					ref := proxy.Host + "/cut/" + l.name[:3] + "@" + res.Digest
 					before := proxy.Cuts()
 
+					// Without retries a cut blob fails the pull.
+					once := WithRetries(1, time.Millisecond)
 					fresh := filepath.Join(t.TempDir(), "out", "model")
-					if _, err := Pull(ctx, ref, fresh); err == nil {
-						t.Fatalf("Pull through a cut connection succeeded")
+					if _, err := Pull(ctx, ref, fresh, once); err == nil {
+						t.Fatalf("Pull through a cut connection succeeded without a retry")
 					} else {
 						t.Logf("refused as it should be: %v", err)
 					}
@@ -71,12 +74,26 @@ func TestPullCutConnection(t *testing.T) {
 					// An existing model replaced with --force stays as it was.
 					kept := filepath.Join(t.TempDir(), "model")
 					writeFiles(t, kept, map[string]string{"old.bin": "old weights"})
-					if _, err := Pull(ctx, ref, kept, WithForce(true)); err == nil {
+					if _, err := Pull(ctx, ref, kept, WithForce(true), once); err == nil {
 						t.Fatalf("Pull --force through a cut connection succeeded")
 					}
 					ents, _ := os.ReadDir(kept)
 					if len(ents) != 1 || ents[0].Name() != "old.bin" {
 						t.Errorf("the target was changed by a failed pull: %v", ents)
+					}
+
+					// With retries the blob is resumed (Range) where the
+					// registry serves ranges; either way, a model is whole
+					// or absent.
+					out := filepath.Join(t.TempDir(), "resumed", "model")
+					if _, err := Pull(ctx, ref, out, WithRetries(8, time.Millisecond)); err != nil {
+						t.Logf("%s: pull with retries failed: %v", reg.name, err)
+						if reg.name == "distribution" {
+							t.Errorf("Distribution serves ranges: the cut pull should have resumed: %v", err)
+						}
+						assertAbsent(t, filepath.Dir(out))
+					} else {
+						sameTree(t, filepath.Join(dir, l.file.Path), filepath.Join(out, l.file.Path))
 					}
 					if proxy.Cuts() == before {
 						t.Errorf("the proxy cut nothing: the test proves nothing")

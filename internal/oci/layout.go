@@ -60,7 +60,17 @@ func (s *layoutSink) has(_ context.Context, d v1.Hash) (bool, error) {
 
 // putStream writes body to a temporary file while hashing it, then
 // renames it to its digest.
-func (s *layoutSink) putStream(ctx context.Context, body io.Reader, _ int64, digest func() v1.Hash) (v1.Hash, error) {
+func (s *layoutSink) putStream(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error) {
+	hp := newHashPipe(body, s.buf, 4, prog)
+	defer hp.Close()
+	d, err := s.write(ctx, hp, hp.digest)
+	if err != nil {
+		return v1.Hash{}, 0, err
+	}
+	return d, hp.size(), nil
+}
+
+func (s *layoutSink) write(ctx context.Context, body io.Reader, digest func() v1.Hash) (v1.Hash, error) {
 	dir := filepath.Join(s.t.layout, "blobs", "sha256")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return v1.Hash{}, fmt.Errorf("OCI layout %s: %w", s.t.layout, err)
@@ -84,9 +94,18 @@ func (s *layoutSink) putStream(ctx context.Context, body io.Reader, _ int64, dig
 	return d, nil
 }
 
-func (s *layoutSink) putKnown(ctx context.Context, d v1.Hash, body io.Reader, _ int64) error {
+func (s *layoutSink) putKnown(ctx context.Context, d v1.Hash, _ int64, open func() (io.ReadCloser, error)) error {
+	body, err := open()
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	return s.putBytes(ctx, d, body)
+}
+
+func (s *layoutSink) putBytes(ctx context.Context, d v1.Hash, body io.Reader) error {
 	h := sha256.New()
-	got, err := s.putStream(ctx, io.TeeReader(body, h), -1, func() v1.Hash {
+	got, err := s.write(ctx, io.TeeReader(body, h), func() v1.Hash {
 		return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 	})
 	if err != nil {
@@ -100,7 +119,7 @@ func (s *layoutSink) putKnown(ctx context.Context, d v1.Hash, body io.Reader, _ 
 }
 
 func (s *layoutSink) putManifest(ctx context.Context, raw []byte, d v1.Hash) error {
-	if err := s.putKnown(ctx, d, bytes.NewReader(raw), int64(len(raw))); err != nil {
+	if err := s.putBytes(ctx, d, bytes.NewReader(raw)); err != nil {
 		return err
 	}
 	if s.t.layoutDig != "" && s.t.layoutDig != d.String() {

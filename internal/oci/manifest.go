@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	modelspec "github.com/modelpack/model-spec/specs-go/v1"
@@ -109,23 +110,53 @@ func (s *registrySource) digestRef(d v1.Hash) string {
 	return s.ref.Context().Digest(d.String()).String()
 }
 
+// manifestAccept are the manifest media types a pull asks for.
+var manifestAccept = strings.Join([]string{
+	ManifestMediaType,
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+}, ", ")
+
+// resolveRaw fetches the manifest ref names. Its size is checked before
+// it is read (a Content-Length above the limit is refused unread, and the
+// body is never read past the limit), and its bytes against the digest.
 func (s *registrySource) resolveRaw(ctx context.Context) (v1.Hash, []byte, error) {
-	var desc *remote.Descriptor
-	err := withRetry(ctx, func() error {
-		var err error
-		desc, err = remote.Get(s.ref, s.reg.remoteOpts(ctx)...)
-		return err
+	var raw []byte
+	var want string
+	err := s.reg.retry(ctx, func() error {
+		resp, err := s.reg.do(ctx, http.MethodGet, s.reg.url("manifests/"+s.ref.Identifier()), nil, 0, map[string]string{"Accept": manifestAccept})
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return regError(resp, "fetching manifest "+s.ref.String())
+		}
+		if resp.ContentLength > maxManifestSize {
+			return refusef("manifest %s is too large (%d bytes, at most %d)", s.ref, resp.ContentLength, maxManifestSize)
+		}
+		raw, err = readAllLimit(resp.Body, maxManifestSize)
+		if err != nil {
+			if retriable(err) {
+				return err
+			}
+			return refusef("manifest %s is too large (%v)", s.ref, err)
+		}
+		want = resp.Header.Get("Docker-Content-Digest")
+		return nil
 	})
 	if err != nil {
 		return v1.Hash{}, nil, fmt.Errorf("fetching manifest %s: %w", s.ref, err)
 	}
-	if len(desc.Manifest) > maxManifestSize {
-		return v1.Hash{}, nil, fmt.Errorf("manifest %s is too large (%d bytes)", s.ref, len(desc.Manifest))
+	got := sha256Hash(raw)
+	if dg, ok := s.ref.(name.Digest); ok {
+		want = dg.DigestStr()
 	}
-	if sha256Hash(desc.Manifest) != desc.Digest {
-		return v1.Hash{}, nil, fmt.Errorf("manifest %s does not match its digest %s", s.ref, desc.Digest)
+	if want != "" && want != got.String() {
+		return v1.Hash{}, nil, refusef("manifest %s does not match its digest %s", s.ref, want)
 	}
-	return desc.Digest, desc.Manifest, nil
+	return got, raw, nil
 }
 
 func (s *registrySource) blob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {

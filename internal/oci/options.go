@@ -37,10 +37,18 @@ type options struct {
 	chunkSize    int
 	userAgent    string
 	tagFilter    func(tag string) bool
+	idleTimeout  time.Duration
+	retry        retryPolicy
+	uploadChunk  int
+	hints        map[string]string
+	hintFrom     string
+	noTagHints   bool
+	layerHints   map[string]hint
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{jobs: 4, chunkSize: 1 << 20, progress: progress.Nop{}, keychain: authn.DefaultKeychain}
+	o := &options{jobs: 4, chunkSize: 1 << 20, progress: progress.Nop{}, keychain: authn.DefaultKeychain,
+		idleTimeout: DefaultIdleTimeout, retry: defaultRetryPolicy(), uploadChunk: DefaultUploadChunk}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -94,8 +102,9 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 
 // WithMonolithic forces (true) or forbids (false) monolithic blob uploads:
 // the digest is computed (or read from the cache) first, then the blob goes
-// in one PUT. By default it is used for ghcr.io, which rejects large
-// chunked uploads, and streamed single-pass uploads elsewhere.
+// in one PUT. By default uploads are chunked and single-pass, and a
+// registry found at run time not to take chunked uploads gets monolithic
+// ones.
 func WithMonolithic(b bool) Option { return func(o *options) { o.monolithic = &b } }
 
 // WithVerifier calls v with the resolved digest before Pull downloads
@@ -145,3 +154,66 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 func WithTagFilter(keep func(tag string) bool) Option {
 	return func(o *options) { o.tagFilter = keep }
 }
+
+// WithIdleTimeout abandons (and retries, resuming where it can) any
+// request whose body or response moves no byte for d; 0 disables it.
+// Default DefaultIdleTimeout (60 s).
+func WithIdleTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d >= 0 {
+			o.idleTimeout = d
+		}
+	}
+}
+
+// WithRetries sets how many times each registry request is tried in all
+// (at least 1; default DefaultRetries) and the first backoff (doubled per
+// try, with jitter, at most 8 s; a Retry-After answer overrides it, up to
+// 60 s).
+func WithRetries(attempts int, firstBackoff time.Duration) Option {
+	return func(o *options) {
+		if attempts >= 1 {
+			o.retry.attempts = attempts
+		}
+		if firstBackoff > 0 {
+			o.retry.base = firstBackoff
+			o.retry.max = max(o.retry.max, firstBackoff)
+		}
+	}
+}
+
+// WithUploadChunkSize sets the PATCH size of chunked uploads (default 8
+// MiB; at least 256 KiB): the memory each parallel upload holds, and what
+// one cut connection costs again at most. The registry's announced limits
+// and 413 answers make it smaller.
+func WithUploadChunkSize(n int) Option {
+	return func(o *options) {
+		if n >= minUploadChunk && n <= maxUploadChunk {
+			o.uploadChunk = n
+		}
+	}
+}
+
+// WithHints names digests that files are expected to have (path relative
+// to the model root -> sha256:...; e.g. the outputs run.json lists): a
+// raw layer whose hinted digest the registry already has is hashed (read
+// once) and, when it matches, not uploaded.
+func WithHints(h map[string]string) Option {
+	return func(o *options) {
+		if o.hints == nil {
+			o.hints = map[string]string{}
+		}
+		for k, v := range h {
+			o.hints[k] = v
+		}
+	}
+}
+
+// WithHintFrom uses the manifest at ref (host/repo:tag or @digest) as a
+// hint of which layers a push may find in the registry already; by
+// default Push uses the manifest already at its destination tag.
+func WithHintFrom(ref string) Option { return func(o *options) { o.hintFrom = ref } }
+
+// WithoutTagHints stops Push from reading the manifest already at its
+// destination tag for hints.
+func WithoutTagHints() Option { return func(o *options) { o.noTagHints = true } }

@@ -1,15 +1,16 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -62,11 +63,13 @@ type sink interface {
 	// has reports whether the blob is already there, mounting it from
 	// another repository when it can.
 	has(ctx context.Context, d v1.Hash) (bool, error)
-	// putStream stores body, whose digest digest() returns once body has
-	// been read to EOF.
-	putStream(ctx context.Context, body io.Reader, size int64, digest func() v1.Hash) (v1.Hash, error)
-	// putKnown stores a blob of known digest.
-	putKnown(ctx context.Context, d v1.Hash, body io.Reader, size int64) error
+	// putStream stores body, hashing it on the way (read once), and
+	// returns its digest and size; prog, if not nil, gets the bytes as
+	// they are stored.
+	putStream(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error)
+	// putKnown stores a blob of known digest; open gives its bytes (again
+	// for a retry).
+	putKnown(ctx context.Context, d v1.Hash, size int64, open func() (io.ReadCloser, error)) error
 	putManifest(ctx context.Context, raw []byte, d v1.Hash) error
 	// monolithic says the sink needs the digest before the bytes.
 	monolithic() bool
@@ -122,11 +125,12 @@ func (c *Client) Push(ctx context.Context, src Source, ref string, opts ...Optio
 		if err != nil {
 			return Result{}, err
 		}
-		mono := t.ref.Context().RegistryStr() == "ghcr.io"
+		mono := false
 		if o.monolithic != nil {
 			mono = *o.monolithic
 		}
 		s = &registrySink{reg: reg, ref: t.ref, cache: o.cache, mono: mono}
+		o.layerHints = layerHints(ctx, t, reg, o)
 	}
 
 	var total int64
@@ -154,7 +158,7 @@ func (c *Client) Push(ctx context.Context, src Source, ref string, opts ...Optio
 	if ok, err := s.has(ctx, cfgDigest); err != nil {
 		return Result{}, err
 	} else if !ok {
-		if err := s.putKnown(ctx, cfgDigest, strings.NewReader(string(cfg)), int64(len(cfg))); err != nil {
+		if err := s.putKnown(ctx, cfgDigest, int64(len(cfg)), bytesOpener(cfg)); err != nil {
 			return Result{}, fmt.Errorf("pushing config: %w", err)
 		}
 	}
@@ -233,8 +237,11 @@ func pushLayers(ctx context.Context, s sink, plans []*layerPlan, o *options) (in
 	return uploaded, firstErr
 }
 
-// pushLayer sends one layer and returns the bytes uploaded.
+// pushLayer sends one layer and returns the bytes uploaded. Each file is
+// read once: hashed while it streams to the registry, or, when the cache
+// or a hint names a digest the registry has, only hashed to prove it.
 func pushLayer(ctx context.Context, s sink, p *layerPlan, o *options) (int64, error) {
+	var known v1.Hash // the digest the cache vouches for
 	if e, ok := o.cache.Lookup(p.cacheKey, p.stat); ok {
 		d, err1 := v1.NewHash(e.Digest)
 		diff, err2 := v1.NewHash(e.DiffID)
@@ -248,37 +255,62 @@ func pushLayer(ctx context.Context, s sink, p *layerPlan, o *options) (int64, er
 				o.progress.Add(p.size)
 				return 0, nil
 			}
-			if p.format == FormatRaw || s.monolithic() {
-				c, err := p.open(o.chunkSize)
-				if err != nil {
+			known = d
+		}
+	}
+	if known.Hex == "" {
+		if h, ok := o.hintFor(p); ok {
+			if has, err := s.has(ctx, h); err == nil && has {
+				// The registry has what the hint names: read the file
+				// once to prove it is those bytes.
+				if err := hashLayer(p, o); err != nil {
 					return 0, err
 				}
-				defer c.Close()
-				pr := &progressReader{r: c, add: o.progress.Add}
-				if err := s.putKnown(ctx, d, pr, p.blob); err != nil {
-					return 0, err
+				o.cache.Store(p.cacheKey, digestcache.Entry{Stat: p.stat, Digest: p.digest.String(), DiffID: p.diffID.String(), BlobSize: p.blob})
+				if p.digest == h {
+					s.has(ctx, h) // records the location in the cache
+					o.progress.Add(p.size)
+					return 0, nil
 				}
-				return p.blob, nil
+				known = p.digest // changed: upload it, its digest now known
 			}
 		}
 	}
-	if s.monolithic() {
-		// One pass to hash (the sink needs the digest first), one to send.
-		c, err := p.open(o.chunkSize)
-		if err != nil {
+	if !s.monolithic() {
+		n, err := pushStreamed(ctx, s, p, o)
+		if !errors.Is(err, errNoChunked) {
+			return n, err
+		}
+	}
+	return pushMonolithic(ctx, s, p, o, known)
+}
+
+// hashLayer reads the layer once to learn its digest, diffID and size.
+func hashLayer(p *layerPlan, o *options) error {
+	c, err := p.open(o.chunkSize)
+	if err != nil {
+		return err
+	}
+	hr := newHashingReader(c, nil)
+	_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{hr}, make([]byte, o.chunkSize))
+	c.Close()
+	if err != nil {
+		return fmt.Errorf("hashing %s: %w", p.file.Path, err)
+	}
+	p.digest, p.blob = hr.digest(), hr.n
+	p.diffID = p.digest
+	if c.diffID != nil {
+		p.diffID = c.diffID()
+	}
+	return nil
+}
+
+// pushMonolithic sends the layer in one PUT (a registry without chunked
+// uploads): the digest first, from the cache or a hashing pass.
+func pushMonolithic(ctx context.Context, s sink, p *layerPlan, o *options, known v1.Hash) (int64, error) {
+	if known.Hex == "" {
+		if err := hashLayer(p, o); err != nil {
 			return 0, err
-		}
-		hr := newHashingReader(c, nil)
-		buf := make([]byte, o.chunkSize)
-		_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{hr}, buf)
-		c.Close()
-		if err != nil {
-			return 0, fmt.Errorf("hashing %s: %w", p.file.Path, err)
-		}
-		p.digest, p.blob = hr.digest(), hr.n
-		p.diffID = p.digest
-		if c.diffID != nil {
-			p.diffID = c.diffID()
 		}
 		o.cache.Store(p.cacheKey, digestcache.Entry{Stat: p.stat, Digest: p.digest.String(), DiffID: p.diffID.String(), BlobSize: p.blob})
 		has, err := s.has(ctx, p.digest)
@@ -286,38 +318,44 @@ func pushLayer(ctx context.Context, s sink, p *layerPlan, o *options) (int64, er
 			o.progress.Add(p.size)
 			return 0, err
 		}
-		c, err = p.open(o.chunkSize)
-		if err != nil {
-			return 0, err
-		}
-		defer c.Close()
-		if err := s.putKnown(ctx, p.digest, &progressReader{r: c, add: o.progress.Add}, p.blob); err != nil {
-			return 0, err
-		}
-		return p.blob, nil
 	}
+	sent := false
+	open := func() (io.ReadCloser, error) {
+		c, err := p.open(o.chunkSize)
+		if err != nil {
+			return nil, err
+		}
+		var add func(int64)
+		if !sent {
+			add = o.progress.Add
+		}
+		sent = true
+		return &progressReadCloser{progressReader{r: c, add: add}, c}, nil
+	}
+	if err := s.putKnown(ctx, p.digest, p.blob, open); err != nil {
+		return 0, err
+	}
+	_ = o.cache.Save()
+	return p.blob, nil
+}
+
+// pushStreamed hashes the layer while it uploads, in one pass.
+func pushStreamed(ctx context.Context, s sink, p *layerPlan, o *options) (int64, error) {
 	c, err := p.open(o.chunkSize)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	size := int64(-1)
-	if p.format == FormatRaw {
-		size = p.size
-	}
 	var prog func(int64)
 	if p.format != FormatTarGzip && p.format != FormatTarZstd {
 		prog = o.progress.Add
 	}
-	hp := newHashPipe(c, o.chunkSize, 4, prog)
-	defer hp.Close()
-	d, err := s.putStream(ctx, hp, size, hp.digest)
+	d, n, err := s.putStream(ctx, c, prog)
 	if err != nil {
 		return 0, err
 	}
-	n := hp.size()
-	if size >= 0 && n != size {
-		return 0, fmt.Errorf("%s changed size while being read (%d bytes, expected %d)", p.file.Path, n, size)
+	if p.format == FormatRaw && n != p.size {
+		return 0, fmt.Errorf("%s changed size while being read (%d bytes, expected %d)", p.file.Path, n, p.size)
 	}
 	if prog == nil {
 		o.progress.Add(p.size)
@@ -328,7 +366,19 @@ func pushLayer(ctx context.Context, s sink, p *layerPlan, o *options) (int64, er
 		p.diffID = c.diffID()
 	}
 	o.cache.Store(p.cacheKey, digestcache.Entry{Stat: p.stat, Digest: p.digest.String(), DiffID: p.diffID.String(), BlobSize: p.blob})
+	// Remember each blob as it lands: a push that fails later does not
+	// upload this one again.
+	_ = o.cache.Save()
 	return p.blob, nil
+}
+
+type progressReadCloser struct {
+	progressReader
+	io.Closer
+}
+
+func bytesOpener(b []byte) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }
 
 type progressReader struct {
@@ -338,7 +388,7 @@ type progressReader struct {
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	if n > 0 {
+	if n > 0 && p.add != nil {
 		p.add(int64(n))
 	}
 	return n, err
@@ -374,7 +424,8 @@ func buildManifest(src Source, plans []*layerPlan, cfg Descriptor, created time.
 		m.Annotations[k] = v
 	}
 	for _, p := range plans {
-		ann := map[string]string{AnnotationFilepath: p.file.Path}
+		// The title names the file for CRI-O's image volumes (and oras).
+		ann := map[string]string{AnnotationFilepath: p.file.Path, AnnotationTitle: p.file.Path}
 		if p.meta != "" {
 			ann[AnnotationFileMetadata] = p.meta
 		}
@@ -420,16 +471,19 @@ func (s *registrySink) has(ctx context.Context, d v1.Hash) (bool, error) {
 	return mounted, nil
 }
 
-func (s *registrySink) putStream(ctx context.Context, body io.Reader, _ int64, digest func() v1.Hash) (v1.Hash, error) {
-	d, err := s.reg.uploadStream(ctx, body, digest)
+func (s *registrySink) putStream(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error) {
+	if s.reg.noChunked.Load() {
+		return v1.Hash{}, 0, errNoChunked
+	}
+	d, n, err := s.reg.uploadChunked(ctx, body, prog)
 	if err == nil {
 		s.cache.AddLocation(d.String(), s.reg.repo.Name())
 	}
-	return d, err
+	return d, n, err
 }
 
-func (s *registrySink) putKnown(ctx context.Context, d v1.Hash, body io.Reader, size int64) error {
-	err := s.reg.uploadKnown(ctx, d, body, size)
+func (s *registrySink) putKnown(ctx context.Context, d v1.Hash, size int64, open func() (io.ReadCloser, error)) error {
+	err := s.reg.uploadMonolithic(ctx, d, size, open)
 	if err == nil {
 		s.cache.AddLocation(d.String(), s.reg.repo.Name())
 	}

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -90,6 +90,13 @@ type registry struct {
 	tr     http.RoundTripper
 	client *http.Client
 	o      *options
+	// maxChunk is the largest PATCH body the registry takes (0: not
+	// known yet): announced, known for the host, or learned from a 413.
+	maxChunk atomic.Int64
+	// noChunked is set once the registry refused a chunked upload.
+	noChunked atomic.Bool
+	// sent counts blob bytes the registry acknowledged.
+	sent atomic.Int64
 }
 
 func newRegistry(ctx context.Context, repo name.Repository, o *options, push bool, mountFrom []string) (*registry, error) {
@@ -109,6 +116,7 @@ func newRegistry(ctx context.Context, repo name.Repository, o *options, push boo
 	if base == nil {
 		base = newBaseTransport(o.jobs)
 	}
+	base = pingRetry{inner: base, pol: o.retry}
 	base = schemeGuard{inner: base, allowHTTP: o.plainHTTP || IsLoopback(repo.RegistryStr())}
 	base = transport.NewUserAgent(base, userAgent(o))
 	scopes := []string{repo.Scope(transport.PullScope)}
@@ -120,11 +128,16 @@ func newRegistry(ctx context.Context, repo name.Repository, o *options, push boo
 			}
 		}
 	}
+	// The ping this makes is retried by pingRetry.
 	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, base, scopes)
 	if err != nil {
 		return nil, Redact(fmt.Errorf("connecting to registry %s: %w", repo.RegistryStr(), err))
 	}
-	return &registry{repo: repo, tr: tr, client: &http.Client{Transport: tr}, o: o}, nil
+	r := &registry{repo: repo, tr: tr, client: &http.Client{Transport: tr}, o: o}
+	if m := knownChunkMax[repo.RegistryStr()]; m > 0 {
+		r.maxChunk.Store(m)
+	}
+	return r, nil
 }
 
 func (r *registry) remoteOpts(ctx context.Context) []remote.Option {
@@ -142,7 +155,7 @@ func (r *registry) url(p string) string {
 func regError(resp *http.Response, what string) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	msg := strings.TrimSpace(string(b))
-	se := &statusError{Status: resp.StatusCode}
+	se := &statusError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
 	var e struct {
 		Errors []struct {
 			Code    string `json:"code"`
@@ -166,8 +179,10 @@ func regError(resp *http.Response, what string) error {
 
 type statusError struct {
 	Status int
-	Codes  []string // the registry's error codes (MANIFEST_UNKNOWN...)
-	Msg    string
+	// RetryAfter is the registry's Retry-After (429, 503), 0 if none.
+	RetryAfter time.Duration
+	Codes      []string // the registry's error codes (MANIFEST_UNKNOWN...)
+	Msg        string
 }
 
 func (e *statusError) Error() string { return e.Msg }
@@ -190,39 +205,14 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-func retriable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var se *statusError
-	if errors.As(err, &se) {
-		return se.Status == http.StatusTooManyRequests || se.Status >= 500
-	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "connection reset")
-}
-
-// withRetry runs f up to three times with backoff while it fails in a way
-// worth retrying. What it returns is redacted: every registry call of
-// this package goes through it or through do.
-func withRetry(ctx context.Context, f func() error) error {
-	var err error
-	for i := range 3 {
-		if err = f(); !retriable(err) {
-			return markNotFound(Redact(err))
-		}
-		select {
-		case <-ctx.Done():
-			return markNotFound(Redact(err))
-		case <-time.After(time.Duration(200*(1<<i)) * time.Millisecond):
-		}
-	}
-	return markNotFound(Redact(err))
-}
-
 func (r *registry) do(ctx context.Context, method, u string, body io.Reader, size int64, hdr map[string]string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	w := newWatchdog(ctx, r.o.idleTimeout)
+	if body != nil && body != http.NoBody {
+		body = &watchedBody{r: body, w: w}
+	}
+	req, err := http.NewRequestWithContext(w.ctx, method, u, body)
 	if err != nil {
+		w.done()
 		return nil, err
 	}
 	if body != nil {
@@ -237,17 +227,21 @@ func (r *registry) do(ctx context.Context, method, u string, body io.Reader, siz
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
+		err = w.fired(err)
+		w.done()
 		// The client's error names the URL it failed on, which after a
 		// redirect is a presigned one: redact it.
 		return nil, Redact(fmt.Errorf("%s %s: %w", method, redact(req.URL), err))
 	}
+	w.pause()
+	resp.Body = &watchedResponse{rc: resp.Body, w: w}
 	return resp, nil
 }
 
 // hasBlob asks the registry whether it has d.
 func (r *registry) hasBlob(ctx context.Context, d v1.Hash) (bool, error) {
 	var ok bool
-	err := withRetry(ctx, func() error {
+	err := r.retry(ctx, func() error {
 		resp, err := r.do(ctx, http.MethodHead, r.url("blobs/"+d.String()), nil, 0, nil)
 		if err != nil {
 			return err
@@ -292,7 +286,7 @@ func (r *registry) startUpload(ctx context.Context, d *v1.Hash, from []string) (
 		u = u + "?" + q.Encode()
 		break
 	}
-	err = withRetry(ctx, func() error {
+	err = r.retry(ctx, func() error {
 		resp, err := r.do(ctx, http.MethodPost, u, http.NoBody, 0, nil)
 		if err != nil {
 			return err
@@ -322,88 +316,19 @@ func withDigest(loc string, d v1.Hash) (string, error) {
 	return u.String(), nil
 }
 
-// uploadStream sends body in one PATCH and
-// commits it with the digest that digest() returns once body is drained:
-// the data is hashed while it is sent, never read twice.
-func (r *registry) uploadStream(ctx context.Context, body io.Reader, digest func() v1.Hash) (v1.Hash, error) {
-	loc, _, err := r.startUpload(ctx, nil, nil)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	// Chunked transfer encoding (length -1) lets net/http hand the body's
-	// own large chunks to the socket; with a length it copies 32 KiB at a
-	// time. The size was checked by the caller.
-	if _, ok := body.(io.WriterTo); !ok {
-		body = &bigBufBody{r: body, size: r.o.chunkSize}
-	}
-	resp, err := r.do(ctx, http.MethodPatch, loc, body, -1, map[string]string{"Content-Type": "application/octet-stream"})
-	if err != nil {
-		return v1.Hash{}, fmt.Errorf("uploading to %s: %w", r.repo, err)
-	}
-	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusCreated {
-		defer resp.Body.Close()
-		return v1.Hash{}, regError(resp, "uploading to "+r.repo.String())
-	}
-	next, err := r.resolveLocation(resp)
-	resp.Body.Close()
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	d := digest()
-	return d, r.commit(ctx, next, d, nil, 0)
-}
-
-// uploadKnown sends a blob whose digest is known in one PUT (monolithic).
-func (r *registry) uploadKnown(ctx context.Context, d v1.Hash, body io.Reader, size int64) error {
-	loc, mounted, err := r.startUpload(ctx, nil, nil)
-	if err != nil || mounted {
-		return err
-	}
-	return r.commit(ctx, loc, d, body, size)
-}
-
-func (r *registry) commit(ctx context.Context, loc string, d v1.Hash, body io.Reader, size int64) error {
-	u, err := withDigest(loc, d)
-	if err != nil {
-		return fmt.Errorf("upload location %q: %w", loc, err)
-	}
-	if body == nil {
-		body = http.NoBody
-	} else {
-		body = &bigBufBody{r: body, size: r.o.chunkSize}
-	}
-	resp, err := r.do(ctx, http.MethodPut, u, body, size, map[string]string{"Content-Type": "application/octet-stream"})
-	if err != nil {
-		return fmt.Errorf("committing blob %s to %s: %w", d, r.repo, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusNoContent {
-		return regError(resp, "committing blob "+d.String())
-	}
-	return nil
-}
-
-// getBlob opens a blob for reading; the caller verifies the digest.
+// getBlob opens a blob for reading; the caller verifies the digest. A
+// stream that is cut or stalls is resumed with a Range request.
 func (r *registry) getBlob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
-	var rc io.ReadCloser
-	err := withRetry(ctx, func() error {
-		resp, err := r.do(ctx, http.MethodGet, r.url("blobs/"+d.String()), nil, 0, nil)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			defer resp.Body.Close()
-			return regError(resp, "fetching blob "+d.String())
-		}
-		rc = resp.Body
-		return nil
-	})
-	return rc, err
+	b := &resumingBlob{ctx: ctx, r: r, path: "blobs/" + d.String()}
+	if err := b.open(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // putManifest uploads a manifest under ref (a tag or its digest).
 func (r *registry) putManifest(ctx context.Context, ref name.Reference, raw []byte, mediaType string) error {
-	return withRetry(ctx, func() error {
+	return r.retry(ctx, func() error {
 		resp, err := r.do(ctx, http.MethodPut, r.url("manifests/"+ref.Identifier()), bytes.NewReader(raw), int64(len(raw)), map[string]string{"Content-Type": mediaType})
 		if err != nil {
 			return err

@@ -94,7 +94,7 @@ func (c *Client) ListTags(ctx context.Context, repo string, opts ...Option) ([]T
 		return nil, err
 	}
 	var tags []string
-	err = withRetry(ctx, func() error {
+	err = reg.retry(ctx, func() error {
 		tags, err = remote.List(r, reg.remoteOpts(ctx)...)
 		return err
 	})

@@ -1,0 +1,98 @@
+package oci
+
+import (
+	"context"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// A hint is a digest a layer is expected to have, from the manifest
+// already at the destination tag (or WithHintFrom), or from WithHints (a
+// run's outputs). Hints only save uploads: a hinted layer is still read
+// and hashed, and is skipped only when its digest matches a blob the
+// registry has. On a cold runner (no digest cache) an unchanged model
+// therefore uploads nothing and reads each file once.
+type hint struct {
+	digest    v1.Hash
+	mediaType string // "" for WithHints (raw files)
+	size      int64  // -1 when unknown
+}
+
+// layerHints gathers the hints for a push to t.
+func layerHints(ctx context.Context, t target, reg *registry, o *options) map[string]hint {
+	out := map[string]hint{}
+	for p, d := range o.hints {
+		if h, err := v1.NewHash(d); err == nil {
+			out[p] = hint{digest: h, size: -1}
+		}
+	}
+	var ref name.Reference
+	switch {
+	case o.hintFrom != "":
+		r, err := name.ParseReference(o.hintFrom, nameOpts(o)...)
+		if err != nil || r.Context().RegistryStr() != reg.repo.RegistryStr() {
+			return out
+		}
+		ref = r
+	case !o.noTagHints:
+		if tag, ok := t.ref.(name.Tag); ok {
+			ref = tag
+		}
+	}
+	if ref == nil {
+		return out
+	}
+	src := &registrySource{reg: reg, ref: ref}
+	if ref.Context().RepositoryStr() != reg.repo.RepositoryStr() {
+		other, err := newRegistry(ctx, ref.Context(), o, false, nil)
+		if err != nil {
+			return out
+		}
+		src.reg = other
+	}
+	_, raw, err := src.resolveRaw(ctx)
+	if err != nil {
+		return out // no manifest there yet, or unreadable: no hints
+	}
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return out
+	}
+	for _, l := range m.Layers {
+		p := LayerPath(l)
+		d, err := v1.NewHash(l.Digest)
+		if p == "" || err != nil {
+			continue
+		}
+		if rel, err := cleanRel(p); err == nil {
+			out[rel] = hint{digest: d, mediaType: l.MediaType, size: l.Size}
+		}
+	}
+	return out
+}
+
+// hintFor returns the hinted digest of p's layer, if any fits it.
+func (o *options) hintFor(p *layerPlan) (v1.Hash, bool) {
+	h, ok := o.layerHints[p.file.Path]
+	if !ok {
+		return v1.Hash{}, false
+	}
+	if h.mediaType == "" && p.format != FormatRaw {
+		return v1.Hash{}, false
+	}
+	if h.mediaType != "" && h.mediaType != p.mediaType {
+		return v1.Hash{}, false
+	}
+	if p.format == FormatRaw && h.size >= 0 && h.size != p.size {
+		return v1.Hash{}, false
+	}
+	return h.digest, true
+}
+
+func nameOpts(o *options) []name.Option {
+	if o.plainHTTP {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
