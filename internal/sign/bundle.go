@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ctypes "github.com/sigstore/cosign/v2/pkg/types"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
@@ -48,6 +49,18 @@ type foundBundle struct {
 	st      Statement
 	payload []byte
 	err     error // unreadable: why
+	// legacy marks a layer of cosign's .sig/.att tags (converted); simple
+	// is a legacy signature's simple-signing payload (the signed artifact).
+	legacy bool
+	simple []byte
+}
+
+// format is where fb was found: "legacy" or "bundle".
+func (fb foundBundle) format() string {
+	if fb.legacy {
+		return string(FormatLegacy)
+	}
+	return string(FormatBundle)
 }
 
 // Format says which storage formats Sign and Attest write.
@@ -93,21 +106,29 @@ func parseBundle(where string, raw []byte) foundBundle {
 		fb.err = fmt.Errorf("%s: the bundle holds no DSSE envelope (a message signature over a blob, not an attestation)", where)
 		return fb
 	}
-	if pt := env.GetPayloadType(); pt != ctypes.IntotoPayloadType {
-		fb.err = fmt.Errorf("%s: the DSSE payload type is %q, not an in-toto statement (%s)", where, pt, ctypes.IntotoPayloadType)
-		return fb
-	}
-	var st Statement
-	if err := json.Unmarshal(env.GetPayload(), &st); err != nil {
-		fb.err = fmt.Errorf("%s: the DSSE payload is not an in-toto statement: %w", where, err)
-		return fb
-	}
-	if st.Type != StatementType && st.Type != "https://in-toto.io/Statement/v0.1" {
-		fb.err = fmt.Errorf("%s: the DSSE payload has statement type %q, not %s", where, st.Type, StatementType)
+	st, err := parseStatement(env)
+	if err != nil {
+		fb.err = fmt.Errorf("%s: %w", where, err)
 		return fb
 	}
 	fb.st, fb.payload = st, env.GetPayload()
 	return fb
+}
+
+// parseStatement reads the in-toto statement a DSSE envelope carries
+// (shape only: the signature is checked by verifyBundle).
+func parseStatement(env *protodsse.Envelope) (Statement, error) {
+	if pt := env.GetPayloadType(); pt != ctypes.IntotoPayloadType {
+		return Statement{}, fmt.Errorf("the DSSE payload type is %q, not an in-toto statement (%s)", pt, ctypes.IntotoPayloadType)
+	}
+	var st Statement
+	if err := json.Unmarshal(env.GetPayload(), &st); err != nil {
+		return Statement{}, fmt.Errorf("the DSSE payload is not an in-toto statement: %w", err)
+	}
+	if st.Type != StatementType && st.Type != "https://in-toto.io/Statement/v0.1" {
+		return Statement{}, fmt.Errorf("the DSSE payload has statement type %q, not %s", st.Type, StatementType)
+	}
+	return st, nil
 }
 
 // findBundles lists the Sigstore bundles attached to d: the referrers API

@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,11 +115,20 @@ func (p *Policy) verifyBundle(fb foundBundle, c bundleCandidate, h string) (bund
 	if err != nil {
 		return acc, fmt.Errorf("%s: %w", fb.where, err)
 	}
-	res, err := v.Verify(fb.b, verify.NewPolicy(verify.WithoutArtifactUnsafe(), pol...))
+	artifact := verify.WithoutArtifactUnsafe()
+	if fb.simple != nil {
+		artifact = verify.WithArtifact(bytes.NewReader(fb.simple))
+	}
+	res, err := v.Verify(fb.b, verify.NewPolicy(artifact, pol...))
 	if err != nil {
 		return acc, fmt.Errorf("%s: %w", fb.where, err)
 	}
-	if err := subjectIs(fb.st, h); err != nil {
+	if fb.simple != nil {
+		err = simpleSubject(fb.simple, h)
+	} else {
+		err = subjectIs(fb.st, h)
+	}
+	if err != nil {
 		return acc, err
 	}
 	acc = bundleAccepted{signer: c.name, fingerprint: c.fingerprint}
@@ -134,7 +144,11 @@ func (p *Policy) verifyBundle(fb foundBundle, c bundleCandidate, h string) (bund
 		}
 	}
 	if acc.signedAt.IsZero() {
-		acc.signedAt = statementTime(fb.payload)
+		if fb.simple != nil {
+			acc.signedAt = simpleTime(fb.simple)
+		} else {
+			acc.signedAt = statementTime(fb.payload)
+		}
 	}
 	return acc, nil
 }

@@ -2,17 +2,22 @@ package sign
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 )
 
 // EnvPrefix marks a key reference that names an environment variable
@@ -23,11 +28,50 @@ const EnvPrefix = "env://"
 // the private key encrypted with password (scrypt + secretbox, PEM type
 // "ENCRYPTED SIGSTORE PRIVATE KEY") and the PKIX public key PEM.
 func GenerateKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
-	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generating a cosign key pair: %w", err)
 	}
-	return kb.PrivateBytes, kb.PublicBytes, nil
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the private key: %w", err)
+	}
+	enc, err := encrypted.Encrypt(der, password)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encrypting the private key: %w", err)
+	}
+	pubPEM, err = cryptoutils.MarshalPublicKeyToPEM(priv.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: sigstorePrivateKeyPEM, Bytes: enc}), pubPEM, nil
+}
+
+// PEM types of cosign's encrypted private keys (it writes the first).
+const (
+	sigstorePrivateKeyPEM = "ENCRYPTED SIGSTORE PRIVATE KEY"
+	cosignPrivateKeyPEM   = "ENCRYPTED COSIGN PRIVATE KEY"
+)
+
+// decryptPrivateKey reads cosign's encrypted private key format: PEM,
+// scrypt + secretbox (go-securesystemslib's encrypted), PKCS #8.
+func decryptPrivateKey(b, password []byte) (signature.SignerVerifier, error) {
+	p, _ := pem.Decode(b)
+	if p == nil {
+		return nil, errors.New("not a PEM private key")
+	}
+	if p.Type != sigstorePrivateKeyPEM && p.Type != cosignPrivateKeyPEM {
+		return nil, fmt.Errorf("unsupported PEM type %q (want %s)", p.Type, sigstorePrivateKeyPEM)
+	}
+	der, err := encrypted.Decrypt(p.Bytes, password)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parsing private key: %w", err)
+	}
+	return signature.LoadDefaultSignerVerifier(pk, cosignLoadOpts()...)
 }
 
 // ReadKeyRef returns the PEM a key reference points at: a file path, or
@@ -61,7 +105,7 @@ func LoadPrivateKey(ref string, password []byte, getenv func(string) string) (si
 	if err != nil {
 		return nil, err
 	}
-	sv, err := cosign.LoadPrivateKey(b, password, nil)
+	sv, err := decryptPrivateKey(b, password)
 	if err != nil {
 		return nil, fmt.Errorf("loading private key %s (is COSIGN_PASSWORD right, and is it a cosign.key?): %w", ref, err)
 	}
@@ -121,6 +165,8 @@ func ParsePublicKey(nameForErrors string, pemBytes []byte) (PublicKey, error) {
 	return PublicKey{Name: nameForErrors, Verifier: v}, nil
 }
 
+// cosignLoadOpts are cosign's key loading defaults: ED25519ph for
+// ed25519 keys (the only variant hashedrekord entries take).
 func cosignLoadOpts() []signature.LoadOption {
-	return *cosign.GetDefaultLoadOptions(nil)
+	return []signature.LoadOption{sigopts.WithED25519ph()}
 }

@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -12,10 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/fulcioroots"
-	"github.com/sigstore/sigstore/pkg/tuf"
 
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/spec"
@@ -291,77 +287,4 @@ func TrustFromEnv(getenv func(string) string) (*TrustRoot, error) {
 
 func isSelfSigned(c *x509.Certificate) bool {
 	return c.CheckSignatureFrom(c) == nil
-}
-
-// checkOpts fills the trust material of co from the policy, falling back
-// to the public Sigstore TUF root (network, cached) when the policy has
-// none and needs it.
-func (p *Policy) fillTrust(ctx context.Context, co *cosign.CheckOpts, keyless bool) error {
-	t := p.Trust
-	needRekor := !co.IgnoreTlog
-	if t != nil {
-		if len(t.RekorKeys) > 0 {
-			pks := cosign.NewTrustedTransparencyLogPubKeys()
-			for _, k := range t.RekorKeys {
-				pem, err := cryptoutils.MarshalPublicKeyToPEM(k)
-				if err != nil {
-					return err
-				}
-				if err := pks.AddTransparencyLogPubKey(pem, tuf.Active); err != nil {
-					return fmt.Errorf("rekor public key: %w", err)
-				}
-			}
-			co.RekorPubKeys = &pks
-		}
-		if len(t.CTLogKeys) > 0 {
-			pks := cosign.NewTrustedTransparencyLogPubKeys()
-			for _, k := range t.CTLogKeys {
-				pem, err := cryptoutils.MarshalPublicKeyToPEM(k)
-				if err != nil {
-					return err
-				}
-				if err := pks.AddTransparencyLogPubKey(pem, tuf.Active); err != nil {
-					return fmt.Errorf("CT log public key: %w", err)
-				}
-			}
-			co.CTLogPubKeys = &pks
-		}
-		if len(t.FulcioRoots) > 0 {
-			co.RootCerts = x509.NewCertPool()
-			for _, c := range t.FulcioRoots {
-				co.RootCerts.AddCert(c)
-			}
-			co.IntermediateCerts = x509.NewCertPool()
-			for _, c := range t.FulcioIntermediates {
-				co.IntermediateCerts.AddCert(c)
-			}
-		}
-	}
-	if needRekor && co.RekorPubKeys == nil {
-		pks, err := cosign.GetRekorPubs(ctx)
-		if err != nil {
-			return fmt.Errorf("loading the Rekor public keys (public Sigstore TUF root; set SIGSTORE_REKOR_PUBLIC_KEY for a private Rekor): %w", err)
-		}
-		co.RekorPubKeys = pks
-	}
-	if keyless && co.RootCerts == nil {
-		roots, err := fulcioroots.Get()
-		if err != nil {
-			return fmt.Errorf("loading the Fulcio roots (public Sigstore TUF root; set SIGSTORE_ROOT_FILE for a private Fulcio): %w", err)
-		}
-		co.RootCerts = roots
-		inter, err := fulcioroots.GetIntermediates()
-		if err != nil {
-			return fmt.Errorf("loading the Fulcio intermediates: %w", err)
-		}
-		co.IntermediateCerts = inter
-	}
-	if keyless && !co.IgnoreSCT && co.CTLogPubKeys == nil {
-		pks, err := cosign.GetCTLogPubs(ctx)
-		if err != nil {
-			return fmt.Errorf("loading the CT log public keys (set SIGSTORE_CT_LOG_PUBLIC_KEY_FILE, or ignore SCTs for a private Fulcio): %w", err)
-		}
-		co.CTLogPubKeys = pks
-	}
-	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
-	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -142,7 +141,7 @@ func (s *Signer) signLegacy(ctx context.Context, o *options, d name.Digest, res 
 		return err
 	}
 	se := ociremote.SignedUnknown(d, o.ociOpts()...)
-	se, err = mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv)))
+	se, err = mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(dupeDetector{s.sv}))
 	if err != nil {
 		return fmt.Errorf("attaching the signature to %s: %w", d, err)
 	}
@@ -234,9 +233,9 @@ func (s *Signer) attestLegacy(ctx context.Context, o *options, d name.Digest, pa
 	if err != nil {
 		return err
 	}
-	sopt := []mutate.SignOption{mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv))}
+	sopt := []mutate.SignOption{mutate.WithDupeDetector(dupeDetector{s.sv})}
 	if o.replace {
-		sopt = append(sopt, mutate.WithReplaceOp(cremote.NewReplaceOp(predicateType)))
+		sopt = append(sopt, mutate.WithReplaceOp(replaceOp{predicateType}))
 	}
 	se := ociremote.SignedUnknown(d, o.ociOpts()...)
 	se, err = mutate.AttachAttestationToEntity(se, att, sopt...)

@@ -7,14 +7,23 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag"
 	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
 	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
+	"github.com/sigstore/rekor/pkg/generated/client/entries"
+	"github.com/sigstore/rekor/pkg/generated/models"
+	"github.com/sigstore/rekor/pkg/types"
+	"github.com/sigstore/rekor/pkg/types/dsse"
+	dssev001 "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"
+	hashedrekordv001 "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
@@ -156,9 +165,20 @@ func (s *Signer) uploadSignature(ctx context.Context, payload, sig []byte) (*bun
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.New()
-	h.Write(payload)
-	e, err := cosign.TLogUpload(ctx, s.rekor, sig, h, pemBytes)
+	sum := sha256.Sum256(payload)
+	e, err := tlogUpload(ctx, s.rekor, &models.Hashedrekord{
+		APIVersion: swag.String(hashedrekordv001.APIVERSION),
+		Spec: models.HashedrekordV001Schema{
+			Data: &models.HashedrekordV001SchemaData{Hash: &models.HashedrekordV001SchemaDataHash{
+				Algorithm: swag.String(models.HashedrekordV001SchemaDataHashAlgorithmSha256),
+				Value:     swag.String(hex.EncodeToString(sum[:])),
+			}},
+			Signature: &models.HashedrekordV001SchemaSignature{
+				Content:   strfmt.Base64(sig),
+				PublicKey: &models.HashedrekordV001SchemaSignaturePublicKey{Content: strfmt.Base64(pemBytes)},
+			},
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("uploading the signature to the transparency log: %w", err)
 	}
@@ -174,9 +194,42 @@ func (s *Signer) uploadEnvelope(ctx context.Context, envelope []byte) (*bundle.R
 	if err != nil {
 		return nil, err
 	}
-	e, err := cosign.TLogUploadDSSEEnvelope(ctx, s.rekor, envelope, pemBytes)
+	pe, err := types.NewProposedEntry(ctx, dsse.KIND, dssev001.APIVERSION, types.ArtifactProperties{ArtifactBytes: envelope, PublicKeyBytes: [][]byte{pemBytes}})
+	if err != nil {
+		return nil, fmt.Errorf("building the transparency-log entry of the attestation: %w", err)
+	}
+	e, err := tlogUpload(ctx, s.rekor, pe)
 	if err != nil {
 		return nil, fmt.Errorf("uploading the attestation to the transparency log: %w", err)
 	}
 	return bundle.EntryToBundle(e), nil
+}
+
+// tlogUpload records entry pe in Rekor and returns the log's answer; an
+// entry the log already holds is fetched instead.
+func tlogUpload(ctx context.Context, rc *rekorgen.Rekor, pe models.ProposedEntry) (*models.LogEntryAnon, error) {
+	params := entries.NewCreateLogEntryParamsWithContext(ctx)
+	params.SetProposedEntry(pe)
+	resp, err := rc.Entries.CreateLogEntry(params)
+	if err != nil {
+		var exists *entries.CreateLogEntryConflict
+		if !errors.As(err, &exists) || exists.Location == "" {
+			return nil, err
+		}
+		parts := strings.Split(exists.Location.String(), "/")
+		get := entries.NewGetLogEntryByUUIDParamsWithContext(ctx)
+		get.SetEntryUUID(parts[len(parts)-1])
+		got, gerr := rc.Entries.GetLogEntryByUUID(get)
+		if gerr != nil {
+			return nil, fmt.Errorf("the entry exists in the log, but fetching it failed: %w", gerr)
+		}
+		for _, e := range got.Payload {
+			return &e, nil
+		}
+		return nil, errors.New("the log answered an empty entry")
+	}
+	for _, e := range resp.Payload {
+		return &e, nil
+	}
+	return nil, errors.New("the log answered no entry")
 }

@@ -14,10 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/mlship/mlship/internal/attest"
 	ocireg "github.com/mlship/mlship/internal/oci"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
 // Verified is what Verify established about an artifact.
@@ -158,77 +156,13 @@ func Verify(ctx context.Context, ref string, p *Policy, opts ...Option) (*Verifi
 	return v, nil
 }
 
-// candidate is one way of accepting a signature: a key or the identities.
-type candidate struct {
-	name        string
-	fingerprint string
-	co          *cosign.CheckOpts
-}
-
-func (p *Policy) candidates(ctx context.Context, o *options, claim func(oci.Signature, v1.Hash, map[string]any) error) ([]candidate, error) {
-	var cs []candidate
-	base := func() *cosign.CheckOpts {
-		return &cosign.CheckOpts{
-			RegistryClientOpts: o.ociOpts(),
-			ClaimVerifier:      claim,
-			IgnoreTlog:         !p.RequireTLog,
-			Offline:            true,
-			IgnoreSCT:          p.IgnoreSCT,
-			MaxWorkers:         1,
-		}
-	}
-	for _, k := range p.Keys {
-		co := base()
-		co.SigVerifier = k.Verifier
-		if err := p.fillTrust(ctx, co, false); err != nil {
-			return nil, err
-		}
-		cs = append(cs, candidate{name: "key " + k.Name, fingerprint: k.Fingerprint(), co: co})
-	}
-	if len(p.Identities) > 0 {
-		co := base()
-		co.IgnoreTlog = false
-		for _, id := range p.Identities {
-			co.Identities = append(co.Identities, cosign.Identity{Subject: id.Subject, SubjectRegExp: id.SubjectRegexp, Issuer: id.Issuer, IssuerRegExp: id.IssuerRegexp})
-		}
-		if err := p.fillTrust(ctx, co, true); err != nil {
-			return nil, err
-		}
-		names := make([]string, len(p.Identities))
-		for i, id := range p.Identities {
-			names[i] = id.String()
-		}
-		cs = append(cs, candidate{name: "identity " + strings.Join(names, " or "), co: co})
-	}
-	return cs, nil
-}
-
 // claimError marks a payload that is validly signed but about something
 // else (another digest).
 type claimError struct{ msg string }
 
 func (e *claimError) Error() string { return e.msg }
 
-func simpleClaim(sig oci.Signature, h v1.Hash, _ map[string]any) error {
-	b, err := sig.Payload()
-	if err != nil {
-		return err
-	}
-	var ss payload.SimpleContainerImage
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return &claimError{"the signed payload is not a cosign simple-signing payload"}
-	}
-	if got := ss.Critical.Image.DockerManifestDigest; got != h.String() {
-		return &claimError{fmt.Sprintf("the signature is for %s, not %s", got, h)}
-	}
-	return nil
-}
-
 func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest, h v1.Hash, bs *bundleSet) ([]VerifiedSignature, error) {
-	cs, err := p.candidates(ctx, o, simpleClaim)
-	if err != nil {
-		return nil, err
-	}
 	st, err := ociremote.SignatureTag(d, o.ociOpts()...)
 	if err != nil {
 		return nil, err
@@ -244,59 +178,31 @@ func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest
 		}
 		return nil, &Refusal{Ref: d.String(), Rule: "unsigned", Detail: "no signatures at " + st.String() + " and no Sigstore bundle among its referrers"}
 	}
-	var out []VerifiedSignature
-	var claimErrs, otherErrs, noTLog []string
-	var tooOld []string
-	if len(sb) > 0 {
-		bcs, err := bs.candidates(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, fb := range sb {
-			for _, c := range bcs {
-				acc, err := p.verifyBundle(fb, c, h.String())
-				if err != nil {
-					msg, claim := errIsClaim(err)
-					switch {
-					case claim:
-						claimErrs = append(claimErrs, msg)
-					case p.RequireTLog && fb.b != nil && len(fb.b.GetVerificationMaterial().GetTlogEntries()) == 0:
-						noTLog = append(noTLog, fb.where+" has no transparency-log entry")
-					default:
-						otherErrs = append(otherErrs, err.Error())
-					}
-					continue
-				}
-				vs := VerifiedSignature{Signer: acc.signer, Issuer: acc.issuer, SignedAt: acc.signedAt, TLog: acc.tlog, KeyFingerprint: acc.fingerprint, Format: string(FormatBundle)}
-				if err := p.checkAge(o, vs.SignedAt); err != nil {
-					tooOld = append(tooOld, err.Error())
-					continue
-				}
-				out = append(out, vs)
-			}
-		}
+	for i, sig := range sl {
+		sb = append(sb, legacyBundle(fmt.Sprintf("legacy signature %d at %s", i+1, st), sig, false))
 	}
-	for _, sig := range sl {
+	cs, err := bs.candidates(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []VerifiedSignature
+	var claimErrs, otherErrs, noTLog, tooOld []string
+	for _, fb := range sb {
 		for _, c := range cs {
-			bundleVerified, err := cosign.VerifyImageSignature(ctx, sig, h, c.co)
+			acc, err := p.verifyBundle(fb, c, h.String())
 			if err != nil {
-				var ce *claimError
-				switch b, _ := sig.Bundle(); {
-				case errors.As(err, &ce):
-					claimErrs = append(claimErrs, ce.msg)
-				case b == nil && !c.co.IgnoreTlog:
-					noTLog = append(noTLog, "the signature has no Rekor bundle attached")
+				msg, claim := errIsClaim(err)
+				switch {
+				case claim:
+					claimErrs = append(claimErrs, msg)
+				case p.RequireTLog && fb.b != nil && len(fb.b.GetVerificationMaterial().GetTlogEntries()) == 0:
+					noTLog = append(noTLog, fb.where+" has no transparency-log entry")
 				default:
 					otherErrs = append(otherErrs, err.Error())
 				}
 				continue
 			}
-			vs := VerifiedSignature{Signer: c.name, TLog: bundleVerified, KeyFingerprint: c.fingerprint, Format: string(FormatLegacy)}
-			if cert, _ := sig.Cert(); cert != nil {
-				vs.Signer = certIdentity(cert)
-				vs.Issuer = certIssuer(cert)
-			}
-			vs.SignedAt = signedAt(sig, bundleVerified)
+			vs := VerifiedSignature{Signer: acc.signer, Issuer: acc.issuer, SignedAt: acc.signedAt, TLog: acc.tlog, KeyFingerprint: acc.fingerprint, Format: fb.format()}
 			if err := p.checkAge(o, vs.SignedAt); err != nil {
 				tooOld = append(tooOld, err.Error())
 				continue
@@ -319,11 +225,7 @@ func (p *Policy) verifySignatures(ctx context.Context, o *options, d name.Digest
 	case len(noTLog) > 0 && len(otherErrs) == 0:
 		return nil, &Refusal{Ref: d.String(), Rule: "no verified transparency-log entry for a signature by " + strings.Join(who, " or "), Detail: noTLog[0] + "; the policy requires one (tlog)"}
 	}
-	detail := ""
-	if len(otherErrs) > 0 {
-		detail = summarize(otherErrs)
-	}
-	return nil, &Refusal{Ref: d.String(), Rule: "not signed by " + strings.Join(who, " or "), Detail: detail}
+	return nil, &Refusal{Ref: d.String(), Rule: "not signed by " + strings.Join(who, " or "), Detail: summarize(otherErrs)}
 }
 
 func fetchSignatures(t name.Tag, o *options) ([]oci.Signature, error) {
@@ -349,33 +251,6 @@ func summarize(errs []string) string {
 	return strings.Join(u, "; ")
 }
 
-// signedAt is the trusted signing time: the verified Rekor entry's, else
-// the timestamp inside the signed payload.
-func signedAt(sig oci.Signature, bundleVerified bool) time.Time {
-	if bundleVerified {
-		if b, err := sig.Bundle(); err == nil && b != nil {
-			return time.Unix(b.Payload.IntegratedTime, 0).UTC()
-		}
-	}
-	b, err := sig.Payload()
-	if err != nil {
-		return time.Time{}
-	}
-	var ss payload.SimpleContainerImage
-	if json.Unmarshal(b, &ss) != nil {
-		return time.Time{}
-	}
-	switch ts := ss.Optional[TimestampKey].(type) {
-	case float64:
-		return time.Unix(int64(ts), 0).UTC()
-	case string:
-		if t, err := time.Parse(time.RFC3339, ts); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
-}
-
 func (p *Policy) checkAge(o *options, t time.Time) error {
 	if p.MaxAge == 0 {
 		return nil
@@ -391,10 +266,6 @@ func (p *Policy) checkAge(o *options, t time.Time) error {
 }
 
 func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Digest, h v1.Hash, bs *bundleSet) ([]VerifiedAttestation, error) {
-	cs, err := p.candidates(ctx, o, intotoClaim)
-	if err != nil {
-		return nil, err
-	}
 	at, err := ociremote.AttestationTag(d, o.ociOpts()...)
 	if err != nil {
 		return nil, err
@@ -405,32 +276,12 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 	}
 	good := map[string][]accepted{}
 	bad := map[string][]string{}
-	for _, att := range al {
-		st, err := decodeStatement(att)
-		if err != nil {
-			bad[""] = append(bad[""], err.Error())
-			continue
-		}
-		for _, c := range cs {
-			if _, err := cosign.VerifyBlobAttestation(ctx, att, h, c.co); err != nil {
-				var ce *claimError
-				if errors.As(err, &ce) {
-					bad[st.PredicateType] = append(bad[st.PredicateType], ce.msg)
-				} else {
-					bad[st.PredicateType] = append(bad[st.PredicateType], "not signed by "+c.name)
-				}
-				continue
-			}
-			who := VerifiedAttestation{PredicateType: st.PredicateType, Signer: c.name, KeyFingerprint: c.fingerprint, Format: string(FormatLegacy)}
-			if cert, _ := att.Cert(); cert != nil {
-				who.Signer, who.Issuer = certIdentity(cert), certIssuer(cert)
-			}
-			good[st.PredicateType] = append(good[st.PredicateType], accepted{st: st, who: who})
-			break
-		}
+	ab := bs.of(func(pt string) bool { return pt != SignPredicateType })
+	for i, att := range al {
+		ab = append(ab, legacyBundle(fmt.Sprintf("legacy attestation %d at %s", i+1, at), att, true))
 	}
-	if ab := bs.of(func(pt string) bool { return pt != SignPredicateType }); len(ab) > 0 {
-		bcs, err := bs.candidates(p)
+	if len(ab) > 0 {
+		cs, err := bs.candidates(p)
 		if err != nil {
 			return nil, err
 		}
@@ -440,7 +291,7 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 				continue
 			}
 			pt := fb.st.PredicateType
-			for _, c := range bcs {
+			for _, c := range cs {
 				acc, err := p.verifyBundle(fb, c, h.String())
 				if err != nil {
 					if msg, ok := errIsClaim(err); ok {
@@ -450,7 +301,7 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 					}
 					continue
 				}
-				who := VerifiedAttestation{PredicateType: pt, Signer: acc.signer, Issuer: acc.issuer, KeyFingerprint: acc.fingerprint, Format: string(FormatBundle)}
+				who := VerifiedAttestation{PredicateType: pt, Signer: acc.signer, Issuer: acc.issuer, KeyFingerprint: acc.fingerprint, Format: fb.format()}
 				good[pt] = append(good[pt], accepted{st: fb.st, who: who})
 				break
 			}
@@ -608,31 +459,4 @@ func evaluatedAt(st Statement) string {
 	}
 	_ = json.Unmarshal(st.Predicate, &x)
 	return x.EvaluatedAt
-}
-
-func intotoClaim(sig oci.Signature, h v1.Hash, _ map[string]any) error {
-	st, err := decodeStatement(sig)
-	if err != nil {
-		return &claimError{err.Error()}
-	}
-	var got []string
-	for _, s := range st.Subject {
-		if dg, ok := s.Digest["sha256"]; ok {
-			if "sha256:"+dg == h.String() {
-				return nil
-			}
-			got = append(got, "sha256:"+dg)
-		}
-	}
-	return &claimError{fmt.Sprintf("the %s attestation's subject is %s, not %s", ShortName(st.PredicateType), strings.Join(got, ", "), h)}
-}
-
-// decodeStatement reads the in-toto statement out of a DSSE attestation
-// (the signature is checked separately).
-func decodeStatement(sig oci.Signature) (Statement, error) {
-	b, err := sig.Payload()
-	if err != nil {
-		return Statement{}, err
-	}
-	return attest.DecodeEnvelope(b)
 }
