@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -48,5 +51,74 @@ func runCard(ctx context.Context, opts *CardOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	return show(f, res, func() error { return res.WriteText(f.IO.Out) })
+	return showText(f, res, res.WriteText)
+}
+
+// showText prints res as JSON with --output json, else writes its text
+// through textWriter: the text of card, ls, diff, history and status holds
+// what a registry, GitHub or a record says (a card, annotations, names),
+// which must reach a terminal as text, never as control sequences.
+func showText(f *Factory, res any, write func(io.Writer) error) error {
+	return show(f, res, func() error {
+		w := textWriter(f.IO.Out)
+		if err := write(w); err != nil {
+			return err
+		}
+		return w.flush()
+	})
+}
+
+// safeText writes through to w with every control character but newline
+// and tab made visible (\x1b, \u009b): no escape sequence, carriage
+// return or backspace from untrusted text reaches a terminal. UTF-8 split
+// across writes is carried over.
+type safeText struct {
+	w     io.Writer
+	carry []byte
+}
+
+func textWriter(w io.Writer) *safeText { return &safeText{w: w} }
+
+func (s *safeText) Write(p []byte) (int, error) {
+	buf := append(s.carry, p...)
+	out := make([]byte, 0, len(buf))
+	i := 0
+	for i < len(buf) {
+		c := buf[i]
+		if c < utf8.RuneSelf {
+			if c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f) {
+				out = append(out, c)
+			} else {
+				out = fmt.Appendf(out, "\\x%02x", c)
+			}
+			i++
+			continue
+		}
+		if !utf8.FullRune(buf[i:]) {
+			break
+		}
+		r, n := utf8.DecodeRune(buf[i:])
+		if r >= 0x80 && r < 0xa0 {
+			out = fmt.Appendf(out, "\\u%04x", r)
+		} else {
+			out = append(out, buf[i:i+n]...)
+		}
+		i += n
+	}
+	s.carry = append([]byte(nil), buf[i:]...)
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// flush writes an incomplete UTF-8 sequence left at the end as it is (it
+// is no control character).
+func (s *safeText) flush() error {
+	if len(s.carry) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(s.carry)
+	s.carry = nil
+	return err
 }

@@ -63,5 +63,5 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	return show(f, res, func() error { return res.WriteText(f.IO.Out) })
+	return showText(f, res, res.WriteText)
 }

@@ -65,5 +65,5 @@ func runHistory(ctx context.Context, opts *HistoryOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	return show(f, res, func() error { return res.WriteText(f.IO.Out) })
+	return showText(f, res, res.WriteText)
 }

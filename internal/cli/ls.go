@@ -90,7 +90,7 @@ func runLs(ctx context.Context, opts *LsOptions) error {
 		if err != nil {
 			return exitCode(err)
 		}
-		return show(f, res, func() error { return res.WriteText(f.IO.Out) })
+		return showText(f, res, res.WriteText)
 	}
 	res, err := pipeline.List(ctx, f.Run(), pipeline.ListRequest{Repo: opts.Repo, Repository: opts.Registry.Repository, All: opts.All, Registry: opts.Registry.options(f)})
 	if err != nil {

@@ -55,7 +55,7 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return exitCode(err)
 	}
-	if err := show(f, res, func() error { return res.WriteText(f.IO.Out) }); err != nil {
+	if err := showText(f, res, res.WriteText); err != nil {
 		return err
 	}
 	return exitCode(res.Err())
