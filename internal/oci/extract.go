@@ -3,6 +3,7 @@ package oci
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
@@ -124,7 +126,29 @@ type extractor struct {
 	root *os.Root
 	dir  string
 	buf  int
+	ctx  context.Context
+	// dirs are paths known to be real directories (created or checked
+	// here): a directory cannot later become a symlink (Symlink fails on
+	// an existing name), so they need no second Lstat. Layers extract in
+	// parallel, hence the sync.Map.
+	dirs sync.Map
 }
+
+// Tar path bounds: deeper or longer names are not model content, and
+// would make every entry cost time in proportion to its depth.
+const (
+	maxPathDepth = 128
+	maxPathLen   = 4096
+)
+
+// zstd bounds: a frame may declare a window of up to 3.75 TiB; the
+// decoder holds the window in memory, so larger ones are refused (zstd's
+// own levels 1-19 use at most 8 MiB, --ultra 22 and --long 27 at most
+// 128 MiB... which mlship does not write).
+const (
+	maxZstdWindow = 32 << 20
+	maxZstdMemory = 64 << 20
+)
 
 // maxExpansion bounds how many bytes a compressed tar layer may unpack to
 // per byte of blob (gzip tops out near 1032:1); an uncompressed tar may
@@ -134,6 +158,9 @@ const maxExpansion = 1100
 
 // writeRaw writes one raw layer's verified stream to rel with mode perm.
 func (x *extractor) writeRaw(rel string, vr *verifyingReader, perm fs.FileMode) error {
+	if err := x.noSymlinkParent(rel); err != nil {
+		return err
+	}
 	if d := path.Dir(rel); d != "." {
 		if err := x.root.MkdirAll(d, 0o755); err != nil {
 			return refusef("cannot create directory %s: %v", d, err)
@@ -179,7 +206,8 @@ func (x *extractor) extractTar(r io.Reader, format Format, blobSize int64) error
 		defer gz.Close()
 		r = gz
 	case FormatTarZstd:
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdMemory))
 		if err != nil {
 			return refusef("layer is not zstd: %v", err)
 		}
@@ -188,6 +216,9 @@ func (x *extractor) extractTar(r io.Reader, format Format, blobSize int64) error
 	}
 	tr := tar.NewReader(r)
 	for {
+		if x.ctx != nil && x.ctx.Err() != nil {
+			return x.ctx.Err()
+		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return nil
@@ -196,7 +227,13 @@ func (x *extractor) extractTar(r io.Reader, format Format, blobSize int64) error
 			if errors.Is(err, ErrRefused) {
 				return err
 			}
+			if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+				return refusef("zstd layer needs more than %d MiB of window (%v)", maxZstdWindow>>20, err)
+			}
 			return refusef("reading tar: %v", err)
+		}
+		if len(hdr.Name) > maxPathLen || strings.Count(hdr.Name, "/") > maxPathDepth || len(hdr.Linkname) > maxPathLen {
+			return refusef("tar entry %.80q... is deeper or longer than model paths may be (%d elements, %d bytes)", hdr.Name, maxPathDepth, maxPathLen)
 		}
 		if hdr.Typeflag == tar.TypeGNUSparse || hasSparseRecord(hdr) {
 			return refusef("tar entry %s is a sparse file", hdr.Name)
@@ -330,15 +367,23 @@ func checkLinkTarget(rel, target string) error {
 // noSymlinkParent refuses entries that would be written through a
 // symlink: their meaning would depend on the link, not on their name.
 func (x *extractor) noSymlinkParent(rel string) error {
-	parts := strings.Split(rel, "/")
-	for i := 1; i < len(parts); i++ {
-		p := strings.Join(parts[:i], "/")
+	for i := 0; i < len(rel); i++ {
+		if rel[i] != '/' {
+			continue
+		}
+		p := rel[:i]
+		if _, ok := x.dirs.Load(p); ok {
+			continue
+		}
 		fi, err := x.root.Lstat(p)
 		if err != nil {
 			return nil // not there yet: created as a directory
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			return refusef("%s would be written through the symlink %s", rel, p)
+		}
+		if fi.IsDir() {
+			x.dirs.Store(p, true)
 		}
 	}
 	return nil

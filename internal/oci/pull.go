@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -109,7 +110,17 @@ func (c *Client) Pull(ctx context.Context, ref, dir string, opts ...Option) (Pul
 		return PullResult{}, err
 	}
 	defer root.Close()
-	x := &extractor{root: root, dir: tmp, buf: o.chunkSize}
+	x := &extractor{root: root, dir: tmp, buf: o.chunkSize, ctx: ctx}
+	// Raw layers' directories exist before any tar layer unpacks, so that
+	// no tar entry can put a symlink where a raw file's directory goes
+	// (with --jobs the layers race): the symlink is refused instead.
+	for _, l := range layers {
+		if d := path.Dir(l.path); l.format == FormatRaw && d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return PullResult{}, refusef("cannot create directory %s: %v", d, err)
+			}
+		}
+	}
 
 	var total int64
 	for _, l := range layers {
@@ -124,7 +135,12 @@ func (c *Client) Pull(ctx context.Context, ref, dir string, opts ...Option) (Pul
 	if err := checkTree(tmp); err != nil {
 		return PullResult{}, err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	// An existing (empty, or --force) target keeps its mode.
+	mode := fs.FileMode(0o755)
+	if fi, err := os.Lstat(absDir); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
 		return PullResult{}, err
 	}
 	if err := moveIntoPlace(tmp, absDir, o.force); err != nil {
@@ -242,6 +258,10 @@ func fetchLayer(ctx context.Context, src source, x *extractor, l pullLayer, o *o
 
 // checkTargetDir refuses a non-empty target unless force.
 func checkTargetDir(dir string, force bool) error {
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		to, _ := filepath.EvalSymlinks(dir)
+		return fmt.Errorf("target %s is a symlink (to %s): pull would replace the link, not fill what it points at; pull into %s itself", dir, to, to)
+	}
 	fi, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
