@@ -271,7 +271,9 @@ func (p *Profile) Check() error {
 		if c.Missing < 0 || c.NonFinite < 0 || c.Extreme < 0 || c.Count < 0 || c.NonFinite > c.Missing {
 			return fmt.Errorf("column %q: negative or inconsistent counts", c.Name)
 		}
-		if c.Count+c.Missing+c.Extreme > p.Source.Rows {
+		// By subtraction (all are non-negative): a sum could wrap
+		// around int64 and pass.
+		if rows := p.Source.Rows; c.Missing > rows || c.Extreme > rows-c.Missing || c.Count > rows-c.Missing-c.Extreme {
 			return fmt.Errorf("column %q: %d values and %d missing in %d rows", c.Name, c.Count, c.Missing, p.Source.Rows)
 		}
 		switch c.Type {
@@ -286,6 +288,9 @@ func (p *Profile) Check() error {
 					return fmt.Errorf("column %q: category %q has count %d or appears twice", c.Name, cc.Label, cc.Count)
 				}
 				labels[cc.Label] = true
+				if cc.Count > c.Count-n {
+					return fmt.Errorf("column %q: categories add up to more than the count %d", c.Name, c.Count)
+				}
 				n += cc.Count
 			}
 			if n != c.Count {
@@ -328,6 +333,13 @@ func checkNumericProfile(c *ColumnProfile) error {
 	}
 	if c.Std < 0 || c.Min > c.Max {
 		return errors.New("negative std or min above max")
+	}
+	// The moments of values in [min, max]: a mean outside the range, or a
+	// std above its width (which would shrink every normed distance to
+	// nothing), describes other data.
+	tol := 1e-9 * (math.Abs(c.Min) + math.Abs(c.Max) + 1)
+	if c.Mean < c.Min-tol || c.Mean > c.Max+tol || c.Std > c.Max-c.Min+tol {
+		return fmt.Errorf("mean %v or std %v do not fit values in [%v, %v]", c.Mean, c.Std, c.Min, c.Max)
 	}
 	var total float64
 	for i, v := range c.Values {
