@@ -13,6 +13,11 @@ import (
 // computed.
 const maxClasses = 10000
 
+// maxConfusionCells bounds the confusion table's cells ({label,
+// prediction} pairs seen): maxClasses² would be gigabytes. Past it the
+// classification metrics are not computed.
+const maxConfusionCells = 1 << 20
+
 // Metrics accumulates predictions and labels, one row at a time, in memory
 // bounded by the number of classes: a confusion table for classification
 // metrics, running sums for regression ones.
@@ -51,7 +56,12 @@ func (m *Metrics) Add(prediction, label string) {
 			}
 		}
 		if !m.overflow {
-			m.confusion[[2]string{label, prediction}]++
+			k := [2]string{label, prediction}
+			if _, seen := m.confusion[k]; !seen && len(m.confusion) >= maxConfusionCells {
+				m.overflow, m.confusion, m.classes = true, nil, nil
+			} else {
+				m.confusion[k]++
+			}
 		}
 	}
 	if m.numeric {
@@ -90,7 +100,7 @@ func (m *Metrics) Compute(name string) (float64, error) {
 	switch key {
 	case "accuracy", "error_rate", "precision", "recall", "f1":
 		if m.overflow {
-			return 0, fmt.Errorf("metric %q: more than %d distinct labels: not a classification", name, maxClasses)
+			return 0, fmt.Errorf("metric %q: more than %d distinct labels, or %d distinct (label, prediction) pairs: not a classification", name, maxClasses, maxConfusionCells)
 		}
 		return m.classification(key), nil
 	case "mae", "mse", "rmse", "r2":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,5 +143,30 @@ func TestRedteamSampleFilesDisagree(t *testing.T) {
 	}
 	if rep, err := Check(context.Background(), Input{Model: m, Environment: "prod", Profile: prof, Current: []string{a, pc}, Config: cfg}); err == nil {
 		t.Errorf("a second file without x accepted: alert %v drifted %v", rep.Alert, rep.DriftedColumns)
+	}
+}
+
+// TestRedteamConfusionBounded: the confusion table is bounded in cells,
+// not only in classes: 2,000 labels × 2,000 predictions (4,000 classes,
+// under the class bound) in distinct pairs would be 4 million cells, and
+// 10,000 × 10,000 a hundred million (gigabytes from a sample of a few
+// hundred megabytes). Past the bound the classification metrics are not
+// computed, and say so.
+func TestRedteamConfusionBounded(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics()
+	for i := range 2000 {
+		for j := range 2000 {
+			m.Add("p"+strconv.Itoa(j), "l"+strconv.Itoa(i))
+		}
+	}
+	if n := len(m.confusion); n > maxConfusionCells {
+		t.Fatalf("%d confusion cells held, bound %d", n, maxConfusionCells)
+	}
+	if _, err := m.Compute("accuracy"); err == nil {
+		t.Error("accuracy computed from a truncated confusion table")
+	}
+	if m.Rows() != 2000*2000 {
+		t.Errorf("rows %d", m.Rows())
 	}
 }
