@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag"
 	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
 	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
@@ -167,11 +166,11 @@ func (s *Signer) uploadSignature(ctx context.Context, payload, sig []byte) (*bun
 	}
 	sum := sha256.Sum256(payload)
 	e, err := tlogUpload(ctx, s.rekor, &models.Hashedrekord{
-		APIVersion: swag.String(hashedrekordv001.APIVERSION),
+		APIVersion: ptr(hashedrekordv001.APIVERSION),
 		Spec: models.HashedrekordV001Schema{
 			Data: &models.HashedrekordV001SchemaData{Hash: &models.HashedrekordV001SchemaDataHash{
-				Algorithm: swag.String(models.HashedrekordV001SchemaDataHashAlgorithmSha256),
-				Value:     swag.String(hex.EncodeToString(sum[:])),
+				Algorithm: ptr(models.HashedrekordV001SchemaDataHashAlgorithmSha256),
+				Value:     ptr(hex.EncodeToString(sum[:])),
 			}},
 			Signature: &models.HashedrekordV001SchemaSignature{
 				Content:   strfmt.Base64(sig),
@@ -233,3 +232,5 @@ func tlogUpload(ctx context.Context, rc *rekorgen.Rekor, pe models.ProposedEntry
 	}
 	return nil, errors.New("the log answered no entry")
 }
+
+func ptr[T any](v T) *T { return &v }
