@@ -60,7 +60,7 @@ func (s *layoutSink) has(_ context.Context, d v1.Hash) (bool, error) {
 
 // putStream writes body to a temporary file while hashing it, then
 // renames it to its digest.
-func (s *layoutSink) putStream(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error) {
+func (s *layoutSink) putStream(ctx context.Context, body io.Reader, _ int64, prog func(int64)) (v1.Hash, int64, error) {
 	hp := newHashPipe(body, s.buf, 4, prog)
 	defer hp.Close()
 	d, err := s.write(ctx, hp, hp.digest)

@@ -107,6 +107,43 @@ func fill(src io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
+// newHashPipeWith is a hashPipe over the caller's buffers (at least
+// two); buffers hands them back once the producer has stopped.
+func newHashPipeWith(src io.Reader, bufs [][]byte, prog func(int64)) *hashPipe {
+	p := &hashPipe{
+		full: make(chan []byte, len(bufs)-1),
+		free: make(chan []byte, len(bufs)),
+		done: make(chan struct{}),
+		h:    sha256.New(),
+		prog: prog,
+	}
+	for _, b := range bufs {
+		p.free <- b[:cap(b)]
+	}
+	p.wg.Add(1)
+	go p.produce(src)
+	return p
+}
+
+// buffers stops the producer and returns the buffers not in the
+// consumer's hands.
+func (p *hashPipe) buffers() [][]byte {
+	p.Close()
+	p.wait()
+	var out [][]byte
+	for {
+		select {
+		case b := <-p.free:
+			out = append(out, b[:cap(b)])
+		case b, ok := <-p.full:
+			if !ok {
+				return out
+			}
+			out = append(out, b[:cap(b)])
+		}
+	}
+}
+
 // newReadAhead is a hashPipe that does not hash: src is read (and, for a
 // verifying reader, verified) on its own goroutine while the consumer
 // writes the previous chunk.

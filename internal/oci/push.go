@@ -65,8 +65,8 @@ type sink interface {
 	has(ctx context.Context, d v1.Hash) (bool, error)
 	// putStream stores body, hashing it on the way (read once), and
 	// returns its digest and size; prog, if not nil, gets the bytes as
-	// they are stored.
-	putStream(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error)
+	// they are stored. sizeHint bounds the blob's size (-1: unknown).
+	putStream(ctx context.Context, body io.Reader, sizeHint int64, prog func(int64)) (v1.Hash, int64, error)
 	// putKnown stores a blob of known digest; open gives its bytes (again
 	// for a retry).
 	putKnown(ctx context.Context, d v1.Hash, size int64, open func() (io.ReadCloser, error)) error
@@ -350,7 +350,12 @@ func pushStreamed(ctx context.Context, s sink, p *layerPlan, o *options) (int64,
 	if p.format != FormatTarGzip && p.format != FormatTarZstd {
 		prog = o.progress.Add
 	}
-	d, n, err := s.putStream(ctx, c, prog)
+	// A tar is its files plus headers: a generous bound for small ones.
+	hint := p.size
+	if p.format != FormatRaw {
+		hint = p.size + p.size/2 + 1<<20
+	}
+	d, n, err := s.putStream(ctx, c, hint, prog)
 	if err != nil {
 		return 0, err
 	}
@@ -471,11 +476,11 @@ func (s *registrySink) has(ctx context.Context, d v1.Hash) (bool, error) {
 	return mounted, nil
 }
 
-func (s *registrySink) putStream(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error) {
+func (s *registrySink) putStream(ctx context.Context, body io.Reader, sizeHint int64, prog func(int64)) (v1.Hash, int64, error) {
 	if s.reg.noChunked.Load() {
 		return v1.Hash{}, 0, errNoChunked
 	}
-	d, n, err := s.reg.uploadChunked(ctx, body, prog)
+	d, n, err := s.reg.uploadChunked(ctx, body, sizeHint, prog)
 	if err == nil {
 		s.cache.AddLocation(d.String(), s.reg.repo.Name())
 	}

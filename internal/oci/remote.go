@@ -97,6 +97,8 @@ type registry struct {
 	noChunked atomic.Bool
 	// sent counts blob bytes the registry acknowledged.
 	sent atomic.Int64
+	// bufs are chunk buffers free for the next upload.
+	bufs chan []byte
 }
 
 func newRegistry(ctx context.Context, repo name.Repository, o *options, push bool, mountFrom []string) (*registry, error) {
@@ -133,7 +135,7 @@ func newRegistry(ctx context.Context, repo name.Repository, o *options, push boo
 	if err != nil {
 		return nil, Redact(fmt.Errorf("connecting to registry %s: %w", repo.RegistryStr(), err))
 	}
-	r := &registry{repo: repo, tr: tr, client: &http.Client{Transport: tr}, o: o}
+	r := &registry{repo: repo, tr: tr, client: &http.Client{Transport: tr}, o: o, bufs: make(chan []byte, 2*o.jobs)}
 	if m := knownChunkMax[repo.RegistryStr()]; m > 0 {
 		r.maxChunk.Store(m)
 	}

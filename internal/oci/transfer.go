@@ -27,7 +27,7 @@ const (
 	DefaultRetries = 8
 	// DefaultUploadChunk is the size of each PATCH of a chunked upload
 	// (smaller when the registry says so: OCI-Chunk-Max-Length, a 413).
-	DefaultUploadChunk = 8 << 20
+	DefaultUploadChunk = 4 << 20
 	// maxRetryAfter bounds how long a Retry-After makes one retry wait.
 	maxRetryAfter = 60 * time.Second
 	// minUploadChunk is the smallest chunk a 413 may shrink uploads to.

@@ -24,7 +24,7 @@ var errNoChunked = errors.New("the registry does not accept chunked uploads")
 // it), then committed with the digest. A PATCH that fails (a 5xx, a cut,
 // a stall) is retried from the offset the upload session reports, so at
 // most the chunk in hand is sent again; nothing is re-read from the file.
-func (r *registry) uploadChunked(ctx context.Context, body io.Reader, prog func(int64)) (v1.Hash, int64, error) {
+func (r *registry) uploadChunked(ctx context.Context, body io.Reader, sizeHint int64, prog func(int64)) (v1.Hash, int64, error) {
 	loc, minChunk, err := r.startChunked(ctx)
 	if err != nil {
 		return v1.Hash{}, 0, err
@@ -39,9 +39,22 @@ func (r *registry) uploadChunked(ctx context.Context, body io.Reader, prog func(
 		}
 		size = int(minChunk)
 	}
-	// Two buffers: one is sent while the next is read and hashed.
-	hp := newHashPipe(body, size, 1, nil)
-	defer func() { hp.Close(); hp.wait() }()
+	// Two buffers: one is sent while the next is read and hashed. A
+	// small file gets small ones; full-size ones are reused across
+	// layers, so memory stays at 2 x chunk x jobs.
+	var bufs [][]byte
+	if sizeHint >= 0 && sizeHint < int64(size) {
+		n := int(sizeHint) + 1
+		bufs = [][]byte{make([]byte, n), make([]byte, n)}
+	} else {
+		bufs = [][]byte{r.getBuf(size), r.getBuf(size)}
+	}
+	hp := newHashPipeWith(body, bufs, nil)
+	defer func() {
+		for _, b := range hp.buffers() {
+			r.putBuf(b)
+		}
+	}()
 	var off int64
 	for buf := range hp.full {
 		loc, err = r.sendChunk(ctx, loc, buf, off, minChunk)
@@ -298,4 +311,29 @@ func (r *registry) uploadMonolithic(ctx context.Context, d v1.Hash, size int64, 
 		}
 		return regError(resp, "uploading blob "+d.String())
 	})
+}
+
+// getBuf returns a buffer of n bytes, reused when one is free.
+func (r *registry) getBuf(n int) []byte {
+	for {
+		select {
+		case b := <-r.bufs:
+			if cap(b) == n {
+				return b[:n]
+			}
+			continue // another size (the chunk size changed): drop it
+		default:
+		}
+		return make([]byte, n)
+	}
+}
+
+func (r *registry) putBuf(b []byte) {
+	if cap(b) < minUploadChunk {
+		return
+	}
+	select {
+	case r.bufs <- b:
+	default:
+	}
 }

@@ -76,9 +76,10 @@ type FaultProxy struct {
 	stallUp     atomic.Bool
 	stallDown   atomic.Bool
 
-	logMu sync.Mutex
-	log   []Request
-	quit  chan struct{}
+	logMu     sync.Mutex
+	log       []Request
+	quit      chan struct{}
+	closeOnce sync.Once
 }
 
 // Request is one request the proxy saw, and what it did with it.
@@ -95,7 +96,22 @@ type Request struct {
 // ("host:port", plain HTTP) until the test ends.
 func StartFaultProxy(t testing.TB, upstream string, f Faults) *FaultProxy {
 	t.Helper()
-	p := &FaultProxy{
+	p := NewFaultProxy(upstream, f)
+	s := httptest.NewUnstartedServer(p)
+	s.Config.ErrorLog = nil
+	s.Start()
+	t.Cleanup(s.Close)
+	// Stalled handlers do not always see their client go (a request
+	// body not read to its end hides the hang-up): end them first.
+	t.Cleanup(p.Close)
+	p.Host = strings.TrimPrefix(s.URL, "http://")
+	return p
+}
+
+// NewFaultProxy returns the proxy as an http.Handler, for serving it
+// outside a test (bench/oci/capproxy); set Host to where it listens.
+func NewFaultProxy(upstream string, f Faults) *FaultProxy {
+	return &FaultProxy{
 		upstream: upstream,
 		f:        f,
 		quit:     make(chan struct{}),
@@ -106,16 +122,10 @@ func StartFaultProxy(t testing.TB, upstream string, f Faults) *FaultProxy {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	s := httptest.NewUnstartedServer(p)
-	s.Config.ErrorLog = nil
-	s.Start()
-	t.Cleanup(s.Close)
-	// Stalled handlers do not always see their client go (a request
-	// body not read to its end hides the hang-up): end them first.
-	t.Cleanup(func() { close(p.quit) })
-	p.Host = strings.TrimPrefix(s.URL, "http://")
-	return p
 }
+
+// Close ends stalled handlers.
+func (p *FaultProxy) Close() { p.closeOnce.Do(func() { close(p.quit) }) }
 
 // Stats are the proxy's counters.
 type Stats struct {
