@@ -238,3 +238,15 @@ func resolveLineage(r *Run, req PushRequest, m *spec.Model, src oci.Source, cach
 	}
 	return l, nil
 }
+
+// runCache is the digest cache of one push: the user's (nil with
+// --no-cache: then an in-memory one that is never saved), so that the
+// sha256s the run.json check computes reach the upload: on a cold runner
+// each packaged file is read once, and a blob the registry already has is
+// HEADed, not uploaded again.
+func runCache(c *digestcache.Cache) *digestcache.Cache {
+	if c == nil {
+		return digestcache.New("")
+	}
+	return c
+}
