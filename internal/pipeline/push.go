@@ -90,7 +90,7 @@ func Push(ctx context.Context, r *Run, req PushRequest) (*PushResult, error) {
 	if err != nil {
 		return nil, usage(err)
 	}
-	cache := openCache(r, req)
+	cache := runCache(openCache(r, req))
 	lin, err := resolveLineage(r, req, m, src, cache)
 	if err != nil {
 		return nil, err
