@@ -61,6 +61,7 @@ func runCard(ctx context.Context, opts *CardOptions) error {
 func showText(f *Factory, res any, write func(io.Writer) error) error {
 	return show(f, res, func() error {
 		w := textWriter(f.IO.Out)
+		w.actions = f.Run().Env.Actions
 		if err := write(w); err != nil {
 			return err
 		}
@@ -71,10 +72,15 @@ func showText(f *Factory, res any, write func(io.Writer) error) error {
 // safeText writes through to w with every control character but newline
 // and tab made visible (\x1b, \u009b): no escape sequence, carriage
 // return or backspace from untrusted text reaches a terminal. UTF-8 split
-// across writes is carried over.
+// across writes is carried over. In GitHub Actions (actions), where the
+// runner obeys every output line that starts with "::" (::stop-commands::
+// ends masking for the rest of the step), a colon that starts a line
+// (after blanks) is written \x3a.
 type safeText struct {
-	w     io.Writer
-	carry []byte
+	w       io.Writer
+	carry   []byte
+	actions bool
+	midLine bool // a character other than a blank was written on this line
 }
 
 func textWriter(w io.Writer) *safeText { return &safeText{w: w} }
@@ -86,17 +92,22 @@ func (s *safeText) Write(p []byte) (int, error) {
 	for i < len(buf) {
 		c := buf[i]
 		if c < utf8.RuneSelf {
-			if c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f) {
+			switch {
+			case c == ':' && s.actions && !s.midLine:
+				out = append(out, "\\x3a"...)
+			case c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f):
 				out = append(out, c)
-			} else {
+			default:
 				out = fmt.Appendf(out, "\\x%02x", c)
 			}
+			s.midLine = c != '\n' && (s.midLine || (c != ' ' && c != '\t'))
 			i++
 			continue
 		}
 		if !utf8.FullRune(buf[i:]) {
 			break
 		}
+		s.midLine = true
 		r, n := utf8.DecodeRune(buf[i:])
 		if r >= 0x80 && r < 0xa0 {
 			out = fmt.Appendf(out, "\\u%04x", r)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,4 +65,45 @@ func TestRedteamTextWriter(t *testing.T) {
 
 func isTerminalControl(r rune) bool {
 	return r != '\n' && r != '\t' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0))
+}
+
+// TestRedteamCardWorkflowCommands: in GitHub Actions every line of a
+// step's output that starts with "::" is a workflow command the runner
+// obeys (::stop-commands:: turns off masking and annotations for the rest
+// of the step, ::set-output:: sets a step output). A card from the
+// registry printed in a workflow must not issue one.
+func TestRedteamCardWorkflowCommands(t *testing.T) {
+	t.Parallel()
+	host := testenv.InProcessRegistry(t)
+	dir := t.TempDir()
+	evil := "---\nlicense: mit\n---\n# Our card\n::set-output name=digest::sha256:evil\n  \t::stop-commands::tok\n:::note\nok :: not at the start\n"
+	writeFiles(t, dir, map[string]string{
+		"model/w.txt":   "weights\n",
+		"model.cue":     strings.Replace(cardSpec, "%s", `, {path: "MODEL_CARD.md", role: "doc"}`, 1),
+		"MODEL_CARD.md": evil,
+	})
+	ref := host + "/acme/workflowcard:0.1.0"
+	if code, _, stderr := mlship(t, map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()}, "push", dir, ref); code != 0 {
+		t.Fatalf("push: %s", stderr)
+	}
+	tmp := t.TempDir()
+	env := map[string]string{"MLSHIP_CACHE_DIR": t.TempDir(), "GITHUB_ACTIONS": "true",
+		"GITHUB_OUTPUT": filepath.Join(tmp, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary")}
+	code, stdout, stderr := mlship(t, env, "card", ref)
+	if code != 0 {
+		t.Fatalf("card: exit %d\n%s", code, stderr)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "::") {
+			t.Errorf("card printed a workflow command in Actions: %q", l)
+		}
+	}
+	if !strings.Contains(stdout, "ok :: not at the start") {
+		t.Errorf("text was changed where it is no command:\n%s", stdout)
+	}
+	// Outside Actions the card is printed as it is.
+	_, stdout, _ = mlship(t, map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()}, "card", ref)
+	if !strings.Contains(stdout, "\n::set-output name=digest::sha256:evil\n") {
+		t.Errorf("outside Actions the card was changed:\n%s", stdout)
+	}
 }
