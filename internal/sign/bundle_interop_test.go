@@ -3,6 +3,9 @@ package sign_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"os"
 	"path/filepath"
@@ -222,4 +225,58 @@ func TestCosign3Keyless(t *testing.T) {
 	if _, err := sign.Verify(ctx, d.String(), &sign.Policy{Identities: []sign.Identity{other}, Trust: trust, IgnoreSCT: true}); err == nil || !strings.Contains(err.Error(), "not signed by identity") {
 		t.Fatalf("another identity: %v", err)
 	}
+}
+
+// TestCosign2Keyless has cosign 2.6.5 sign and attest keyless (legacy
+// format) against the loopback Fulcio and Rekor, and mlship verify them by
+// identity: the legacy conversion checked against another implementation.
+func TestCosign2Keyless(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs cosign v2")
+	}
+	t.Parallel()
+	wf := signtest.Workflow{Repository: "acme/iris", Path: ".github/workflows/release.yml", Ref: "refs/heads/main", SHA: strings.Repeat("6", 40), EventName: "push"}
+	ss := signtest.Start(t, wf)
+	host := testenv.StartRegistry(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, _ := pushModel(t, host+"/acme/iris:keyless2", "keyless weights by cosign 2")
+	tok, err := ss.Token(ctx, sign.Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalFile := filepath.Join(dir, "eval.json")
+	if err := os.WriteFile(evalFile, []byte(`{"metrics":{"accuracy":0.97},"passed":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SIGSTORE_ROOT_FILE=" + ss.RootFile, "SIGSTORE_REKOR_PUBLIC_KEY=" + ss.RekorKeyFile}
+	common := []string{"--identity-token", tok, "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--insecure-skip-verify=true"}
+	if out, err := cosignTool(t, "cosign", env, append(append([]string{"sign"}, common...), d.String())...); err != nil {
+		t.Fatalf("cosign sign (keyless): %v\n%s", err, out)
+	}
+	if out, err := cosignTool(t, "cosign", env, append(append([]string{"attest", "--type", sign.EvalPredicateType, "--predicate", evalFile}, common...), d.String())...); err != nil {
+		t.Fatalf("cosign attest (keyless): %v\n%s", err, out)
+	}
+	trust := &sign.TrustRoot{FulcioRoots: []*x509.Certificate{ss.Root}, FulcioIntermediates: []*x509.Certificate{ss.Intermediate}, RekorKeys: []crypto.PublicKey{ss.RekorKey}}
+	id := sign.Identity{Subject: wf.Identity(), Issuer: ss.IssuerURL}
+	v, err := sign.Verify(ctx, d.String(), &sign.Policy{Identities: []sign.Identity{id}, Trust: trust, IgnoreSCT: true, Attestations: []sign.AttestationRule{sign.NewAttestationRule("eval")}})
+	if err != nil {
+		t.Fatalf("mlship rejected cosign 2's keyless signature: %v", err)
+	}
+	if s := v.Signatures[0]; s.Signer != wf.Identity() || !s.TLog || s.Format != "legacy" || s.SignedAt.IsZero() {
+		t.Errorf("verified signature = %+v", s)
+	}
+	other := &sign.TrustRoot{FulcioRoots: trust.FulcioRoots, FulcioIntermediates: trust.FulcioIntermediates, RekorKeys: []crypto.PublicKey{otherKey(t)}}
+	if _, err := sign.Verify(ctx, d.String(), &sign.Policy{Identities: []sign.Identity{id}, Trust: other, IgnoreSCT: true}); err == nil || !strings.Contains(err.Error(), "not signed by identity") {
+		t.Fatalf("an untrusted log key: %v", err)
+	}
+}
+
+func otherKey(t *testing.T) crypto.PublicKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Public()
 }

@@ -175,6 +175,7 @@ func Start(t testing.TB, w Workflow) *Sigstore {
 
 	fulcio := http.NewServeMux()
 	fulcio.HandleFunc("POST /api/v2/signingCert", s.signingCert)
+	fulcio.HandleFunc("POST /api/v1/signingCert", s.signingCertV1)
 	fs := httptest.NewServer(fulcio)
 	t.Cleanup(fs.Close)
 	s.FulcioURL = fs.URL
@@ -285,6 +286,17 @@ var (
 // signingCert is Fulcio's v2 endpoint: verify the OIDC token against the
 // issuer's JWKS, check the proof of possession, issue a certificate.
 func (s *Sigstore) signingCert(w http.ResponseWriter, r *http.Request) {
+	s.fulcio(w, r, 2)
+}
+
+// signingCertV1 is Fulcio's legacy v1 endpoint (cosign 2 uses it): the
+// request carries the DER public key and a signature over the subject,
+// the answer is 201 with the PEM chain as the body.
+func (s *Sigstore) signingCertV1(w http.ResponseWriter, r *http.Request) {
+	s.fulcio(w, r, 1)
+}
+
+func (s *Sigstore) fulcio(w http.ResponseWriter, r *http.Request, api int) {
 	s.count("fulcio")
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
@@ -313,31 +325,56 @@ func (s *Sigstore) signingCert(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "token lacks job_workflow_ref", http.StatusBadRequest)
 		return
 	}
-	var req struct {
-		PublicKeyRequest struct {
+	var pub crypto.PublicKey
+	var pop []byte
+	if api == 1 {
+		var req struct {
 			PublicKey struct {
-				Content string `json:"content"`
+				Content []byte `json:"content"`
 			} `json:"publicKey"`
-			ProofOfPossession string `json:"proofOfPossession"`
-		} `json:"publicKeyRequest"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
-		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PublicKeyRequest.PublicKey.Content))
-	if err != nil {
-		http.Error(w, "bad public key: "+err.Error(), http.StatusBadRequest)
-		return
+			SignedEmailAddress []byte `json:"signedEmailAddress"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		k, err := cryptoutils.UnmarshalPEMToPublicKey(req.PublicKey.Content) // cosign sends PEM
+		if err != nil {
+			k, err = x509.ParsePKIXPublicKey(req.PublicKey.Content)
+		}
+		if err != nil {
+			http.Error(w, "bad public key: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		pub, pop = k, req.SignedEmailAddress
+	} else {
+		var req struct {
+			PublicKeyRequest struct {
+				PublicKey struct {
+					Content string `json:"content"`
+				} `json:"publicKey"`
+				ProofOfPossession string `json:"proofOfPossession"`
+			} `json:"publicKeyRequest"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		k, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PublicKeyRequest.PublicKey.Content))
+		if err != nil {
+			http.Error(w, "bad public key: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		p, err := base64.StdEncoding.DecodeString(req.PublicKeyRequest.ProofOfPossession)
+		if err != nil {
+			http.Error(w, "bad proof of possession", http.StatusBadRequest)
+			return
+		}
+		pub, pop = k, p
 	}
 	ecPub, ok := pub.(*ecdsa.PublicKey)
 	if !ok {
 		http.Error(w, "only ECDSA keys", http.StatusBadRequest)
-		return
-	}
-	pop, err := base64.StdEncoding.DecodeString(req.PublicKeyRequest.ProofOfPossession)
-	if err != nil {
-		http.Error(w, "bad proof of possession", http.StatusBadRequest)
 		return
 	}
 	h := sha256.Sum256([]byte(idt.Subject))
@@ -374,6 +411,12 @@ func (s *Sigstore) signingCert(w http.ResponseWriter, r *http.Request) {
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Intermediate.Raw})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Root.Raw})),
+	}
+	if api == 1 {
+		w.Header().Set("Content-Type", "application/pem-certificate-chain")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, strings.Join(chain, ""))
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}}})
 }
