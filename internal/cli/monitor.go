@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -84,7 +85,7 @@ func runMonitor(ctx context.Context, opts *MonitorOptions) error {
 	req.Policy = opts.Policy.PolicyRequest
 	res, err := pipeline.Monitor(ctx, f.Run(), req)
 	if res != nil {
-		if err := show(f, res, func() error { pipeline.WriteMonitorText(f.IO.Out, res); return nil }); err != nil {
+		if err := showText(f, res, func(w io.Writer) error { pipeline.WriteMonitorText(w, res); return nil }); err != nil {
 			return err
 		}
 	}
