@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -73,19 +72,6 @@ func printSigned(f *Factory, verb string, res *sign.Result) error {
 	if f.IO.JSON() {
 		return f.IO.PrintJSON(res)
 	}
-	w := f.IO.Out
-	fmt.Fprintf(w, "%s%s %s\n  signer: %s\n", verb, pipeline.SignedWhat(res), res.Ref, res.Signer)
-	for _, r := range res.Referrers {
-		fmt.Fprintf(w, "  bundle: %s\n", r)
-	}
-	if res.Tag != "" {
-		fmt.Fprintf(w, "  legacy: %s\n", res.Tag)
-	}
-	if res.TLogIndex != nil {
-		fmt.Fprintf(w, "  rekor log index: %d\n", *res.TLogIndex)
-	}
-	for _, id := range res.GitHubAttestations {
-		fmt.Fprintf(w, "  github attestation: %d\n", id)
-	}
+	pipeline.WriteSignedText(f.IO.Out, verb, res)
 	return nil
 }

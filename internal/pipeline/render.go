@@ -80,11 +80,22 @@ func (res *ValidateResult) WriteText(w, errw io.Writer) {
 	}
 }
 
-// WriteSignedText writes a signature or attestation ("Signed", "Attested").
+// WriteSignedText writes a signature or attestation ("Signed",
+// "Attested"): the signer, then where it went (each bundle referrer, the
+// legacy tag), the Rekor index and GitHub attestation ids.
 func WriteSignedText(w io.Writer, verb string, res *sign.Result) {
-	fmt.Fprintf(w, "%s%s %s\n  signer: %s\n  stored: %s\n", verb, SignedWhat(res), res.Ref, res.Signer, res.Tag)
+	fmt.Fprintf(w, "%s%s %s\n  signer: %s\n", verb, SignedWhat(res), res.Ref, res.Signer)
+	for _, r := range res.Referrers {
+		fmt.Fprintf(w, "  bundle: %s\n", r)
+	}
+	if res.Tag != "" {
+		fmt.Fprintf(w, "  legacy: %s\n", res.Tag)
+	}
 	if res.TLogIndex != nil {
 		fmt.Fprintf(w, "  rekor log index: %d\n", *res.TLogIndex)
+	}
+	for _, id := range res.GitHubAttestations {
+		fmt.Fprintf(w, "  github attestation: %d\n", id)
 	}
 }
 
