@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := r.signAndAttest(ctx, pushed.Ref, evalPath, tr.InputDigest); err != nil {
 		return nil, err
 	}
-	r.say("sign", "signed %s and attached eval + SLSA provenance attestations, where cosign looks for them (sha256-<hex>.sig, .att)", oci.ShortDigest(pushed.Digest))
+	r.say("sign", "signed %s and attached eval + SLSA provenance attestations as Sigstore bundles (OCI referrers, as cosign 3 writes) and in cosign 2's sha256-<hex>.sig/.att tags", oci.ShortDigest(pushed.Digest))
 
 	// 11. The pull-request report.
 	md, err := report.Render(report.Input{Model: m.Name, Eval: ev, Drift: dr}, report.CommentLimits)
