@@ -180,6 +180,16 @@ func (g *Git) RefExists(ctx context.Context, ref string) bool {
 	return err == nil
 }
 
+// IsShallow reports whether the clone is shallow (actions/checkout's
+// default depth of 1): commits older than its boundary are absent.
+func (g *Git) IsShallow(ctx context.Context) (bool, error) {
+	out, err := g.run(ctx, nil, "rev-parse", "--is-shallow-repository")
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(out) == "true", nil
+}
+
 // HasRemote reports whether the remote name is configured.
 func (g *Git) HasRemote(ctx context.Context, name string) bool {
 	_, err := g.run(ctx, nil, "remote", "get-url", name)

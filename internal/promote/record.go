@@ -233,8 +233,10 @@ func isRefusal(err error) bool {
 // policy commit) accepts, is attached to exactly digest, and every record
 // for env about digest names a merge commit that is, where the local
 // history has it, on the main branch's first-parent history at or before
-// the policy commit. A record whose commit the clone lacks (a shallow
-// checkout) counts on its signature alone: that is what signing it is for.
+// the policy commit, and whose desired state gives env that digest. A
+// record whose commit a shallow checkout lacks counts on its signature
+// alone (that is what signing it is for); in a full clone such a commit is
+// not main's and the record does not count.
 type recordEvidence struct{ p *Promoter }
 
 func (r recordEvidence) ran(ctx context.Context, v *policyView, env, digest string) (string, error) {
@@ -251,10 +253,28 @@ func (r recordEvidence) ran(ctx context.Context, v *policyView, env, digest stri
 		return "", err
 	}
 	ref := p.mainRef(ctx)
+	// The signer of records is often the signer of candidates, whose key
+	// pull-request workflows hold: where the clone has main's history, a
+	// record adds nothing git does not show. It counts only if the commit
+	// it names is on main and gave env the digest; a commit absent from a
+	// full clone is not main's. Only a shallow clone (or none of main)
+	// takes a record on its signature alone.
+	full := false
+	if ref != "" {
+		shallow, err := p.git.IsShallow(ctx)
+		if err != nil {
+			return "", err
+		}
+		full = !shallow
+	}
 	var commits []string
 	for _, rec := range recs {
 		c, err := p.git.Commit(ctx, rec.Git.MergeCommit)
 		if err != nil {
+			if full {
+				p.o.logf("order: a promotion record for %s about %s names commit %s, which this full clone of %s does not have: not counted", env, digest, short(rec.Git.MergeCommit), p.o.mainBranch)
+				return "", nil
+			}
 			commits = append(commits, short(rec.Git.MergeCommit)+" (not in the local history)")
 			continue
 		}
@@ -267,6 +287,14 @@ func (r recordEvidence) ran(ctx context.Context, v *policyView, env, digest stri
 		}
 		if !ok {
 			p.o.logf("order: a promotion record for %s about %s names commit %s, not on %s's first-parent history before %s: not counted", env, digest, short(c), p.o.mainBranch, short(v.commit))
+			return "", nil
+		}
+		st, err := p.StateAt(ctx, c)
+		if err != nil && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if err != nil || st.Envs[env].Digest != digest {
+			p.o.logf("order: a promotion record for %s about %s names commit %s, whose desired state does not give %s that digest: not counted", env, digest, short(c), env)
 			return "", nil
 		}
 		commits = append(commits, short(c))

@@ -232,7 +232,8 @@ func TestOrderFromPromotionRecords(t *testing.T) {
 		want   Status
 		detail string
 	}{
-		{"record for dev", func(f *fixture, d, _, _ string) { f.record(f.signer, "dev", d, unknown) }, Pass, "signed promotion record by key cosign.pub"},
+		{"record for dev, shallow clone", func(f *fixture, d, _, _ string) { f.markShallow(); f.record(f.signer, "dev", d, unknown) }, Pass, "signed promotion record by key cosign.pub"},
+		{"record for dev, full clone without its commit", func(f *fixture, d, _, _ string) { f.record(f.signer, "dev", d, unknown) }, Fail, "dev has not run"},
 		{"no record", func(*fixture, string, string, string) {}, Fail, "dev has not run"},
 		{"record for another environment", func(f *fixture, d, _, _ string) { f.record(f.signer, "prod", d, unknown) }, Fail, "dev has not run"},
 		{"record about another digest", func(f *fixture, _, other, _ string) { f.record(f.signer, "dev", other, unknown) }, Fail, "dev has not run"},

@@ -1,6 +1,7 @@
 package promote
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,18 @@ import (
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/sign"
 )
+
+// markShallow makes the fixture's clone shallow as actions/checkout's
+// default depth makes it (its root commit is the boundary: no history
+// changes, git now reports a shallow repository).
+func (f *fixture) markShallow() {
+	f.t.Helper()
+	root := strings.TrimSpace(f.gitRun("rev-list", "--max-parents=0", "HEAD"))
+	f.write(filepath.Join(strings.TrimSpace(f.gitRun("rev-parse", "--absolute-git-dir")), "shallow"), []byte(root+"\n"))
+	if got := strings.TrimSpace(f.gitRun("rev-parse", "--is-shallow-repository")); got != "true" {
+		f.t.Fatalf("the fixture clone is not shallow (%s)", got)
+	}
+}
 
 // recordWith attaches rec (about digest) signed by s.
 func (f *fixture) recordWith(s *sign.Signer, digest string, rec *attest.Promotion) {
@@ -69,5 +82,41 @@ func TestRedteamStatusPromotedByFromUnverifiedRecord(t *testing.T) {
 	}
 	if dev.Record != "verified" {
 		t.Errorf("record %q (%s), want still verified (the good record is there)", dev.Record, dev.RecordDetail)
+	}
+}
+
+// TestRedteamOrderForgedRecordFullClone: the key that signs promotion
+// records is often the key that signs candidates, and pull-request
+// workflows hold it (examples/iris's pr.yml signs with COSIGN_PRIVATE_KEY,
+// main.yml signs records with the same secret). A PR author can then sign
+// "dev ran this digest" naming any commit. Where the clone holds main's
+// full history, a record counts only if the commit it names is on main
+// and its desired state gave the environment that digest: what git shows,
+// a forged record cannot add to.
+func TestRedteamOrderForgedRecordFullClone(t *testing.T) {
+	t.Parallel()
+	host := startRegistry(t)
+	for _, tt := range []struct {
+		name   string
+		commit func(f *fixture) string
+	}{
+		{"a commit on main that never gave dev the digest", func(f *fixture) string { return f.gitRun("rev-parse", "HEAD") }},
+		{"a commit this full clone does not have", func(*fixture) string { return strings.Repeat("d", 40) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, host)
+			d := f.good("1.0.0")
+			named := strings.TrimSpace(tt.commit(f))
+			f.commitEnvs("staging", map[string]string{"staging": d})
+			f.record(f.signer, "dev", d, named) // signed with the artifact key, as pr.yml can
+			pl, err := f.promoter().Plan(f.ctx, ModeApply, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := rule(t, pl, "staging", RuleOrder); r.Status != Fail {
+				t.Errorf("order on a forged dev record naming %s: %s %q, want fail", short(named), r.Status, r.Detail)
+			}
+		})
 	}
 }
