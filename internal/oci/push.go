@@ -268,7 +268,6 @@ func pushLayer(ctx context.Context, s sink, p *layerPlan, o *options) (int64, er
 				}
 				o.cache.Store(p.cacheKey, digestcache.Entry{Stat: p.stat, Digest: p.digest.String(), DiffID: p.diffID.String(), BlobSize: p.blob})
 				if p.digest == h {
-					s.has(ctx, h) // records the location in the cache
 					o.progress.Add(p.size)
 					return 0, nil
 				}
