@@ -118,6 +118,29 @@ func TestFaultyNetwork(t *testing.T) {
 				t.Fatalf("%d stalls, want 1", st.Stalls)
 			}
 		}},
+		{"no chunked uploads", ocitest.Faults{NoChunked: true}, nil, func(t *testing.T, st ocitest.Stats, log []ocitest.Request, blobs int64) {
+			patches := 0
+			for _, r := range log {
+				if r.Method == http.MethodPatch {
+					patches++
+				}
+			}
+			// Layers in flight together may each try once (4 jobs).
+			if patches == 0 || patches > 4 {
+				t.Errorf("%d PATCHes: the first refusals should switch the push to monolithic PUTs", patches)
+			}
+			if st.UploadBytes < blobs {
+				t.Errorf("uploaded %d bytes for %d bytes of blobs", st.UploadBytes, blobs)
+			}
+		}},
+		{"OCI-Chunk-Max-Length 1 MiB", ocitest.Faults{ChunkMaxLength: 1 << 20}, nil, func(t *testing.T, st ocitest.Stats, _ []ocitest.Request, blobs int64) {
+			if st.Rejected413 != 0 || st.MaxBody > 1<<20 {
+				t.Errorf("announced 1 MiB chunks: %d refused, largest body %d", st.Rejected413, st.MaxBody)
+			}
+			if st.UploadBytes != blobs {
+				t.Errorf("uploaded %d bytes for %d bytes of blobs", st.UploadBytes, blobs)
+			}
+		}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -48,6 +48,12 @@ type Faults struct {
 	StallUploadAfter int64
 	StallFor         time.Duration
 	StallAlways      bool
+	// NoChunked answers every upload PATCH 405 UNSUPPORTED, as a
+	// registry without chunked uploads.
+	NoChunked bool
+	// ChunkMaxLength, when > 0, is announced as OCI-Chunk-Max-Length on
+	// upload session starts (and enforced as a body cap on PATCHes).
+	ChunkMaxLength int64
 }
 
 // FaultProxy is a loopback HTTP proxy in front of a registry that injects
@@ -200,6 +206,18 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if p.f.NoChunked && r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"chunked uploads are not supported"}]}`)
+		p.record(r, "405", http.StatusMethodNotAllowed)
+		return
+	}
+	if p.f.ChunkMaxLength > 0 && r.Method == http.MethodPatch && r.ContentLength > p.f.ChunkMaxLength {
+		p.reject413(w, r)
+		return
+	}
 	var body io.Reader = r.Body
 	if r.ContentLength < 0 && p.f.BodyCap > 0 {
 		// A streamed body: buffer up to the cap to learn its size.
@@ -272,6 +290,9 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer resp.Body.Close()
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
+	}
+	if p.f.ChunkMaxLength > 0 && r.Method == http.MethodPost && resp.StatusCode == http.StatusAccepted {
+		w.Header().Set("OCI-Chunk-Max-Length", strconv.FormatInt(p.f.ChunkMaxLength, 10))
 	}
 	blob := isBlobGet(r) && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPartialContent)
 	cutDown := blob && p.f.CutDownloadAfter > 0 && resp.ContentLength > p.f.CutDownloadAfter && p.cutDown.CompareAndSwap(false, true)
