@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlship/mlship/internal/oci/progress"
 	"github.com/mlship/mlship/internal/pipeline"
+	"github.com/mlship/mlship/internal/sign"
 )
 
 // PullOptions are the inputs of `mlship pull`.
@@ -63,6 +64,9 @@ verification fails.`,
 	cmd.Flags().BoolVar(&opts.Verify, "verify", false, "verify the signature and required attestations before pulling")
 	opts.Policy.Register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Policy.PromotedTo, "promoted-to", "", "with --verify: require a signed promotion record for this environment attached to exactly the digest")
+	cmd.Flags().StringSliceVar(&opts.Policy.PromotionKeys, "promotion-key", nil, "only promotion records signed by this key count (repeatable; a key pull-request workflows do not hold); --key still verifies the signature")
+	cmd.Flags().StringVar(&opts.Policy.PromotionIdentity, "promotion-identity", "", "only promotion records signed keyless by this identity count, e.g. https://github.com/OWNER/REPO/.github/workflows/main.yml@refs/heads/main")
+	cmd.Flags().StringVar(&opts.Policy.PromotionIssuer, "promotion-oidc-issuer", "", "issuer of --promotion-identity (default "+sign.GitHubIssuer+")")
 	return cmd
 }
 

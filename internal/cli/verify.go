@@ -66,6 +66,9 @@ A refusal exits 1 and names the rule that failed.`,
 	}
 	opts.Policy.Register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Policy.PromotedTo, "promoted-to", "", "require a signed promotion record for this environment attached to exactly the digest")
+	cmd.Flags().StringSliceVar(&opts.Policy.PromotionKeys, "promotion-key", nil, "only promotion records signed by this key count (repeatable; a key pull-request workflows do not hold); --key still verifies the signature")
+	cmd.Flags().StringVar(&opts.Policy.PromotionIdentity, "promotion-identity", "", "only promotion records signed keyless by this identity count, e.g. https://github.com/OWNER/REPO/.github/workflows/main.yml@refs/heads/main")
+	cmd.Flags().StringVar(&opts.Policy.PromotionIssuer, "promotion-oidc-issuer", "", "issuer of --promotion-identity (default "+sign.GitHubIssuer+")")
 	cmd.Flags().BoolVar(&opts.FromGitHub, "from-github", false, "when the registry's attestations do not satisfy the policy, also read the digest's bundles from GitHub's attestations API")
 	cmd.Flags().StringVar(&opts.GitHubRepository, "github-repository", "", "OWNER/REPO whose attestations --from-github reads (default: the run's repository)")
 	return cmd

@@ -118,7 +118,11 @@ func Monitor(ctx context.Context, r *Run, req MonitorRequest) (*MonitorResult, e
 		return nil, fmt.Errorf("verification policy: %w", err)
 	}
 	dref := repo + "@" + digest
-	if _, err := sign.Verify(ctx, dref, pol, SignOptions(ctx, r, plain)...); err != nil {
+	v, err := sign.Verify(ctx, dref, pol, SignOptions(ctx, r, plain)...)
+	if err == nil {
+		err = CheckPromotionSigners(r, v, pr)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s (%s) failed verification: %w", ref, digest, err)
 	}
 	prof, err := FetchProfile(ctx, r, dref, plain)

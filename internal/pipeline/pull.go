@@ -70,6 +70,9 @@ func Pull(ctx context.Context, r *Run, req PullRequest) (*PullResult, error) {
 		sopts := SignOptions(ctx, r, false)
 		ropts = append(ropts, oci.WithVerifier(func(ctx context.Context, d name.Digest) error {
 			v, err := sign.Verify(ctx, d.String(), pol, sopts...)
+			if err == nil {
+				err = CheckPromotionSigners(r, v, p)
+			}
 			verified = v
 			return err
 		}))

@@ -33,6 +33,17 @@ type PolicyRequest struct {
 	// PromotedTo requires a signed promotion record for this environment,
 	// by an accepted signer, attached to exactly the verified digest.
 	PromotedTo string
+	// PromotionKeys and PromotionIdentity (with PromotionIssuer) name the
+	// only signers whose promotion records count (the candidates' signer,
+	// which pull-request workflows hold, then signs the artifact only).
+	PromotionKeys     []string
+	PromotionIdentity string
+	PromotionIssuer   string
+}
+
+// promotionSigners reports whether the request names who signs records.
+func (p PolicyRequest) promotionSigners() bool {
+	return len(p.PromotionKeys) > 0 || p.PromotionIdentity != ""
 }
 
 // HasSigners reports whether the request names who may sign.
@@ -44,7 +55,7 @@ func (p PolicyRequest) HasSigners() bool {
 // (signers, a spec, attestations, a promotion): pull refuses those
 // without --verify rather than ignore them.
 func (p PolicyRequest) SaysHowToVerify() bool {
-	return p.HasSigners() || p.SpecDir != "" || len(p.Attestations) > 0 || p.PromotedTo != ""
+	return p.HasSigners() || p.SpecDir != "" || len(p.Attestations) > 0 || p.PromotedTo != "" || p.promotionSigners()
 }
 
 // Policy assembles the policy. With SpecDir the spec says what must hold
@@ -68,6 +79,9 @@ func Policy(ctx context.Context, r *Run, p PolicyRequest) (*sign.Policy, error) 
 		return nil, err
 	}
 	if err := applyPolicyFlags(r, pol, p); err != nil {
+		return nil, err
+	}
+	if err := addPromotionSigners(r, pol, p); err != nil {
 		return nil, err
 	}
 	trust, err := sign.TrustFromEnv(r.Env.Lookup)
@@ -143,6 +157,88 @@ func applyPolicyFlags(r *Run, pol *sign.Policy, p PolicyRequest) error {
 	return nil
 }
 
+// addPromotionSigners accepts the promotion signers' signatures too (so
+// their records verify at all); CheckPromotionSigners then refuses a
+// record by anyone else.
+func addPromotionSigners(r *Run, pol *sign.Policy, p PolicyRequest) error {
+	if !p.promotionSigners() {
+		return nil
+	}
+	if envs := promotionEnvs(pol); len(envs) != 1 {
+		return fmt.Errorf("--promotion-key and --promotion-identity need exactly one environment whose record is required (--promoted-to ENV, or --spec with --env listing \"promotion\"), not %d", len(envs))
+	}
+	if len(pol.Keys) == 0 && len(pol.Identities) == 0 {
+		return errors.New("--promotion-key and --promotion-identity name who signs promotion records only: give --key or a keyless identity for the artifact's signature too")
+	}
+	for _, k := range p.PromotionKeys {
+		pk, err := sign.LoadPublicKey(k, r.Env.Lookup)
+		if err != nil {
+			return fmt.Errorf("--promotion-key: %w", err)
+		}
+		pol.Keys = append(pol.Keys, pk)
+	}
+	if p.PromotionIdentity != "" {
+		pol.Identities = append(pol.Identities, sign.Identity{Subject: p.PromotionIdentity, Issuer: promotionIssuer(p)})
+	}
+	return nil
+}
+
+func promotionIssuer(p PolicyRequest) string {
+	if p.PromotionIssuer != "" {
+		return p.PromotionIssuer
+	}
+	return sign.GitHubIssuer
+}
+
+func promotionEnvs(pol *sign.Policy) map[string]bool {
+	envs := map[string]bool{}
+	for _, a := range pol.Attestations {
+		if a.PredicateType == attest.PromotionType {
+			envs[a.Environment] = true
+		}
+	}
+	return envs
+}
+
+// CheckPromotionSigners refuses a verification whose promotion records
+// were all signed by someone other than the request's promotion signers
+// (nothing to check when it names none).
+func CheckPromotionSigners(r *Run, v *sign.Verified, p PolicyRequest) error {
+	if !p.promotionSigners() || v == nil {
+		return nil
+	}
+	fps := map[string]bool{}
+	var who []string
+	for _, k := range p.PromotionKeys {
+		pk, err := sign.LoadPublicKey(k, r.Env.Lookup)
+		if err != nil {
+			return fmt.Errorf("--promotion-key: %w", err)
+		}
+		fps[pk.Fingerprint()] = true
+		who = append(who, "key "+pk.Fingerprint())
+	}
+	if p.PromotionIdentity != "" {
+		who = append(who, p.PromotionIdentity+" (issuer "+promotionIssuer(p)+")")
+	}
+	var others []string
+	for _, a := range v.Attestations {
+		if a.PredicateType != attest.PromotionType {
+			continue
+		}
+		if (a.KeyFingerprint != "" && fps[a.KeyFingerprint]) ||
+			(a.KeyFingerprint == "" && p.PromotionIdentity != "" && a.Signer == p.PromotionIdentity && a.Issuer == promotionIssuer(p)) {
+			return nil
+		}
+		others = append(others, a.Signer)
+	}
+	env := p.PromotedTo
+	if env == "" {
+		env = p.Env
+	}
+	return &sign.Refusal{Ref: v.Ref, Rule: "no promotion record for " + env + " by the promotion signer",
+		Detail: "records by " + strings.Join(others, ", ") + "; none by " + strings.Join(who, " or ")}
+}
+
 // envName is the schema's #Name (a DNS-1123 label), what an environment
 // is called.
 var envName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -182,6 +278,9 @@ func Verify(ctx context.Context, r *Run, req VerifyRequest) (*sign.Verified, err
 	var rf *sign.Refusal
 	if err != nil && req.FromGitHub && errors.As(err, &rf) {
 		v, err = verifyFromGitHub(ctx, r, req, pol, sopts, err)
+	}
+	if err == nil {
+		err = CheckPromotionSigners(r, v, req.Policy)
 	}
 	if err != nil {
 		_ = r.Actions.SetOutput("verified", "false")
