@@ -54,6 +54,9 @@ contract is in docs/registry.md.`,
 	fl.StringVar(&opts.Policy.IdentityRegexp, "certificate-identity-regexp", "", "keyless signer identity regexp")
 	fl.StringVar(&opts.Policy.Issuer, "certificate-oidc-issuer", "", "keyless OIDC issuer ("+sign.GitHubIssuer+" for Actions)")
 	fl.StringVar(&opts.Policy.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless OIDC issuer regexp")
+	fl.StringSliceVar(&opts.Policy.PromotionKeys, "promotion-key", nil, "only promotion records signed by this key are verified (repeatable); --key then verifies the artifacts' signature")
+	fl.StringVar(&opts.Policy.PromotionIdentity, "promotion-identity", "", "only promotion records signed keyless by this identity are verified")
+	fl.StringVar(&opts.Policy.PromotionIssuer, "promotion-oidc-issuer", "", "issuer of --promotion-identity (default "+sign.GitHubIssuer+")")
 	return cmd
 }
 

@@ -124,6 +124,9 @@ func History(ctx context.Context, r *Run, req HistoryRequest) (*HistoryResult, e
 	res := &HistoryResult{Environment: req.Environment, Repository: repo, Entries: []HistoryEntry{}}
 	pr := req.Policy
 	pr.SpecDir, pr.Env = dir, ""
+	if pr.promotionSigners() {
+		pr.PromotedTo = req.Environment
+	}
 	pol, polText, err := versionsPolicy(ctx, r, pr, m)
 	switch {
 	case err != nil && req.Policy.HasSigners():
@@ -290,7 +293,7 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 			}
 		}
 		if pol != nil && len(out) > first {
-			ok := recordsVerified(ctx, repo+"@"+d, pol, len(out)-first, opts)
+			ok := recordsVerified(ctx, r, repo+"@"+d, pol, req.Policy, len(out)-first, opts)
 			for i := first; i < len(out); i++ {
 				out[i].Verified = &ok
 			}
@@ -303,14 +306,23 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 // accepted signer made; the n shown are all verified only when it
 // accepted as many (a record someone else attached makes them all
 // unverified: which one is genuine cannot be told apart here).
-func recordsVerified(ctx context.Context, ref string, pol *sign.Policy, n int, opts []sign.Option) bool {
+//
+// With promotion signers (--promotion-key, --promotion-identity), only
+// their records count as accepted.
+func recordsVerified(ctx context.Context, r *Run, ref string, pol *sign.Policy, pr PolicyRequest, n int, opts []sign.Option) bool {
 	v, err := sign.Verify(ctx, ref, pol, opts...)
 	if err != nil {
 		return false
 	}
+	by := func(sign.VerifiedAttestation) bool { return true }
+	if pr.promotionSigners() {
+		if by, _, err = promotionSigner(r, pr); err != nil {
+			return false
+		}
+	}
 	accepted := 0
 	for _, a := range v.Attestations {
-		if a.PredicateType == attest.PromotionType {
+		if a.PredicateType == attest.PromotionType && by(a) {
 			accepted++
 		}
 	}

@@ -207,26 +207,16 @@ func CheckPromotionSigners(r *Run, v *sign.Verified, p PolicyRequest) error {
 	if !p.promotionSigners() || v == nil {
 		return nil
 	}
-	fps := map[string]bool{}
-	var who []string
-	for _, k := range p.PromotionKeys {
-		pk, err := sign.LoadPublicKey(k, r.Env.Lookup)
-		if err != nil {
-			return fmt.Errorf("--promotion-key: %w", err)
-		}
-		fps[pk.Fingerprint()] = true
-		who = append(who, "key "+pk.Fingerprint())
-	}
-	if p.PromotionIdentity != "" {
-		who = append(who, p.PromotionIdentity+" (issuer "+promotionIssuer(p)+")")
+	by, who, err := promotionSigner(r, p)
+	if err != nil {
+		return err
 	}
 	var others []string
 	for _, a := range v.Attestations {
 		if a.PredicateType != attest.PromotionType {
 			continue
 		}
-		if (a.KeyFingerprint != "" && fps[a.KeyFingerprint]) ||
-			(a.KeyFingerprint == "" && p.PromotionIdentity != "" && a.Signer == p.PromotionIdentity && a.Issuer == promotionIssuer(p)) {
+		if by(a) {
 			return nil
 		}
 		others = append(others, a.Signer)
@@ -236,7 +226,32 @@ func CheckPromotionSigners(r *Run, v *sign.Verified, p PolicyRequest) error {
 		env = p.Env
 	}
 	return &sign.Refusal{Ref: v.Ref, Rule: "no promotion record for " + env + " by the promotion signer",
-		Detail: "records by " + strings.Join(others, ", ") + "; none by " + strings.Join(who, " or ")}
+		Detail: "records by " + strings.Join(others, ", ") + "; none by " + who}
+}
+
+// promotionSigner says whether a verified attestation was made by one of
+// the request's promotion signers, and names them.
+func promotionSigner(r *Run, p PolicyRequest) (func(sign.VerifiedAttestation) bool, string, error) {
+	fps := map[string]bool{}
+	var who []string
+	for _, k := range p.PromotionKeys {
+		pk, err := sign.LoadPublicKey(k, r.Env.Lookup)
+		if err != nil {
+			return nil, "", fmt.Errorf("--promotion-key: %w", err)
+		}
+		fps[pk.Fingerprint()] = true
+		who = append(who, "key "+pk.Fingerprint())
+	}
+	iss := promotionIssuer(p)
+	if p.PromotionIdentity != "" {
+		who = append(who, p.PromotionIdentity+" (issuer "+iss+")")
+	}
+	return func(a sign.VerifiedAttestation) bool {
+		if a.KeyFingerprint != "" {
+			return fps[a.KeyFingerprint]
+		}
+		return p.PromotionIdentity != "" && a.Signer == p.PromotionIdentity && a.Issuer == iss
+	}, strings.Join(who, " or "), nil
 }
 
 // envName is the schema's #Name (a DNS-1123 label), what an environment
