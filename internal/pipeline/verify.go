@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlship/mlship/internal/attest"
 	"github.com/mlship/mlship/internal/ghapi"
+	"github.com/mlship/mlship/internal/report"
 	"github.com/mlship/mlship/internal/sign"
 	"github.com/mlship/mlship/internal/spec"
 )
@@ -299,7 +300,8 @@ func Verify(ctx context.Context, r *Run, req VerifyRequest) (*sign.Verified, err
 	}
 	if err != nil {
 		_ = r.Actions.SetOutput("verified", "false")
-		_ = r.Summary(fmt.Sprintf("❌ `%s`: %v\n", req.Ref, err))
+		// The error carries what the registry said: text, not Markdown.
+		_ = r.Summary(fmt.Sprintf("❌ `%s`: %s\n", report.EscapeCode(req.Ref), report.Escape(err.Error())))
 		return nil, err
 	}
 	for k, val := range map[string]string{"verified": "true", "digest": v.Digest, "ref": v.Ref} {
@@ -312,7 +314,7 @@ func Verify(ctx context.Context, r *Run, req VerifyRequest) (*sign.Verified, err
 	if n == 1 {
 		plural = ""
 	}
-	return v, r.Summary(fmt.Sprintf("✅ verified `%s` (signed by %s; %d attestation%s)\n", v.Ref, v.Signatures[0].Signer, n, plural))
+	return v, r.Summary(fmt.Sprintf("✅ verified `%s` (signed by %s; %d attestation%s)\n", report.EscapeCode(v.Ref), report.Escape(v.Signatures[0].Signer), n, plural))
 }
 
 // verifyFromGitHub verifies again with the bundles GitHub holds for the
