@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/promote"
+	"github.com/mlship/mlship/internal/report"
 )
 
 // StatusRequest is `mlship status`.
@@ -77,12 +78,16 @@ func (res *StatusResult) Err() error {
 // StatusMarkdown is the status table for the job summary.
 func StatusMarkdown(res *StatusResult) string {
 	var md strings.Builder
-	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | record | promoted |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", res.Model)
-	for _, e := range res.Environments {
-		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s | %s |\n", e.Environment, Dash(oci.ShortDigest(e.Desired)), Dash(oci.ShortDigest(e.Current)), Dash(e.Sync), Dash(e.Version), e.Signature, Dash(e.Record), Dash(e.PromotedAt))
+	// The version can come from the registry's annotations and the notes
+	// carry its errors: text, not Markdown.
+	e := report.Escape
+	fmt.Fprintf(&md, "### %s environments\n\n| environment | desired | tag | in sync | version | signature | record | promoted |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", e(res.Model))
+	for _, es := range res.Environments {
+		fmt.Fprintf(&md, "| %s | `%s` | `%s` | %s | %s | %s | %s | %s |\n", e(es.Environment), report.EscapeCodeCell(Dash(oci.ShortDigest(es.Desired))), report.EscapeCodeCell(Dash(oci.ShortDigest(es.Current))),
+			e(Dash(es.Sync)), e(Dash(es.Version)), e(es.Signature), e(Dash(es.Record)), e(Dash(es.PromotedAt)))
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(&md, "\n- %s", n)
+		fmt.Fprintf(&md, "\n- %s", e(n))
 	}
 	return md.String()
 }
