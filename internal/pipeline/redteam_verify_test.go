@@ -68,3 +68,17 @@ func keyPairFile(t *testing.T) (priv, pub string) {
 	}
 	return priv, pub
 }
+
+// TestRedteamPromotedToLookAlikes: --promoted-to takes an environment name
+// as the schema spells one; "prod " or "Prod" or a Cyrillic "р" is refused
+// before anything is read, never compared loosely with a record's.
+func TestRedteamPromotedToLookAlikes(t *testing.T) {
+	t.Parallel()
+	_, pub := keyPairFile(t)
+	ios, _, _ := iostreams.Test(map[string]string{"MLSHIP_CACHE_DIR": t.TempDir()})
+	for _, env := range []string{"prod ", " prod", "Prod", "\u0440rod", "prod\u200b", "prod\n", "pro/d", strings.Repeat("p", 64)} {
+		if _, err := pipeline.Policy(context.Background(), pipeline.NewRun(ios), pipeline.PolicyRequest{Keys: []string{pub}, PromotedTo: env}); err == nil || !strings.Contains(err.Error(), "not an environment name") {
+			t.Errorf("--promoted-to %q: %v", env, err)
+		}
+	}
+}
