@@ -63,11 +63,8 @@ func (p *hashPipe) produce(src io.Reader) {
 			p.err = errPipeClosed
 			return
 		}
-		n, err := fill(src, buf[:cap(buf)])
+		n, err := p.fillHashing(src, buf[:cap(buf)])
 		if n > 0 {
-			if p.h != nil {
-				p.h.Write(buf[:n])
-			}
 			p.n += int64(n)
 			select {
 			case p.full <- buf[:n]:
@@ -85,6 +82,28 @@ func (p *hashPipe) produce(src io.Reader) {
 			return
 		}
 	}
+}
+
+// hashStep is how much is read before it is hashed: small enough that
+// the bytes are still in the CPU cache (buffers of 1 MiB and more made
+// 2 GiB pulls and pushes 1.5 x slower than with 256 KiB).
+const hashStep = 256 << 10
+
+// fillHashing fills buf from src, hashing each step right after reading it.
+func (p *hashPipe) fillHashing(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		end := min(n+hashStep, len(buf))
+		m, err := fill(src, buf[n:end])
+		if p.h != nil && m > 0 {
+			p.h.Write(buf[n : n+m])
+		}
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // fill reads into buf until it is full or src fails. Unlike io.ReadFull
