@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -160,8 +161,56 @@ func Parse(b []byte) (*Card, error) {
 		if err := yaml.Unmarshal([]byte(front), &c.Meta); err != nil {
 			return nil, fmt.Errorf("model card front matter: %w", err)
 		}
+		if err := c.Meta.checkFinite(); err != nil {
+			return nil, fmt.Errorf("model card front matter: %w", err)
+		}
 	}
 	return c, nil
+}
+
+// checkFinite refuses the NaN and infinities YAML can spell (.nan, .inf)
+// and JSON cannot: the card's metadata is printed as JSON (card, diff).
+func (m *Metadata) checkFinite() error {
+	for _, mi := range m.ModelIndex {
+		for _, r := range mi.Results {
+			for _, x := range r.Metrics {
+				if math.IsNaN(x.Value) || math.IsInf(x.Value, 0) {
+					return fmt.Errorf("model-index metric %q is %v, not a finite number", x.Type, x.Value)
+				}
+			}
+		}
+	}
+	if m.MLShip != nil {
+		for _, k := range sortedKeys(m.MLShip.Hyperparameters) {
+			if !finite(m.MLShip.Hyperparameters[k]) {
+				return fmt.Errorf("hyperparameter %q holds a number that is not finite", k)
+			}
+		}
+	}
+	return nil
+}
+
+// finite reports whether every number in a decoded YAML value is finite.
+func finite(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case float32:
+		return finite(float64(x))
+	case []any:
+		for _, e := range x {
+			if !finite(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if !finite(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Render writes meta as front matter followed by body.

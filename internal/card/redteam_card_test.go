@@ -1,6 +1,7 @@
 package card
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,4 +56,28 @@ func TestRedteamParseHostileFrontMatter(t *testing.T) {
 			t.Errorf("round trip: license %q lineage %+v body %q\n%s", c.Meta.License, c.Meta.MLShip, c.Body, b)
 		}
 	})
+}
+
+// TestRedteamParseNonFinite: YAML spells NaN and infinity (.nan, .inf),
+// JSON cannot: a card from the registry holding one in its model-index or
+// hyperparameters made `card --output json` and `diff --output json` fail
+// with "json: unsupported value: NaN". Parse refuses it, naming the field.
+func TestRedteamParseNonFinite(t *testing.T) {
+	t.Parallel()
+	for name, front := range map[string]string{
+		"metric .nan":         "model-index:\n- name: m\n  results:\n  - task: {type: other}\n    dataset: {type: d, name: d}\n    metrics:\n    - {type: accuracy, value: .nan}\n",
+		"hyperparameter .inf": "mlship:\n  name: m\n  hyperparameters:\n    lr: .inf\n",
+		"nested -.inf":        "mlship:\n  name: m\n  hyperparameters:\n    grid: {lr: [0.1, -.inf]}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Parse([]byte("---\n" + front + "---\n# card\n"))
+			if err == nil {
+				_, jerr := json.Marshal(c.Meta)
+				t.Errorf("parsed; its JSON: %v", jerr)
+			} else if !strings.Contains(err.Error(), "finite") {
+				t.Errorf("error %q does not say the number is not finite", err)
+			}
+		})
+	}
 }
