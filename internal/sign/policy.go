@@ -77,6 +77,11 @@ type AttestationRule struct {
 	// names this environment: a valid record for another environment is
 	// refused, naming the environments found.
 	Environment string `json:"environment,omitempty"`
+	// Repository, for promotion records, is the registry repository a
+	// record must name (predicate.repository, compared normalised); ""
+	// means the verified reference's repository. Set it to the source
+	// repository when verifying a mirror.
+	Repository string `json:"repository,omitempty"`
 }
 
 // Name is the rule's short name for messages ("eval", "provenance", URI).
@@ -90,7 +95,9 @@ func NewAttestationRule(typ string) AttestationRule {
 }
 
 // NewPromotionRule requires a signed promotion record for environment env
-// attached to exactly the verified digest.
+// attached to exactly the verified digest (its only subject) and naming
+// the verified reference's repository (AttestationRule.Repository to
+// name another).
 func NewPromotionRule(env string) AttestationRule {
 	return AttestationRule{PredicateType: attest.PromotionType, Environment: env}
 }

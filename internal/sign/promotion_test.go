@@ -11,11 +11,11 @@ import (
 	"github.com/mlship/mlship/internal/testenv"
 )
 
-func promotionRecord(t *testing.T, env, digest string) []byte {
+func promotionRecord(t *testing.T, env, repo string) []byte {
 	t.Helper()
 	b, err := json.Marshal(attest.Promotion{
 		Environment: env,
-		Repository:  "example/acme/iris",
+		Repository:  repo,
 		Git:         attest.PromotionGit{Repository: "acme/iris", MergeCommit: "0123456789abcdef0123456789abcdef01234567"},
 		Rules:       []attest.PromotionRule{{Name: "signature", Outcome: "pass"}},
 		PromotedAt:  time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC),
@@ -55,7 +55,7 @@ func testPromotionRule(t *testing.T, f Format) {
 			t.Fatal(err)
 		}
 		if env != "" {
-			r, err := Attest(bg, d.String(), s, attest.PromotionType, promotionRecord(t, env, d.DigestStr()), fo)
+			r, err := Attest(bg, d.String(), s, attest.PromotionType, promotionRecord(t, env, d.Context().Name()), fo)
 			if err != nil {
 				t.Fatal(err)
 			}

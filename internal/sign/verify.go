@@ -54,6 +54,11 @@ type VerifiedAttestation struct {
 	KeyFingerprint string `json:"keyFingerprint,omitempty"`
 	// Format is "bundle" or "legacy", as for signatures.
 	Format string `json:"format"`
+	// Predicate is the predicate of the statement that verified (one
+	// entry per accepted statement: two records with different content are
+	// two entries). Callers that judge or show an attestation's content
+	// read it here, never from Statements, which checks no signature.
+	Predicate json.RawMessage `json:"-"`
 	// Passed is the eval gate outcome (eval attestations only).
 	Passed *bool `json:"passed,omitempty"`
 	// Gates are the checks made on an eval attestation's metrics: the
@@ -301,7 +306,7 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 					}
 					continue
 				}
-				who := VerifiedAttestation{PredicateType: pt, Signer: acc.signer, Issuer: acc.issuer, KeyFingerprint: acc.fingerprint, Format: fb.format()}
+				who := VerifiedAttestation{PredicateType: pt, Signer: acc.signer, Issuer: acc.issuer, KeyFingerprint: acc.fingerprint, Format: fb.format(), Predicate: fb.st.Predicate}
 				good[pt] = append(good[pt], accepted{st: fb.st, who: who})
 				break
 			}
@@ -361,14 +366,29 @@ type accepted struct {
 	who VerifiedAttestation
 }
 
-// promotedTo keeps the accepted promotion records for rule.Environment;
-// none is a refusal that says what was found instead (records for other
-// environments, unreadable records, records refused for their signer or
-// subject).
+// promotedTo keeps the accepted promotion records for rule.Environment
+// about exactly one subject (d's digest) naming d's repository (or
+// rule.Repository); none is a refusal that says what was found instead
+// (records for other environments or repositories, unreadable records,
+// records refused for their signer or subject).
 func promotedTo(d name.Digest, rule AttestationRule, list []accepted, why []string) ([]accepted, error) {
+	want := rule.Repository
+	if want == "" {
+		want = d.Context().Name()
+	}
+	wantRepo, werr := normalizeRepository(want)
+	if werr != nil {
+		return nil, fmt.Errorf("the promotion rule's repository %q: %w", want, werr)
+	}
 	var keep []accepted
 	var others, unreadable []string
 	for _, a := range list {
+		if n := len(a.st.Subject); n != 1 {
+			// mlship writes one record per digest; a statement about
+			// several would let one signature promote a batch.
+			unreadable = append(unreadable, fmt.Sprintf("a promotion record has %d subjects, not exactly one", n))
+			continue
+		}
 		pr, err := attest.ParsePromotion(a.st.Predicate)
 		if err != nil {
 			unreadable = append(unreadable, err.Error())
@@ -376,6 +396,12 @@ func promotedTo(d name.Digest, rule AttestationRule, list []accepted, why []stri
 		}
 		if pr.Environment != rule.Environment {
 			others = append(others, pr.Environment)
+			continue
+		}
+		if got, err := normalizeRepository(pr.Repository); err != nil || got != wantRepo {
+			// Records by an organisation-wide signer for another model,
+			// copied here with their referrers, say nothing of this one.
+			unreadable = append(unreadable, fmt.Sprintf("a record for %s names repository %q, not %s", pr.Environment, pr.Repository, wantRepo))
 			continue
 		}
 		keep = append(keep, a)
@@ -396,6 +422,19 @@ func promotedTo(d name.Digest, rule AttestationRule, list []accepted, why []stri
 	}
 	rf.Detail = summarize(details)
 	return nil, rf
+}
+
+// normalizeRepository is a repository name as go-containerregistry
+// normalises it (registry/repository, docker.io's defaults filled in).
+func normalizeRepository(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", errors.New("no repository")
+	}
+	r, err := name.NewRepository(s)
+	if err != nil {
+		return "", err
+	}
+	return r.Name(), nil
 }
 
 // mergeSignatures reports each accepted signer once: a signature found
