@@ -277,6 +277,7 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 			return out, fmt.Errorf("reading the promotion records of %s@%s: %w", repo, d, err)
 		}
 		first := len(out)
+		var preds []string
 		for _, st := range sts {
 			p, err := attest.ParsePromotion(st.Predicate)
 			if err != nil || p.Environment != req.Environment || !aboutDigest(st, d) {
@@ -288,13 +289,15 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 				e.PullRequest, e.PullRequestURL = p.PullRequest.Number, p.PullRequest.URL
 			}
 			out = append(out, e)
+			preds = append(preds, string(st.Predicate))
 			if p.PreviousDigest != "" && !seen[p.PreviousDigest] {
 				queue = append(queue, p.PreviousDigest)
 			}
 		}
 		if pol != nil && len(out) > first {
-			ok := recordsVerified(ctx, r, repo+"@"+d, pol, req.Policy, len(out)-first, opts)
+			good := recordsVerified(ctx, r, repo+"@"+d, pol, req.Policy, opts)
 			for i := first; i < len(out); i++ {
+				ok := good[preds[i-first]]
 				out[i].Verified = &ok
 			}
 		}
@@ -302,31 +305,32 @@ func recordHistory(ctx context.Context, r *Run, repo string, req HistoryRequest,
 	return out, nil
 }
 
-// recordsVerified: Verify accepts the records for the environment an
-// accepted signer made; the n shown are all verified only when it
-// accepted as many (a record someone else attached makes them all
-// unverified: which one is genuine cannot be told apart here).
+// recordsVerified returns the predicates of the promotion records Verify
+// accepted on ref (sign.VerifiedAttestation.Predicate): a record shown is
+// verified only when its own bytes are among them, so a record someone
+// else attached beside a genuine one is shown unverified, and the genuine
+// one verified.
 //
 // With promotion signers (--promotion-key, --promotion-identity), only
 // their records count as accepted.
-func recordsVerified(ctx context.Context, r *Run, ref string, pol *sign.Policy, pr PolicyRequest, n int, opts []sign.Option) bool {
+func recordsVerified(ctx context.Context, r *Run, ref string, pol *sign.Policy, pr PolicyRequest, opts []sign.Option) map[string]bool {
+	good := map[string]bool{}
 	v, err := sign.Verify(ctx, ref, pol, opts...)
 	if err != nil {
-		return false
+		return good
 	}
 	by := func(sign.VerifiedAttestation) bool { return true }
 	if pr.promotionSigners() {
 		if by, _, err = promotionSigner(r, pr); err != nil {
-			return false
+			return good
 		}
 	}
-	accepted := 0
 	for _, a := range v.Attestations {
 		if a.PredicateType == attest.PromotionType && by(a) {
-			accepted++
+			good[string(a.Predicate)] = true
 		}
 	}
-	return accepted == n
+	return good
 }
 
 // aboutDigest: a record counts for the digest it is attached to only when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/mlship/mlship/internal/attest"
@@ -171,54 +172,45 @@ func recordPolicy(pol *sign.Policy, env string) *sign.Policy {
 }
 
 // verifiedRecords verifies that a promotion record for env, signed by a
-// signer pol accepts, is attached to exactly digest, and returns who
-// signed it with the records for env about digest that the registry holds.
-// A refusal (no record, another environment, another digest, another
-// signer) is a *sign.Refusal.
+// signer pol accepts, is attached to exactly digest (its only subject)
+// and names this repository, and returns the verified records for env,
+// oldest first (by promotedAt), with the signer of the newest. A refusal
+// (no record, another environment, repository or digest, another signer)
+// is a *sign.Refusal.
 //
-// The records returned are read separately from the verification (the
-// verifier reports who signed, not what): a caller must hold every one of
-// them to its check, so that a record attached by someone else can only
-// make it stricter.
+// The records are the predicates of the statements that verified
+// (sign.VerifiedAttestation.Predicate): a record attached by someone
+// else, signed by a signer pol does not accept, is never read.
 func (p *Promoter) verifiedRecords(ctx context.Context, pol *sign.Policy, env, digest string) (string, []*attest.Promotion, error) {
 	ref := digestRef(p.repo, digest)
 	v, err := p.o.verifier.Verify(ctx, ref, recordPolicy(pol, env))
 	if err != nil {
 		return "", nil, err
 	}
-	signer := ""
+	type signed struct {
+		rec    *attest.Promotion
+		signer string
+	}
+	var list []signed
 	for _, a := range v.Attestations {
-		if a.PredicateType == attest.PromotionType {
-			signer = a.Signer
-			break
-		}
-	}
-	sts, err := p.o.verifier.Statements(ctx, ref, attest.PromotionType)
-	if err != nil {
-		return "", nil, err
-	}
-	var recs []*attest.Promotion
-	for _, st := range sts {
-		if !aboutDigest(st, digest) {
+		if a.PredicateType != attest.PromotionType {
 			continue
 		}
-		rec, err := attest.ParsePromotion(st.Predicate)
+		rec, err := attest.ParsePromotion(a.Predicate)
 		if err != nil || rec.Environment != env {
 			continue
 		}
-		if rec.Repository != p.repo {
-			// A record written by another repository's promotion (an
-			// organisation-wide key, the bytes copied here with their
-			// referrers) says nothing of this model's environments.
-			return "", nil, &sign.Refusal{Ref: ref, Rule: "promotion record of another repository",
-				Detail: fmt.Sprintf("a record for %s about %s names repository %q, not %s", env, digest, rec.Repository, p.repo)}
-		}
-		recs = append(recs, rec)
+		list = append(list, signed{rec, a.Signer})
 	}
-	if len(recs) == 0 {
-		return "", nil, fmt.Errorf("the verified promotion record for %s could not be read back from %s", env, ref)
+	if len(list) == 0 {
+		return "", nil, fmt.Errorf("the verifier accepted a promotion record for %s on %s but reported none", env, ref)
 	}
-	return signer, recs, nil
+	sort.SliceStable(list, func(i, j int) bool { return list[i].rec.PromotedAt.Before(list[j].rec.PromotedAt) })
+	recs := make([]*attest.Promotion, len(list))
+	for i, s := range list {
+		recs[i] = s.rec
+	}
+	return list[len(list)-1].signer, recs, nil
 }
 
 // isRefusal reports whether err is a verification refusal (as opposed to

@@ -173,30 +173,10 @@ func (p *Promoter) recordState(ctx context.Context, env, digest string, es *EnvS
 		return nil
 	}
 	es.Record, es.RecordSigner = "verified", signer
-	// The verifier says a record by signer is there, not which one: the
-	// records read back are unverified, and anyone who can push to the
-	// registry can attach one beside it. PROMOTED comes from a record
-	// only when every record for env about digest says the same.
-	for _, r := range recs[1:] {
-		if !sameDecision(r, recs[0]) {
-			es.RecordDetail = fmt.Sprintf("%d promotion records for %s disagree (who approved, when or which commit), and only one is known to be signed by %s: PROMOTED is not taken from them", len(recs), env, signer)
-			return nil
-		}
-	}
-	return recs[0]
-}
-
-// sameDecision reports whether two records tell the same promotion (what
-// status shows from one).
-func sameDecision(a, b *attest.Promotion) bool {
-	pr := func(p *attest.Promotion) int {
-		if p.PullRequest == nil {
-			return 0
-		}
-		return p.PullRequest.Number
-	}
-	return a.PromotedAt.Equal(b.PromotedAt) && strings.Join(a.Approvers, "\x00") == strings.Join(b.Approvers, "\x00") &&
-		a.Git.MergeCommit == b.Git.MergeCommit && pr(a) == pr(b)
+	// Every record here verified (sign.VerifiedAttestation.Predicate): one
+	// attached beside them by another signer is never read. The newest
+	// decides PROMOTED.
+	return recs[len(recs)-1]
 }
 
 // promotedWhen takes PROMOTED from the newest GitHub deployment of env
