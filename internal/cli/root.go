@@ -109,7 +109,13 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 		code, err = ee.Code, ee.Err
 	}
 	if err != nil && !errors.Is(err, ErrSilent) {
-		fmt.Fprintf(f.IO.ErrOut, "mlship: %v\n", err)
+		// Errors carry registry- and data-controlled text: written as text
+		// (no terminal escapes; in Actions no line that starts a workflow
+		// command such as ::stop-commands::).
+		w := textWriter(f.IO.ErrOut)
+		w.actions = gha.Parse(f.IO.Env).Actions
+		fmt.Fprintf(w, "mlship: %v\n", err)
+		_ = w.flush()
 	}
 	return code
 }
