@@ -184,7 +184,7 @@ func WithRetries(attempts int, firstBackoff time.Duration) Option {
 	}
 }
 
-// WithUploadChunkSize sets the PATCH size of chunked uploads (default 4
+// WithUploadChunkSize sets the PATCH size of chunked uploads (default 2
 // MiB; at least 256 KiB): the memory each parallel upload holds, and what
 // one cut connection costs again at most. The registry's announced limits
 // and 413 answers make it smaller.
