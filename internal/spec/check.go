@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,6 +195,9 @@ func (c *checker) paths(m *Model) {
 	if k := m.Signing.Key; k != "" && !strings.Contains(k, "://") {
 		check(k, "signing", "key")
 	}
+	if pr := m.Signing.Promotion; pr != nil && pr.Key != "" && !strings.Contains(pr.Key, "://") {
+		check(pr.Key, "signing", "promotion", "key")
+	}
 }
 
 func isURL(s string) bool {
@@ -237,6 +241,25 @@ func (c *checker) monitor(m *Model) {
 func (c *checker) signing(m *Model) {
 	if k := m.Signing.Keyless; k != nil && k.Identity == "" && k.IdentityRegexp == "" {
 		c.errorf([]string{"signing", "keyless"}, "keyless signing needs identity or identityRegexp (e.g. https://github.com/OWNER/REPO/.github/workflows/main.yml@refs/heads/main) so verification knows who may sign")
+	}
+	pr := m.Signing.Promotion
+	if pr == nil {
+		return
+	}
+	switch {
+	case pr.Key == "" && pr.Keyless == nil:
+		c.errorf([]string{"signing", "promotion"}, "signing.promotion needs key or keyless naming who signs promotion records (e.g. keyless: identity: \"https://github.com/OWNER/REPO/.github/workflows/main.yml@refs/heads/main\")")
+	case pr.Key != "" && pr.Keyless != nil:
+		c.errorf([]string{"signing", "promotion"}, "signing.promotion names both key and keyless: name one signer of promotion records")
+	case pr.Keyless != nil && pr.Keyless.Identity == "" && pr.Keyless.IdentityRegexp == "":
+		c.errorf([]string{"signing", "promotion", "keyless"}, "signing.promotion.keyless needs identity or identityRegexp (e.g. https://github.com/OWNER/REPO/.github/workflows/main.yml@refs/heads/main)")
+	case pr.Keyless != nil && pr.Keyless.IdentityRegexp != "":
+		if _, err := regexp.Compile(pr.Keyless.IdentityRegexp); err != nil {
+			c.errorf([]string{"signing", "promotion", "keyless", "identityRegexp"}, "identityRegexp %q does not compile: %v", pr.Keyless.IdentityRegexp, err)
+		}
+	}
+	if pr.Key != "" && pr.Key == m.Signing.Key {
+		c.errorf([]string{"signing", "promotion", "key"}, "signing.promotion.key is signing.key (%s): pull-request workflows hold the candidates' key; give promotion records a key of their own", pr.Key)
 	}
 }
 

@@ -236,8 +236,18 @@ type Approvals struct {
 type Signing struct {
 	Key     string   `json:"key,omitempty"`
 	Keyless *Keyless `json:"keyless,omitempty"`
+	// Promotion, when set, is the only signer whose promotion records
+	// count (apart from Key/Keyless, which sign candidates).
+	Promotion *PromotionSigning `json:"promotion,omitempty"`
 	TLog    bool     `json:"tlog"`
 	MaxAge  string   `json:"maxAge"`
+}
+
+// PromotionSigning names who signs promotion records: a key or a keyless
+// identity (issuer defaulting to GitHub Actions').
+type PromotionSigning struct {
+	Key     string   `json:"key,omitempty"`
+	Keyless *Keyless `json:"keyless,omitempty"`
 }
 
 // Keyless is a Sigstore keyless identity.
