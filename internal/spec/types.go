@@ -239,8 +239,8 @@ type Signing struct {
 	// Promotion, when set, is the only signer whose promotion records
 	// count (apart from Key/Keyless, which sign candidates).
 	Promotion *PromotionSigning `json:"promotion,omitempty"`
-	TLog    bool     `json:"tlog"`
-	MaxAge  string   `json:"maxAge"`
+	TLog      bool              `json:"tlog"`
+	MaxAge    string            `json:"maxAge"`
 }
 
 // PromotionSigning names who signs promotion records: a key or a keyless
