@@ -43,6 +43,27 @@ type Policy struct {
 	MaxAge time.Duration
 	// Attestations that must be attached and signed by an accepted signer.
 	Attestations []AttestationRule
+	// PromotionKeys and PromotionIdentities, when either is set, are the
+	// only signers whose promotion records (attest.PromotionType) are
+	// accepted; Keys and Identities then accept the signature and the
+	// other attestations only. Pull-request workflows hold the candidates'
+	// signer, so a record signed with it proves nothing.
+	PromotionKeys       []PublicKey
+	PromotionIdentities []Identity
+}
+
+// HasPromotionSigners reports whether records have signers of their own.
+func (p *Policy) HasPromotionSigners() bool {
+	return len(p.PromotionKeys) > 0 || len(p.PromotionIdentities) > 0
+}
+
+// promotionPolicy is p with the promotion signers as its signers (what
+// promotion records are verified with).
+func (p *Policy) promotionPolicy() *Policy {
+	pp := *p
+	pp.Keys, pp.Identities = p.PromotionKeys, p.PromotionIdentities
+	pp.PromotionKeys, pp.PromotionIdentities = nil, nil
+	return &pp
 }
 
 // Identity is a keyless signer identity (cosign's --certificate-identity
@@ -119,7 +140,7 @@ func (p *Policy) Validate() error {
 	if len(p.Keys) == 0 && len(p.Identities) == 0 {
 		return errors.New("the verification policy names no signer: give --key or --certificate-identity[-regexp] with --certificate-oidc-issuer, or set signing.key / signing.keyless in the spec")
 	}
-	for _, id := range p.Identities {
+	for _, id := range append(append([]Identity(nil), p.Identities...), p.PromotionIdentities...) {
 		if id.Subject == "" && id.SubjectRegexp == "" {
 			return errors.New("a keyless identity needs --certificate-identity or --certificate-identity-regexp")
 		}
@@ -151,6 +172,9 @@ func PolicyFromSpec(m *spec.Model, env string, getenv func(string) string) (*Pol
 		return nil, err
 	}
 	if p.Keys, p.Identities, err = SpecSigners(m, getenv); err != nil {
+		return nil, err
+	}
+	if p.PromotionKeys, p.PromotionIdentities, err = SpecPromotionSigners(m, getenv); err != nil {
 		return nil, err
 	}
 	return p, p.Validate()
@@ -224,6 +248,41 @@ func SpecSigners(m *spec.Model, getenv func(string) string) ([]PublicKey, []Iden
 	}
 	if kl := m.Signing.Keyless; kl != nil {
 		ids = append(ids, Identity{Subject: kl.Identity, SubjectRegexp: kl.IdentityRegexp, Issuer: kl.Issuer})
+	}
+	return keys, ids, nil
+}
+
+// SpecPromotionSigners loads who the spec's signing.promotion accepts as
+// the signer of promotion records (a key relative to the spec directory,
+// or a keyless identity); none when the spec does not set it.
+func SpecPromotionSigners(m *spec.Model, getenv func(string) string) ([]PublicKey, []Identity, error) {
+	pr := m.Signing.Promotion
+	if pr == nil {
+		return nil, nil, nil
+	}
+	if pr.Key == "" && pr.Keyless == nil {
+		return nil, nil, errors.New("signing.promotion names no signer: give key or keyless")
+	}
+	var keys []PublicKey
+	var ids []Identity
+	if pr.Key != "" {
+		ref := pr.Key
+		if !strings.HasPrefix(ref, EnvPrefix) && !filepath.IsAbs(ref) && m.Dir != "" {
+			ref = filepath.Join(m.Dir, ref)
+		}
+		k, err := LoadPublicKey(ref, getenv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("signing.promotion.key: %w", err)
+		}
+		k.Name = pr.Key
+		keys = append(keys, k)
+	}
+	if kl := pr.Keyless; kl != nil {
+		iss := kl.Issuer
+		if iss == "" {
+			iss = GitHubIssuer
+		}
+		ids = append(ids, Identity{Subject: kl.Identity, SubjectRegexp: kl.IdentityRegexp, Issuer: iss})
 	}
 	return keys, ids, nil
 }

@@ -290,14 +290,27 @@ func (p *Policy) verifyAttestations(ctx context.Context, o *options, d name.Dige
 		if err != nil {
 			return nil, err
 		}
+		// Promotion records are verified with the promotion signers when
+		// the policy names them (and only with them).
+		vp, pcs := p, cs
+		if p.HasPromotionSigners() {
+			vp = p.promotionPolicy()
+			if pcs, err = vp.bundleCandidates(); err != nil {
+				return nil, err
+			}
+		}
 		for _, fb := range ab {
 			if fb.err != nil {
 				bad[""] = append(bad[""], fb.err.Error())
 				continue
 			}
 			pt := fb.st.PredicateType
-			for _, c := range cs {
-				acc, err := p.verifyBundle(fb, c, h.String())
+			use, up := cs, p
+			if pt == attest.PromotionType {
+				use, up = pcs, vp
+			}
+			for _, c := range use {
+				acc, err := up.verifyBundle(fb, c, h.String())
 				if err != nil {
 					if msg, ok := errIsClaim(err); ok {
 						bad[pt] = append(bad[pt], msg)
