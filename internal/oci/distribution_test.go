@@ -100,8 +100,16 @@ func TestInteropClientsReadMlship(t *testing.T) {
 	oras := testenv.Tool(t, "oras")
 	out := t.TempDir()
 	run(t, out, oras, "pull", "--plain-http", host+"/acme/interop:v1")
-	// oras writes layers named by their title annotation; ours carry
-	// org.cncf.model.filepath, so check the blobs through oras blob fetch.
+	// oras writes layers named by their title annotation, which every
+	// layer carries (CRI-O's image volumes name files by it too).
+	for _, l := range res.Layers {
+		if l.Annotations[AnnotationTitle] != l.Annotations[AnnotationFilepath] {
+			t.Errorf("layer %s: title %q", l.Annotations[AnnotationFilepath], l.Annotations[AnnotationTitle])
+		}
+		if got := fileDigest(t, filepath.Join(out, l.Annotations[AnnotationFilepath])); got != l.Digest {
+			t.Errorf("oras pull wrote %s with digest %s, want %s", l.Annotations[AnnotationFilepath], got, l.Digest)
+		}
+	}
 	for _, l := range res.Layers {
 		p := filepath.Join(out, "blob")
 		run(t, out, oras, "blob", "fetch", "--plain-http", "--output", p, host+"/acme/interop@"+l.Digest)
