@@ -113,6 +113,13 @@ func specPolicy(ctx context.Context, r *Run, p PolicyRequest) (*sign.Policy, err
 			pol.Attestations[i] = sign.NewPromotionRule(p.Env)
 		}
 	}
+	// signing.promotion: the only signer of promotion records, unless
+	// --promotion-key / --promotion-identity name another.
+	if !p.promotionSigners() {
+		if pol.PromotionKeys, pol.PromotionIdentities, err = sign.SpecPromotionSigners(m, r.Env.Lookup); err != nil {
+			return nil, fmt.Errorf("policy from the spec in %s: %w", p.SpecDir, err)
+		}
+	}
 	if p.HasSigners() {
 		return pol, nil
 	}

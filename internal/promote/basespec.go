@@ -70,7 +70,18 @@ func (p *Promoter) policyAt(ctx context.Context, commit string) (*policyView, er
 	}
 	v := &policyView{commit: commit, model: m, sign: map[string]*sign.Policy{}, signErr: map[string]error{}}
 	keySum, keyErr := p.extractKey(ctx, commit, prefix, tmp, m.Signing.Key)
+	promoSum := ""
+	if pr := m.Signing.Promotion; pr != nil {
+		// The promotion records' key, read from the commit like signing.key.
+		var err error
+		if promoSum, err = p.extractKey(ctx, commit, prefix, tmp, pr.Key); err != nil && keyErr == nil {
+			keyErr = fmt.Errorf("signing.promotion.key: %w", err)
+		}
+	}
 	v.policy = policyOf(m, keySum, p.o.workflows)
+	if pr := m.Signing.Promotion; pr != nil {
+		v.policy.Signing.Promotion = &PromotionSigningPolicy{Key: pr.Key, KeySHA256: promoSum, Keyless: pr.Keyless}
+	}
 	for _, env := range m.EnvironmentOrder {
 		if keyErr != nil && p.o.signer == nil {
 			v.signErr[env] = keyErr

@@ -40,6 +40,15 @@ type SigningPolicy struct {
 	Keyless   *spec.Keyless `json:"keyless,omitempty"`
 	TLog      bool          `json:"tlog"`
 	MaxAge    string        `json:"maxAge,omitempty"`
+	// Promotion is signing.promotion, who signs promotion records.
+	Promotion *PromotionSigningPolicy `json:"promotion,omitempty"`
+}
+
+// PromotionSigningPolicy is signing.promotion with its key file's digest.
+type PromotionSigningPolicy struct {
+	Key       string        `json:"key,omitempty"`
+	KeySHA256 string        `json:"keySha256,omitempty"`
+	Keyless   *spec.Keyless `json:"keyless,omitempty"`
 }
 
 // EnvPolicy is one environment's promotion rules.

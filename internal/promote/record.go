@@ -143,6 +143,24 @@ func (p *Promoter) writeRecord(ctx context.Context, pl *Plan, e *EnvPlan, tagWas
 	}
 	e.Record = ref
 	p.o.logf("%s: promotion record for %s signed by %s", e.Environment, e.To, ref.Signer)
+	var pol *sign.Policy
+	if pl.view != nil {
+		pol = pl.view.sign[e.Environment]
+	}
+	switch {
+	case pol != nil && pol.HasPromotionSigners():
+		// A record the policy's promotion signer did not make counts for
+		// no deployer and no order rule: the tag does not move.
+		if _, _, err := p.verifiedRecords(ctx, pol, e.Environment, e.To); err != nil {
+			e.Record = nil
+			if isRefusal(err) {
+				return fmt.Errorf("the promotion record of %s for %s was signed by %s, which signing.promotion does not accept (%s): sign records with the promotion signer (--attest-key, or keyless as the main workflow): the tag was not moved", e.To, e.Environment, ref.Signer, refusalText(err))
+			}
+			return fmt.Errorf("checking the promotion record of %s for %s: %w: the tag was not moved", e.To, e.Environment, err)
+		}
+	case pol != nil:
+		p.o.logf("%s: warning: the spec has no signing.promotion, so promotion records count when signed by the candidates' signer (signing.key / signing.keyless), which pull-request workflows hold: anyone who can push a branch can sign a record. Give records a signer of their own (signing.promotion, see docs/promotion.md)", e.Environment)
+	}
 	return nil
 }
 
