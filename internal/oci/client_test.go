@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -22,7 +23,8 @@ func TestErrNotFound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	host := testenv.InProcessRegistry(t)
-	c := NewClient()
+	// Failures are retried (fast here) before they are classified.
+	c := NewClient(WithRetries(3, time.Millisecond))
 	pushed, err := c.Push(ctx, modelSource(writeModel(t, 64)), host+"/acme/m:1")
 	if err != nil {
 		t.Fatal(err)
