@@ -78,6 +78,12 @@ type Config struct {
 	// ExtraTests are computed too, for every column they apply to, and
 	// reported in ColumnResult.Extra; they do not decide drift.
 	ExtraTests []string
+	// exactCurrent keeps every current value against a profile's
+	// centroids instead of binning them (fineHist): tests compare the two.
+	exactCurrent bool
+	// sequential reads CSV on one goroutine even when the column types
+	// are fixed (see scanCSVPipelined): tests compare the two.
+	sequential bool
 }
 
 func (c Config) withDefaults() Config {

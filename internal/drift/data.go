@@ -44,6 +44,10 @@ type numStore struct {
 	// range (Parquet reads column by column), so the first pendingLen
 	// values are kept and then binned over their own range.
 	pending int
+	// fine, when not nil, bins the values within a reference profile's
+	// centroids (see fineHist); base and chunks then hold only the values
+	// outside them. Its memory is in capBytes.
+	fine *fineHist
 }
 
 // pendingLen is how many values set a pending histogram's range.
@@ -122,7 +126,11 @@ func (s *numStore) values() []float64 {
 		s.base = nil
 		return out
 	}
-	out := make([]float64, 0, s.n)
+	size := len(s.base)
+	for _, c := range s.chunks {
+		size += len(c)
+	}
+	out := make([]float64, 0, size)
 	out = append(out, s.base...)
 	s.base = nil
 	for i, c := range s.chunks {
@@ -131,7 +139,19 @@ func (s *numStore) values() []float64 {
 	}
 	s.chunks = nil
 	s.capBytes = 0
+	if s.fine != nil {
+		s.capBytes = fineBytes(len(s.fine.edges), s.fine.sub)
+	}
 	return out
+}
+
+// eachWeighted calls f with every value held and its weight: 1 for a
+// value, a sub-bin's count for a fineHist's sub-bin mean.
+func (s *numStore) eachWeighted(f func(v, w float64)) {
+	s.each(func(v float64) { f(v, 1) })
+	if s.fine != nil {
+		s.fine.each(f)
+	}
 }
 
 func (s *numStore) each(f func(float64)) {
@@ -425,6 +445,27 @@ func newBinHist(lo, hi float64, nb int) *binHist {
 		sums:   make([]float64, nb+2),
 		min:    math.Inf(1), max: math.Inf(-1),
 	}
+}
+
+// addWeighted adds w values v (a sub-bin's mean and count).
+func (h *binHist) addWeighted(v, w float64) {
+	var i int
+	switch {
+	case v < h.lo:
+		i = 0
+	case v >= h.hi:
+		i = h.nb + 1
+	default:
+		i = 1 + min(int((v-h.lo)*h.scale), h.nb-1)
+	}
+	h.counts[i] += w
+	h.sums[i] += v * w
+	h.n += w
+	d := v - h.mean
+	h.mean += d * w / h.n
+	h.m2 += w * d * (v - h.mean)
+	h.min = math.Min(h.min, v)
+	h.max = math.Max(h.max, v)
 }
 
 func (h *binHist) add(v float64) {

@@ -69,13 +69,13 @@ func (l *loader) readParquet(ctx context.Context, path string, ds int) (int64, e
 	// The row count is known: reserve exactly, when it fits the budget.
 	var numeric int64
 	for _, c := range l.cols {
-		if c.typ == Numerical {
+		if c.typ == Numerical && !(ds == curSet && l.fineEligible(c)) {
 			numeric++
 		}
 	}
 	if !l.approx && l.used+8*numeric*rows <= l.cfg.MemoryBudget {
 		for _, c := range l.cols {
-			if c.typ == Numerical {
+			if c.typ == Numerical && !(ds == curSet && l.fineEligible(c)) {
 				s := &c.num[ds]
 				before := s.capBytes
 				s.reserve(rows)

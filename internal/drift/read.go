@@ -54,10 +54,15 @@ type loader struct {
 	extra   []string // columns only in the current data set
 	ignored []string
 	zero    ColumnConfig // the configuration of unconfigured columns
+	// noFine keeps every current value even against a profile's
+	// centroids (Config.exactCurrent, for tests).
+	noFine bool
+	// noPipe reads CSV on one goroutine (Config.sequential, for tests).
+	noPipe bool
 }
 
 func newLoader(cfg Config) *loader {
-	return &loader{cfg: cfg, byName: map[string]*column{}}
+	return &loader{cfg: cfg, byName: map[string]*column{}, noFine: cfg.exactCurrent, noPipe: cfg.sequential}
 }
 
 // defineColumns sets up the columns from the reference's header.
@@ -136,6 +141,13 @@ func (l *loader) addNumber(c *column, ds int, v float64) {
 		return
 	}
 	s := &c.num[ds]
+	if s.fine == nil && ds == curSet && s.n == 0 && l.fineEligible(c) {
+		l.startFine(c)
+	}
+	if s.fine != nil && s.fine.add(v) {
+		s.n++
+		return
+	}
 	before := s.capBytes
 	s.add(v)
 	l.used += s.capBytes - before
@@ -279,7 +291,7 @@ func (l *loader) switchToHistograms() error {
 		}
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for ds := range c.num {
-			c.num[ds].each(func(v float64) {
+			c.num[ds].eachWeighted(func(v, _ float64) {
 				lo = math.Min(lo, v)
 				hi = math.Max(hi, v)
 			})
@@ -300,7 +312,7 @@ func (l *loader) switchToHistograms() error {
 			}
 			s := &c.num[ds]
 			h := newBinHist(lo, hi, nb)
-			s.each(h.add)
+			s.eachWeighted(h.addWeighted)
 			l.used += histBytes(nb) - s.capBytes
 			*s = numStore{hist: h, n: s.n}
 		}
@@ -342,7 +354,7 @@ func (l *loader) reserveRows(ds int, size, consumed, rows int64) {
 	est := int64(float64(size)/(float64(consumed)/float64(rows))*1.03) + 1024
 	var numeric int64
 	for _, c := range l.cols {
-		if c.typ == Numerical {
+		if c.typ == Numerical && !(ds == curSet && l.fineEligible(c)) {
 			numeric++
 		}
 	}
@@ -350,7 +362,7 @@ func (l *loader) reserveRows(ds int, size, consumed, rows int64) {
 		return
 	}
 	for _, c := range l.cols {
-		if c.typ == Numerical {
+		if c.typ == Numerical && !(ds == curSet && l.fineEligible(c)) {
 			s := &c.num[ds]
 			before := s.capBytes
 			s.reserve(est)
@@ -392,16 +404,15 @@ func (l *loader) scanCSV(ctx context.Context, r io.Reader, path string, ds int, 
 		return 0, err
 	}
 	// The columns in field order, for the hot loop.
-	type slot struct {
-		pos int
-		c   *column
-	}
-	slots := make([]slot, 0, len(l.cols))
+	slots := make([]csvSlot, 0, len(l.cols))
 	for _, c := range l.cols {
-		slots = append(slots, slot{c.pos[ds], c})
+		slots = append(slots, csvSlot{c.pos[ds], c})
 	}
 	width := len(header)
 	headerEnd := s.Offset()
+	if l.typesFixed() && !l.noPipe {
+		return l.scanCSVPipelined(ctx, s, path, ds, size, header, slots, headerEnd)
+	}
 	var rows int64
 	for s.Next() {
 		rows++
@@ -443,4 +454,34 @@ func (l *loader) scanCSV(ctx context.Context, r io.Reader, path string, ds int, 
 		return rows, &DataError{File: path, Err: err}
 	}
 	return rows, nil
+}
+
+// fineEligible reports whether the current values of c are binned into a
+// fineHist: the reference is a profile whose column is centroids (not
+// exact), and the values are exact (not the memory budget's histograms).
+func (l *loader) fineEligible(c *column) bool {
+	p := c.prof
+	return p != nil && !p.Exact && p.Count > 0 && len(p.Values) >= 2 && !l.approx && !l.noFine
+}
+
+// startFine gives c's current data a fineHist, sized so that all the
+// numerical columns' together take at most an eighth of the memory budget;
+// when that cannot give fineMinSub sub-bins per interval, the values are
+// kept as they are.
+func (l *loader) startFine(c *column) {
+	var numeric int64
+	for _, x := range l.cols {
+		if x.typ == Numerical {
+			numeric++
+		}
+	}
+	sub := fineSub(len(c.prof.Values), numeric, l.cfg.MemoryBudget/8)
+	if sub == 0 {
+		return
+	}
+	s := &c.num[curSet]
+	s.fine = newFineHist(c.prof.Values, sub)
+	b := fineBytes(len(c.prof.Values), sub)
+	s.capBytes += b
+	l.used += b
 }

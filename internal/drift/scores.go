@@ -24,6 +24,9 @@ type side struct {
 	// spread: vals are a profile's centroids, whose mass a histogram
 	// spreads over the interval each stands for (see spreadBins).
 	spread bool
+	// lo, hi (a fineHist's sub-bins): each point stands for values
+	// within [lo[i], hi[i]], over which a histogram spreads its weight.
+	lo, hi []float64
 }
 
 func exactSide(sorted []float64) side {
@@ -84,6 +87,8 @@ func newNumericSample(col *column, approx bool, st *sorter) *numericSample {
 	}
 	if approx {
 		s.c = histSide(&col.num[curSet])
+	} else if col.num[curSet].fine != nil {
+		s.c = fineSide(&col.num[curSet], st)
 	} else {
 		v := col.num[curSet].values()
 		st.sort(v)
@@ -113,7 +118,9 @@ func scoreNumeric(c *column, tests []*testDef, approx bool, st *sorter) []score 
 		if c.prof == nil {
 			st.recycle(s.r.vals)
 		}
-		st.recycle(s.c.vals)
+		if c.num[curSet].fine == nil {
+			st.recycle(s.c.vals)
+		}
 	}
 	return out
 }
@@ -206,6 +213,10 @@ func binSides(r, c *side) (rp, cp []float64) {
 				spreadBins(edges, x.s, x.out)
 				continue
 			}
+			if x.s.lo != nil {
+				spreadRanges(edges, x.s, x.out)
+				continue
+			}
 			for i, v := range x.s.vals {
 				x.out[max(histIndex(edges, v), 0)] += weightAt(x.s.w, i)
 			}
@@ -258,6 +269,26 @@ func spreadBins(edges []float64, s *side, out []float64) {
 			b = m/2 + s.vals[i+1]/2
 		}
 		w := weightAt(s.w, i)
+		ia, ib := max(histIndex(edges, a), 0), max(histIndex(edges, b), 0)
+		if ia == ib || !(b > a) {
+			out[max(histIndex(edges, m), 0)] += w
+			continue
+		}
+		for k := ia; k <= ib; k++ {
+			lo, hi := math.Max(a, edges[k]), math.Min(b, edges[k+1])
+			if hi > lo {
+				out[k] += w * (hi - lo) / (b - a)
+			}
+		}
+	}
+}
+
+// spreadRanges adds each point's weight to histogram bins spread evenly
+// over the point's range [lo, hi] (the mean's bin when the range is one
+// value or within one bin).
+func spreadRanges(edges []float64, s *side, out []float64) {
+	for i, m := range s.vals {
+		a, b, w := s.lo[i], s.hi[i], weightAt(s.w, i)
 		ia, ib := max(histIndex(edges, a), 0), max(histIndex(edges, b), 0)
 		if ia == ib || !(b > a) {
 			out[max(histIndex(edges, m), 0)] += w
