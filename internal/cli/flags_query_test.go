@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/pipeline"
 )
 
@@ -35,7 +36,7 @@ func TestQueryCommandFlags(t *testing.T) {
 			LsOptions{Repo: "r.io/acme/iris", Registry: defaultRegistry, Metrics: true, Policy: pipeline.PolicyRequest{IdentityRegexp: "^https://github.com/acme/", Issuer: "https://token.actions.githubusercontent.com"}}, ""},
 		{"ls --limit needs a number", ls, []string{"r.io/x", "--metrics", "--limit", "many"}, nil, "invalid argument"},
 		{"diff", diff, []string{"r.io/x:1", "r.io/x:2", "--spec", "ml", "--examples-a", "a.jsonl", "--examples-b", "b.jsonl", "--repository", "r.io/y", "--key", "k.pub"},
-			DiffOptions{Registry: RegistryFlags{Repository: "r.io/y", Jobs: 4}, DiffRequest: pipeline.DiffRequest{A: "r.io/x:1", B: "r.io/x:2", SpecDir: "ml", ExamplesA: "a.jsonl", ExamplesB: "b.jsonl", Policy: pipeline.PolicyRequest{Keys: []string{"k.pub"}}}}, ""},
+			DiffOptions{Registry: RegistryFlags{Repository: "r.io/y", Jobs: 4, Timeout: oci.DefaultIdleTimeout, Retries: oci.DefaultRetries}, DiffRequest: pipeline.DiffRequest{A: "r.io/x:1", B: "r.io/x:2", SpecDir: "ml", ExamplesA: "a.jsonl", ExamplesB: "b.jsonl", Policy: pipeline.PolicyRequest{Keys: []string{"k.pub"}}}}, ""},
 		{"diff needs two refs", diff, []string{"r.io/x:1"}, nil, "accepts 2 arg(s)"},
 		{"history", history, []string{"ml", "--environment", "prod", "--main-branch", "trunk", "--key", "c.pub"},
 			HistoryOptions{Registry: defaultRegistry, HistoryRequest: pipeline.HistoryRequest{SpecDir: "ml", Environment: "prod", MainBranch: "trunk", Policy: pipeline.PolicyRequest{Keys: []string{"c.pub"}}}}, ""},

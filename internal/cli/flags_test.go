@@ -10,11 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlship/mlship/internal/iostreams"
+	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/pipeline"
 )
 
 // defaultRegistry is RegistryFlags with its flag defaults.
-var defaultRegistry = RegistryFlags{Jobs: 4}
+var defaultRegistry = RegistryFlags{Jobs: 4, Timeout: oci.DefaultIdleTimeout, Retries: oci.DefaultRetries}
 
 // TestCommandFlags parses argv through each command's runF and compares
 // the options struct it would run with (the Factory left out): one row
@@ -114,8 +115,8 @@ func TestCommandFlags(t *testing.T) {
 		{"push", func(c func(any)) *cobra.Command {
 			return NewCmdPush(f, func(o *PushOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"model", "r.io/x:1", "--role", "*.npz=weight", "--annotation", "a=b", "--tag", "latest", "--input-digest", "sha256:1",
-			"--require-run", "--run-url", "u", "--monolithic", "--no-cache", "--cache-dir", "cd", "--repository", "h/r", "--jobs", "2"},
-			PushOptions{Registry: RegistryFlags{Repository: "h/r", Jobs: 2}, PushRequest: pipeline.PushRequest{Source: "model", Ref: "r.io/x:1", Roles: []string{"*.npz=weight"},
+			"--require-run", "--run-url", "u", "--monolithic", "--no-cache", "--cache-dir", "cd", "--repository", "h/r", "--jobs", "2", "--timeout", "5m", "--retries", "3"},
+			PushOptions{Registry: RegistryFlags{Repository: "h/r", Jobs: 2, Timeout: 5 * time.Minute, Retries: 3}, PushRequest: pipeline.PushRequest{Source: "model", Ref: "r.io/x:1", Roles: []string{"*.npz=weight"},
 				Annotations: []string{"a=b"}, Tags: []string{"latest"}, InputDigest: "sha256:1", RequireRun: true, RunURL: "u",
 				Monolithic: true, NoCache: true, CacheDir: "cd"}}, ""},
 		{"push needs a source", func(c func(any)) *cobra.Command {
@@ -127,14 +128,14 @@ func TestCommandFlags(t *testing.T) {
 		{"pull", func(c func(any)) *cobra.Command {
 			return NewCmdPull(f, func(o *PullOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"r/x:1", "d", "--filter", "weight,doc", "--allow-unknown", "--force", "--jobs", "7", "--verify", "--key", "a.pub", "--env", "prod", "--spec", "m"},
-			PullOptions{Registry: RegistryFlags{Jobs: 7}, Policy: policy("a.pub", "m", "prod"), PullRequest: pipeline.PullRequest{Ref: "r/x:1", Dir: "d",
+			PullOptions{Registry: RegistryFlags{Jobs: 7, Timeout: oci.DefaultIdleTimeout, Retries: oci.DefaultRetries}, Policy: policy("a.pub", "m", "prod"), PullRequest: pipeline.PullRequest{Ref: "r/x:1", Dir: "d",
 				Filter: []string{"weight", "doc"}, AllowUnknown: true, Force: true, Verify: true}}, ""},
 		{"pull needs a directory", func(c func(any)) *cobra.Command {
 			return NewCmdPull(f, func(o *PullOptions) error { c(*o); return nil })
 		}, []string{"r/x:1"}, nil, "accepts 2 arg"},
 		{"inspect", func(c func(any)) *cobra.Command {
 			return NewCmdInspect(f, func(o *InspectOptions) error { o.F = nil; c(*o); return nil })
-		}, []string{"r/x:1", "--repository", "oci:lay"}, InspectOptions{Ref: "r/x:1", Registry: RegistryFlags{Repository: "oci:lay", Jobs: 4}}, ""},
+		}, []string{"r/x:1", "--repository", "oci:lay"}, InspectOptions{Ref: "r/x:1", Registry: RegistryFlags{Repository: "oci:lay", Jobs: 4, Timeout: oci.DefaultIdleTimeout, Retries: oci.DefaultRetries}}, ""},
 		{"tag", func(c func(any)) *cobra.Command {
 			return NewCmdTag(f, func(o *TagOptions) error { o.F = nil; c(*o); return nil })
 		}, []string{"r/x:1", "prod"}, TagOptions{Ref: "r/x:1", Tag: "prod", Registry: defaultRegistry}, ""},

@@ -18,16 +18,24 @@ import (
 type RegistryFlags struct {
 	Repository string
 	Jobs       int
+	// Timeout is the idle timeout of every request body: a transfer that
+	// moves no byte for that long is dropped and retried (resumed where
+	// the registry allows).
+	Timeout time.Duration
+	// Retries is how many times each registry request is tried in all.
+	Retries int
 }
 
 func (r *RegistryFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.Repository, "repository", "", "registry repository HOST/REPO (or oci:PATH) overriding the spec's")
 	fs.IntVar(&r.Jobs, "jobs", 4, "layers transferred in parallel")
+	fs.DurationVar(&r.Timeout, "timeout", oci.DefaultIdleTimeout, "drop and retry a registry transfer that moves no byte for this `DURATION` (0: never)")
+	fs.IntVar(&r.Retries, "retries", oci.DefaultRetries, "tries in all for each registry request on 5xx, 429, resets and timeouts (with jittered backoff)")
 }
 
 // options are the per-call options over the Factory's client (f.Registry).
 func (r *RegistryFlags) options(f *Factory) []oci.Option {
-	return []oci.Option{oci.WithJobs(r.Jobs), oci.WithProgress(progressFor(f))}
+	return []oci.Option{oci.WithJobs(r.Jobs), oci.WithProgress(progressFor(f)), oci.WithIdleTimeout(r.Timeout), oci.WithRetries(r.Retries, 0)}
 }
 
 // progressFor picks a bar on a terminal, periodic lines in CI, nothing
@@ -97,7 +105,7 @@ digest and ref (REPO@DIGEST).`,
 		},
 	}
 	opts.register(cmd.Flags())
-	cmd.Flags().BoolVar(&opts.Monolithic, "monolithic", false, "upload each blob in one PUT after hashing it (the default for ghcr.io, which rejects large chunked uploads)")
+	cmd.Flags().BoolVar(&opts.Monolithic, "monolithic", false, "upload each blob in one PUT after hashing it (reads each file twice; by default push uploads in chunks and falls back to one PUT only when the registry refuses chunked uploads)")
 	return cmd
 }
 
