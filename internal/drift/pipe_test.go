@@ -125,3 +125,32 @@ func TestFineCurrentMatchesExactCurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestFineCurrentUnderBudget: a current sample that moved beyond the
+// profile's centroids (so its values are kept one by one) and outgrows the
+// memory budget switches to histograms like any other, the binned part
+// folded in: counts are kept and the drift is still found.
+func TestFineCurrentUnderBudget(t *testing.T) {
+	t.Parallel()
+	ref := genMixed(t, "ref.csv", 20000, 0, 0, 31)
+	prof, err := BuildProfile(context.Background(), File(ref), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := genMixed(t, "far.csv", 300000, 3, 0, 32)
+	res, err := Compare(context.Background(), ProfileSource(prof), File(cur), Config{MemoryBudget: 3 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != ModeApproximate {
+		t.Fatalf("mode %s: the budget should have forced histograms", res.Mode)
+	}
+	for _, c := range res.Columns {
+		if c.Count.Current+c.Missing.Current+c.Extreme.Current != 300000 {
+			t.Errorf("column %s: %d values, %d missing, %d extreme: not 300000", c.Name, c.Count.Current, c.Missing.Current, c.Extreme.Current)
+		}
+		if c.Type == Numerical && !c.Drift {
+			t.Errorf("column %s: a 3-sigma shift not found (%s %v)", c.Name, c.Test, c.Statistic)
+		}
+	}
+}
