@@ -77,7 +77,11 @@ func newBaseTransport(jobs int) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = jobs + 4
 	t.WriteBufferSize = 256 << 10
-	t.ReadBufferSize = 256 << 10
+	// Reads of at least the read buffer's size bypass it: blob bodies
+	// are read in 256 KiB steps, so a 32 KiB buffer lets nearly every
+	// byte go from the socket straight into the caller's buffer (a
+	// 256 KiB one copied most of a pull's bytes once more).
+	t.ReadBufferSize = 32 << 10
 	t.DisableCompression = true
 	t.ResponseHeaderTimeout = 5 * time.Minute
 	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
