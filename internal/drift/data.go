@@ -298,9 +298,10 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseSimpleDecimal is the fast path for the common [-]digits[.digits]
-// [e[-]digits] with at most 15 significant digits and a small exponent:
-// then mantissa and power of ten are exact doubles and one multiplication
-// or division rounds correctly (Clinger 1990), the same result as
+// [e[-]digits] whose digits, the point left out, make an integer of at
+// most 2^53 and whose power of ten is at most 22 in magnitude: then
+// mantissa and power of ten are exact doubles and one multiplication or
+// division rounds correctly (Clinger 1990), the same result as
 // strconv.ParseFloat. Anything else reports ok=false.
 func parseSimpleDecimal(b []byte) (float64, bool) {
 	i, n := 0, len(b)
@@ -316,35 +317,31 @@ func parseSimpleDecimal(b []byte) (float64, bool) {
 		i++
 	}
 	var mant uint64
-	nd, exp := 0, 0
-	digits, dot := false, false
+	start := i
 	for ; i < n; i++ {
-		c := b[i]
-		if c >= '0' && c <= '9' {
-			digits = true
-			if mant == 0 && c == '0' {
-				if dot {
-					exp--
-				}
-				continue
-			}
-			if nd == 15 {
-				return 0, false
-			}
-			mant = mant*10 + uint64(c-'0')
-			nd++
-			if dot {
-				exp--
-			}
-			continue
+		d := b[i] - '0'
+		if d > 9 {
+			break
 		}
-		if c == '.' && !dot {
-			dot = true
-			continue
-		}
-		break
+		mant = mant*10 + uint64(d)
 	}
-	if !digits {
+	digits := i - start
+	exp := 0
+	if i < n && b[i] == '.' {
+		i++
+		fstart := i
+		for ; i < n; i++ {
+			d := b[i] - '0'
+			if d > 9 {
+				break
+			}
+			mant = mant*10 + uint64(d)
+		}
+		exp = fstart - i
+		digits += i - fstart
+	}
+	// 19 digits cannot overflow the uint64.
+	if digits == 0 || digits > 19 || mant > 1<<53 {
 		return 0, false
 	}
 	if i < n && (b[i] == 'e' || b[i] == 'E') {

@@ -97,8 +97,14 @@ func newFineHist(centroids []float64, sub int) *fineHist {
 // time (flush), so that one column's table stays in the cache while they
 // are, rather than every column's table being touched for every row.
 func (f *fineHist) add(v float64) bool {
-	f.min = math.Min(f.min, v)
-	f.max = math.Max(f.max, v)
+	// Plain comparisons: math.Min and math.Max are calls here, and v is
+	// never NaN.
+	if v < f.min {
+		f.min = v
+	}
+	if v > f.max {
+		f.max = v
+	}
 	if !(v >= f.edges[0] && v <= f.edges[len(f.edges)-1]) {
 		return false
 	}
@@ -194,6 +200,11 @@ func fineSide(s *numStore, st *sorter) side {
 			hi = e[i+1]
 		}
 		v := math.Min(math.Max(f.bins[k+1]/c, lo), hi)
+		if c == 1 {
+			// One value: the mean is the value, not a spread.
+			push(v, c, v, v)
+			continue
+		}
 		push(v, c, math.Max(lo, f.min), math.Min(hi, f.max))
 	}
 	for _, v := range out[below:] {
