@@ -349,7 +349,7 @@ func TestVerifyFromGitHub(t *testing.T) {
 		s   *sign.Signer
 		env string
 	}{{good, "dev"}, {other, "prod"}} {
-		rec := attest.Promotion{Environment: r.env, Repository: "x", Git: attest.PromotionGit{MergeCommit: strings.Repeat("a", 40)}, PromotedAt: time.Now()}
+		rec := attest.Promotion{Environment: r.env, Repository: registryHost + "/acme/iris", Git: attest.PromotionGit{MergeCommit: strings.Repeat("a", 40)}, PromotedAt: time.Now()}
 		pred, _ := rec.Marshal()
 		res, err := sign.Attest(ctx, elsewhere+"/acme/iris@"+h.String(), r.s, attest.PromotionType, pred, sign.WithFormat(sign.FormatBundle))
 		if err != nil || len(res.Bundles) != 1 {
