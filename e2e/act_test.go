@@ -29,6 +29,8 @@ const (
 	repoName = "iris"
 	// password of the test's cosign key (a secret in the workflows).
 	keyPassword = "e2e-password"
+	// password of the promotion records' key (MLSHIP_PROMOTION_PASSWORD).
+	promotionPassword = "e2e-promotion-password"
 )
 
 // t0 dates the example repository's commits, so their SHAs are stable.
@@ -46,8 +48,11 @@ type harness struct {
 	registry string // 127.0.0.1:PORT
 	gh       *githubtest.Server
 	secrets  string // act --secret-file
-	env      []string
-	runs     int
+	// candidateKey is the candidates' private key (COSIGN_PRIVATE_KEY) in
+	// a file: what pr.yml, and so any branch pusher, can sign with.
+	candidateKey string
+	env          []string
+	runs         int
 }
 
 // repository is the example's registry repository in the test registry.
@@ -90,6 +95,14 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(h.repo, "cosign.pub"), string(pub))
+	// The promotion records' key pair, apart from the candidates' (the
+	// spec's signing.promotion.key): only main.yml gets its secret.
+	promoPriv, promoPub, err := sign.GenerateKeyPair([]byte(promotionPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.repo, "promotion.pub"), string(promoPub))
+	h.candidateKey = writeSecretKey(t, priv)
 
 	git(t, h.repo, "init", "--quiet", "--initial-branch=main")
 	// actions/checkout leaves "origin" pointing at GitHub, with the token
@@ -99,12 +112,29 @@ func newHarness(t *testing.T) *harness {
 	git(t, "", "init", "--quiet", "--bare", "--initial-branch=main", h.origin)
 	git(t, h.repo, "remote", "add", "origin", h.origin)
 	h.secrets = writeSecrets(t, t.TempDir(), map[string]string{
-		"GITHUB_TOKEN":       h.gh.Token,
-		"COSIGN_PRIVATE_KEY": string(priv),
-		"COSIGN_PASSWORD":    keyPassword,
+		"GITHUB_TOKEN":              h.gh.Token,
+		"COSIGN_PRIVATE_KEY":        string(priv),
+		"COSIGN_PASSWORD":           keyPassword,
+		"MLSHIP_PROMOTION_KEY":      string(promoPriv),
+		"MLSHIP_PROMOTION_PASSWORD": promotionPassword,
 	})
 	h.env = hostEnv(t)
 	return h
+}
+
+// writeSecretKey writes a private key into a file of its own (0600).
+func writeSecretKey(t testing.TB, priv []byte) string {
+	t.Helper()
+	return writeSecretFile(t, "cosign.key", priv)
+}
+
+func writeSecretFile(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func appendFile(t testing.TB, p, content string) {
@@ -331,7 +361,7 @@ func TestIrisWorkflows(t *testing.T) {
 			h.cosignTool(t, tool, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
 			h.cosignTool(t, tool, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", sign.EvalPredicateType, ref)
 		}
-		h.checkPromotionRecord(t, ref, pubKey, after, promo.Number)
+		h.checkPromotionRecord(t, ref, pubKey, filepath.Join(h.repo, "promotion.pub"), after, promo.Number)
 
 		staged := git(t, h.origin, "show", "mlship/promote-staging:"+envFile)
 		if !strings.Contains(staged, digest) || !strings.Contains(staged, "staging") {
@@ -345,27 +375,59 @@ func TestIrisWorkflows(t *testing.T) {
 // verify --promoted-to dev and cosign verify-attestation accept it, another
 // environment is refused, and it records the merge commit and the pull
 // request.
-func (h *harness) checkPromotionRecord(t *testing.T, ref, pubKey, mergeCommit string, pr int) {
+func (h *harness) checkPromotionRecord(t *testing.T, ref, pubKey, promoKey, mergeCommit string, pr int) {
 	t.Helper()
 	for _, tool := range []string{"cosign", "cosign3"} {
-		h.cosignTool(t, tool, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", attest.PromotionType, ref)
+		h.cosignTool(t, tool, "verify-attestation", "--key", promoKey, "--insecure-ignore-tlog", "--type", attest.PromotionType, ref)
 	}
 	run := func(args ...string) (int, string) {
-		ios, out, errOut := iostreams.Test(nil)
+		ios, out, errOut := iostreams.Test(map[string]string{"COSIGN_PASSWORD": keyPassword})
 		code := cli.Execute(t.Context(), cli.NewFactory(ios, "e2e"), args)
 		return code, out.String() + errOut.String()
 	}
-	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "dev"); code != 0 {
-		t.Errorf("mlship verify --promoted-to dev refused what the main workflow promoted: exit %d\n%s", code, out)
+	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "dev", "--promotion-key", promoKey); code != 0 {
+		t.Errorf("mlship verify --promoted-to dev --promotion-key promotion.pub refused what the main workflow promoted: exit %d\n%s", code, out)
 	}
-	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "staging"); code != 1 || !strings.Contains(out, "no promotion record for staging") {
+	if code, out := run("verify", ref, "--spec", h.repo, "--promoted-to", "dev"); code != 0 {
+		t.Errorf("mlship verify --spec --promoted-to dev (signing.promotion) refused what the main workflow promoted: exit %d\n%s", code, out)
+	}
+	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "staging", "--promotion-key", promoKey); code != 1 || !strings.Contains(out, "no promotion record for staging") {
 		t.Errorf("mlship verify --promoted-to staging of a digest only promoted to dev: exit %d, want 1 naming the rule\n%s", code, out)
 	}
-	sts, err := sign.Statements(t.Context(), ref, attest.PromotionType)
-	if err != nil || len(sts) != 1 {
-		t.Fatalf("promotion records on %s: %d, %v; want exactly one", ref, len(sts), err)
+	// The attack: a branch pusher holds the candidates' key (pr.yml signs
+	// with it) and signs a "promoted to prod" record. Deployers that name
+	// the promotion key, or read it from the spec, refuse it.
+	forged := &attest.Promotion{Environment: "prod", Repository: h.repository(), Git: attest.PromotionGit{MergeCommit: mergeCommit}, PromotedAt: time.Now().UTC()}
+	pred, err := forged.Marshal()
+	if err != nil {
+		t.Fatal(err)
 	}
-	rec, err := attest.ParsePromotion(sts[0].Predicate)
+	if code, out := run("attest", ref, "--key", h.candidateKey, "--predicate-type", attest.PromotionType, "--predicate", writeSecretFile(t, "forged.json", pred)); code != 0 {
+		t.Fatalf("attaching the forged prod record with the candidates' key: exit %d\n%s", code, out)
+	}
+	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "prod", "--promotion-key", promoKey); code != 1 || !strings.Contains(out, "no promotion record for prod") {
+		t.Errorf("mlship verify --promoted-to prod --promotion-key accepted a record signed with the candidates' key: exit %d\n%s", code, out)
+	}
+	if code, out := run("verify", ref, "--spec", h.repo, "--promoted-to", "prod"); code != 1 || !strings.Contains(out, "no promotion record for prod") {
+		t.Errorf("mlship verify --spec --promoted-to prod accepted a record signed with the candidates' key: exit %d\n%s", code, out)
+	}
+	// Without a promotion signer the candidates' key is trusted for records
+	// (the risk docs/promotion.md names): the forged record is otherwise
+	// valid, so the refusals above are the promotion signer's doing.
+	if code, out := run("verify", ref, "--key", pubKey, "--promoted-to", "prod"); code != 0 {
+		t.Errorf("the forged prod record is refused even without a promotion signer (the refusals above prove nothing): exit %d\n%s", code, out)
+	}
+	sts, err := sign.Statements(t.Context(), ref, attest.PromotionType)
+	var devs []attest.Statement
+	for _, st := range sts {
+		if p, err := attest.ParsePromotion(st.Predicate); err == nil && p.Environment == "dev" {
+			devs = append(devs, st)
+		}
+	}
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("dev promotion records on %s: %d, %v; want exactly one", ref, len(devs), err)
+	}
+	rec, err := attest.ParsePromotion(devs[0].Predicate)
 	if err != nil {
 		t.Fatal(err)
 	}
