@@ -313,6 +313,10 @@ func (l *loader) switchToHistograms() error {
 			s := &c.num[ds]
 			h := newBinHist(lo, hi, nb)
 			s.eachWeighted(h.addWeighted)
+			if f := s.fine; f != nil {
+				// The values' range, not their sub-bins' means'.
+				h.min, h.max = math.Min(h.min, f.min), math.Max(h.max, f.max)
+			}
 			l.used += histBytes(nb) - s.capBytes
 			*s = numStore{hist: h, n: s.n}
 		}
