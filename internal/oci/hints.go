@@ -19,7 +19,11 @@ type hint struct {
 	size      int64  // -1 when unknown
 }
 
-// layerHints gathers the hints for a push to t.
+// layerHints gathers the hints for a push to t: WithHints first, then
+// the manifest at WithHintFrom, then the one at the destination tag, each
+// filling only the paths the earlier ones left (every hint is proved by
+// hashing before it saves an upload, so a stale one costs a read, never
+// a wrong layer).
 func layerHints(ctx context.Context, t target, reg *registry, o *options) map[string]hint {
 	out := map[string]hint{}
 	for p, d := range o.hints {
@@ -27,37 +31,40 @@ func layerHints(ctx context.Context, t target, reg *registry, o *options) map[st
 			out[p] = hint{digest: h, size: -1}
 		}
 	}
-	var ref name.Reference
-	switch {
-	case o.hintFrom != "":
-		r, err := name.ParseReference(o.hintFrom, nameOpts(o)...)
-		if err != nil || r.Context().RegistryStr() != reg.repo.RegistryStr() {
-			return out
-		}
-		ref = r
-	case !o.noTagHints:
-		if tag, ok := t.ref.(name.Tag); ok {
-			ref = tag
+	var refs []name.Reference
+	if o.hintFrom != "" {
+		if r, err := name.ParseReference(o.hintFrom, nameOpts(o)...); err == nil && r.Context().RegistryStr() == reg.repo.RegistryStr() {
+			refs = append(refs, r)
 		}
 	}
-	if ref == nil {
-		return out
+	if tag, ok := t.ref.(name.Tag); ok && !o.noTagHints && (len(refs) == 0 || refs[0].String() != tag.String()) {
+		refs = append(refs, tag)
 	}
+	for _, ref := range refs {
+		manifestHints(ctx, reg, ref, o, out)
+	}
+	return out
+}
+
+// manifestHints adds the layers of the manifest at ref to out, for the
+// paths out has no hint for yet; a missing or unreadable manifest adds
+// nothing.
+func manifestHints(ctx context.Context, reg *registry, ref name.Reference, o *options, out map[string]hint) {
 	src := &registrySource{reg: reg, ref: ref}
 	if ref.Context().RepositoryStr() != reg.repo.RepositoryStr() {
 		other, err := newRegistry(ctx, ref.Context(), o, false, nil)
 		if err != nil {
-			return out
+			return
 		}
 		src.reg = other
 	}
 	_, raw, err := src.resolveRaw(ctx)
 	if err != nil {
-		return out // no manifest there yet, or unreadable: no hints
+		return // no manifest there yet, or unreadable: no hints
 	}
 	m, err := ParseManifest(raw)
 	if err != nil {
-		return out
+		return
 	}
 	for _, l := range m.Layers {
 		p := LayerPath(l)
@@ -66,10 +73,11 @@ func layerHints(ctx context.Context, t target, reg *registry, o *options) map[st
 			continue
 		}
 		if rel, err := cleanRel(p); err == nil {
-			out[rel] = hint{digest: d, mediaType: l.MediaType, size: l.Size}
+			if _, have := out[rel]; !have {
+				out[rel] = hint{digest: d, mediaType: l.MediaType, size: l.Size}
+			}
 		}
 	}
-	return out
 }
 
 // hintFor returns the hinted digest of p's layer, if any fits it.

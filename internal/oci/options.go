@@ -212,8 +212,10 @@ func WithHints(h map[string]string) Option {
 }
 
 // WithHintFrom uses the manifest at ref (host/repo:tag or @digest) as a
-// hint of which layers a push may find in the registry already; by
-// default Push uses the manifest already at its destination tag.
+// hint of which layers a push may find in the registry already (a
+// push of a trained spec to a new tag names the run's input-<hex12>
+// tag); the manifest already at the destination tag still hints the
+// paths ref does not list.
 func WithHintFrom(ref string) Option { return func(o *options) { o.hintFrom = ref } }
 
 // WithoutTagHints stops Push from reading the manifest already at its
