@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/mlship/mlship/internal/gha"
 	"github.com/mlship/mlship/internal/oci"
 	"github.com/mlship/mlship/internal/oci/digestcache"
@@ -249,4 +251,21 @@ func runCache(c *digestcache.Cache) *digestcache.Cache {
 		return digestcache.New("")
 	}
 	return c
+}
+
+// lineageHints hints a push of a trained spec with the manifest at the
+// run's input-<hex12> tag in the destination repository: the artifact the
+// same training already shipped there. On a cold runner pushing a new
+// tag, the files run.json does not list (docs, datasets, the model card)
+// are then HEADed and proved by their hash instead of uploaded again; a
+// hint never makes a layer: a file whose bytes differ is uploaded.
+func lineageHints(lin RunLineage, ref string) []oci.Option {
+	if lin.Tag == "" || strings.HasPrefix(ref, oci.LayoutPrefix) {
+		return nil
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil
+	}
+	return []oci.Option{oci.WithHintFrom(r.Context().Tag(lin.Tag).String())}
 }
