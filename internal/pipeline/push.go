@@ -120,6 +120,7 @@ func Push(ctx context.Context, r *Run, req PushRequest) (*PushResult, error) {
 	if cache != nil {
 		ropts = append(ropts, oci.WithCache(cache))
 	}
+	ropts = append(ropts, lineageHints(lin, ref)...)
 	res, err := registry(r, false).Push(ctx, src, ref, ropts...)
 	if err != nil {
 		return nil, err
