@@ -122,7 +122,9 @@ func (f *fineHist) flush() {
 	lo, last := e[0], len(e)-2
 	top := len(f.lookup) - 2
 	for _, v := range f.pend[:f.np] {
-		c := min(int((v-lo)*f.cells), top)
+		// Clamped both ways: a profile's centroids a denormal apart
+		// make cells infinite and the product NaN.
+		c := max(0, min(int((v-lo)*f.cells), top))
 		// The interval i with e[i] <= v < e[i+1] lies in
 		// [lookup[c], lookup[c+1]].
 		a, b := int(f.lookup[c]), int(f.lookup[c+1])

@@ -154,3 +154,56 @@ func TestFineCurrentUnderBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestFineHostileCentroids: a profile (it comes from a registry) whose
+// centroids lie a denormal apart, or span nearly the whole allowed range,
+// makes the sub-bins' scales infinite or the products NaN: every value
+// still lands in a bin, nothing panics, the counts hold.
+func TestFineHostileCentroids(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cur := filepath.Join(dir, "cur.csv")
+	var b strings.Builder
+	b.WriteString("x\n")
+	for _, v := range []string{"0", "5e-324", "1e-320", "0.5", "1", "-1", "2", "1e99", "-1e99", "4.9e-324"} {
+		for range 600 {
+			b.WriteString(v + "\n")
+		}
+	}
+	if err := os.WriteFile(cur, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, vals := range map[string][]float64{
+		"denormal": {0, 5e-324, 1e-323, 1},
+		"wide":     {-1.9e100, -1e-300, 0, 1.9e100},
+		"two":      {0, 5e-324},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := make([]float64, len(vals))
+			for i := range w {
+				w[i] = 1000
+			}
+			lo, hi := vals[0], vals[len(vals)-1]
+			var mean float64
+			for _, v := range vals {
+				mean += v / float64(len(vals))
+			}
+			p := &Profile{Version: ProfileVersion, Mode: ModeExact, Source: DatasetInfo{Path: "p", Format: "csv", Rows: int64(1000 * len(vals))},
+				Columns: []ColumnProfile{{Name: "x", Type: Numerical, Count: int64(1000 * len(vals)), Min: lo, Max: hi, Mean: mean, Std: 0,
+					Values: vals, Weights: w}}}
+			if err := p.Check(); err != nil {
+				t.Fatal(err)
+			}
+			for _, test := range []string{TestKS, TestWasserstein, TestPSI, TestKL, TestJensenShannon} {
+				res, err := Compare(context.Background(), ProfileSource(p), File(cur), Config{Columns: map[string]ColumnConfig{"x": {Test: test}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c := res.Columns[0]; c.Count.Current != 6000 {
+					t.Errorf("%s: %d current values, want 6000", test, c.Count.Current)
+				}
+			}
+		})
+	}
+}
