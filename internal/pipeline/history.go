@@ -124,9 +124,9 @@ func History(ctx context.Context, r *Run, req HistoryRequest) (*HistoryResult, e
 	res := &HistoryResult{Environment: req.Environment, Repository: repo, Entries: []HistoryEntry{}}
 	pr := req.Policy
 	pr.SpecDir, pr.Env = dir, ""
-	if pr.promotionSigners() {
-		pr.PromotedTo = req.Environment
-	}
+	// The records' policy: with --promotion-key/--promotion-identity or the
+	// spec's signing.promotion, only that signer's records verify.
+	pr.PromotedTo = req.Environment
 	pol, polText, err := versionsPolicy(ctx, r, pr, m)
 	switch {
 	case err != nil && req.Policy.HasSigners():

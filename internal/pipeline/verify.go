@@ -114,8 +114,9 @@ func specPolicy(ctx context.Context, r *Run, p PolicyRequest) (*sign.Policy, err
 		}
 	}
 	// signing.promotion: the only signer of promotion records, unless
-	// --promotion-key / --promotion-identity name another.
-	if !p.promotionSigners() {
+	// --promotion-key / --promotion-identity name another. Loaded (and a
+	// key that cannot be read refused) when records are required.
+	if !p.promotionSigners() && (p.PromotedTo != "" || len(promotionEnvs(pol)) > 0) {
 		if pol.PromotionKeys, pol.PromotionIdentities, err = sign.SpecPromotionSigners(m, r.Env.Lookup); err != nil {
 			return nil, fmt.Errorf("policy from the spec in %s: %w", p.SpecDir, err)
 		}
