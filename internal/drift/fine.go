@@ -39,8 +39,9 @@ type fineHist struct {
 	np     int
 }
 
-// Sub-bins per centroid interval: at most fineMaxBins a column, at least
-// fineMinSub per interval (else the values are kept as they are).
+// Sub-bins per centroid interval: at most fineMaxBins a column and
+// fineMaxSub an interval, at least fineMinSub (else the values are kept as
+// they are).
 const (
 	fineMaxBins  = 1 << 13
 	fineMaxSub   = 16

@@ -96,10 +96,20 @@ func TestFineCurrentMatchesExactCurrent(t *testing.T) {
 		"shifted": genMixed(t, "shift.csv", 20000, 0.5, 1, 23),
 		"far":     genMixed(t, "far.csv", 3000, 6, 0, 24), // mostly outside the centroids
 	}
-	tol := map[string]float64{TestKS: 4.0 / (ProfileCentroids * 8), TestWasserstein: 5e-4, TestPSI: 2e-3, TestKL: 2e-3, TestJensenShannon: 1e-3}
+	// 8 sub-bins an interval by default; a budget of 1.5 MiB leaves room
+	// for 4 (the fewest used).
+	for _, budget := range []int64{0, 3 << 19} {
+		sub := map[int64]float64{0: 8, 3 << 19: 4}[budget]
+		tol := map[string]float64{TestKS: 4.0 / (ProfileCentroids * sub), TestWasserstein: 5e-4 * 8 / sub, TestPSI: 2e-3, TestKL: 2e-3, TestJensenShannon: 1e-3}
+		compareFine(t, prof, curs, budget, tol)
+	}
+}
+
+func compareFine(t *testing.T, prof *Profile, curs map[string]string, budget int64, tol map[string]float64) {
+	t.Helper()
 	for name, cur := range curs {
 		for _, test := range []string{TestKS, TestWasserstein, TestPSI, TestKL, TestJensenShannon} {
-			cfg := Config{Columns: map[string]ColumnConfig{"x": {Test: test}, "t": {Test: test}, "r": {Test: test}}}
+			cfg := Config{MemoryBudget: budget, Columns: map[string]ColumnConfig{"x": {Test: test}, "t": {Test: test}, "r": {Test: test}}}
 			fine, err := Compare(context.Background(), ProfileSource(prof), File(cur), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -109,17 +119,20 @@ func TestFineCurrentMatchesExactCurrent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if fine.Mode != ModeExact || exact.Mode != ModeExact {
+				t.Fatalf("budget %d: modes %s and %s", budget, fine.Mode, exact.Mode)
+			}
 			for i, f := range fine.Columns {
 				e := exact.Columns[i]
 				if f.Count != e.Count || f.Missing != e.Missing || f.Extreme != e.Extreme || f.Drift != e.Drift {
 					t.Errorf("%s %s column %s: fine %+v, exact %+v", name, test, f.Name, f, e)
 				}
 				d := math.Abs(f.Statistic - e.Statistic)
-				t.Logf("%s %s column %s: fine %.6g exact %.6g difference %.2g", name, test, f.Name, f.Statistic, e.Statistic, d)
+				t.Logf("budget %d: %s %s column %s: fine %.6g exact %.6g difference %.2g", budget, name, test, f.Name, f.Statistic, e.Statistic, d)
 				// psi and kl of data far apart weigh near-empty bins by
 				// a logarithm: a relative part of the tolerance.
 				if d > tol[test]+1e-3*math.Abs(e.Statistic) {
-					t.Errorf("%s %s column %s: fine %v, exact %v: difference %.3g above %g", name, test, f.Name, f.Statistic, e.Statistic, d, tol[test])
+					t.Errorf("budget %d: %s %s column %s: fine %v, exact %v: difference %.3g above %g", budget, name, test, f.Name, f.Statistic, e.Statistic, d, tol[test])
 				}
 			}
 		}

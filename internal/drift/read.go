@@ -469,7 +469,7 @@ func (l *loader) fineEligible(c *column) bool {
 }
 
 // startFine gives c's current data a fineHist, sized so that all the
-// numerical columns' together take at most an eighth of the memory budget;
+// numerical columns' together take at most a quarter of the memory budget;
 // when that cannot give fineMinSub sub-bins per interval, the values are
 // kept as they are.
 func (l *loader) startFine(c *column) {
@@ -479,7 +479,7 @@ func (l *loader) startFine(c *column) {
 			numeric++
 		}
 	}
-	sub := fineSub(len(c.prof.Values), numeric, l.cfg.MemoryBudget/8)
+	sub := fineSub(len(c.prof.Values), numeric, l.cfg.MemoryBudget/4)
 	if sub == 0 {
 		return
 	}
