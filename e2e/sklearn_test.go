@@ -70,14 +70,23 @@ func newPyHarness(t *testing.T, example, repoName, model string, modules ...stri
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(h.repo, "cosign.pub"), string(pub))
+	// The promotion records' key pair, apart from the candidates' (the
+	// spec's signing.promotion.key): only main.yml gets its secret.
+	promoPriv, promoPub, err := sign.GenerateKeyPair([]byte(promotionPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(h.repo, "promotion.pub"), string(promoPub))
 	git(t, h.repo, "init", "--quiet", "--initial-branch=main")
 	h.origin = filepath.Join(t.TempDir(), repoName+".git")
 	git(t, "", "init", "--quiet", "--bare", "--initial-branch=main", h.origin)
 	git(t, h.repo, "remote", "add", "origin", h.origin)
 	h.secrets = writeSecrets(t, t.TempDir(), map[string]string{
-		"GITHUB_TOKEN":       h.gh.Token,
-		"COSIGN_PRIVATE_KEY": string(priv),
-		"COSIGN_PASSWORD":    keyPassword,
+		"GITHUB_TOKEN":              h.gh.Token,
+		"COSIGN_PRIVATE_KEY":        string(priv),
+		"COSIGN_PASSWORD":           keyPassword,
+		"MLSHIP_PROMOTION_KEY":      string(promoPriv),
+		"MLSHIP_PROMOTION_PASSWORD": promotionPassword,
 	})
 	for _, kv := range hostEnv(t) {
 		if !strings.HasPrefix(kv, "PATH=") {
@@ -374,21 +383,23 @@ func TestSklearnWorkflows(t *testing.T) {
 		ref := h.repository() + "@" + got
 		pubKey := filepath.Join(h.repo, "cosign.pub")
 		var cosign harness // cosignTool uses none of the harness's fields
+		promoKey := filepath.Join(h.repo, "promotion.pub")
 		for _, tool := range []string{"cosign", "cosign3"} {
 			cosign.cosignTool(t, tool, "verify", "--key", pubKey, "--insecure-ignore-tlog", ref)
-			for _, typ := range []string{sign.EvalPredicateType, sign.ProvenancePredicateType, attest.PromotionType} {
+			for _, typ := range []string{sign.EvalPredicateType, sign.ProvenancePredicateType} {
 				cosign.cosignTool(t, tool, "verify-attestation", "--key", pubKey, "--insecure-ignore-tlog", "--type", typ, ref)
 			}
+			cosign.cosignTool(t, tool, "verify-attestation", "--key", promoKey, "--insecure-ignore-tlog", "--type", attest.PromotionType, ref)
 		}
 		verify := func(args ...string) (int, string) {
 			ios, out, errOut := iostreams.Test(nil)
 			code := cli.Execute(t.Context(), cli.NewFactory(ios, "e2e"), args)
 			return code, out.String() + errOut.String()
 		}
-		if code, out := verify("verify", ref, "--key", pubKey, "--promoted-to", "dev"); code != 0 {
+		if code, out := verify("verify", ref, "--spec", h.repo, "--promoted-to", "dev"); code != 0 {
 			t.Errorf("mlship verify --promoted-to dev refused what main.yml promoted: exit %d\n%s", code, out)
 		}
-		if code, out := verify("verify", ref, "--key", pubKey, "--promoted-to", "staging"); code != 1 || !strings.Contains(out, "no promotion record for staging") {
+		if code, out := verify("verify", ref, "--spec", h.repo, "--promoted-to", "staging"); code != 1 || !strings.Contains(out, "no promotion record for staging") {
 			t.Errorf("mlship verify --promoted-to staging of a model only promoted to dev: exit %d, want 1 naming the rule\n%s", code, out)
 		}
 	})
@@ -433,7 +444,7 @@ func TestSklearnWorkflows(t *testing.T) {
 			code := cli.Execute(t.Context(), cli.NewFactory(ios, "e2e"), args)
 			return code, out.String() + errOut.String()
 		}
-		pull := []string{"--verify", "--key", pubKey, "--promoted-to", "dev"}
+		pull := []string{"--verify", "--key", pubKey, "--promoted-to", "dev", "--promotion-key", filepath.Join(h.repo, "promotion.pub")}
 		good := filepath.Join(t.TempDir(), "good")
 		if code, out := mlship(append([]string{"pull", h.repository() + ":dev", good}, pull...)...); code != 0 {
 			t.Fatalf("the verified pull of dev failed: exit %d\n%s", code, out)
