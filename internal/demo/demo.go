@@ -61,7 +61,10 @@ type run struct {
 	regHost string
 	repoRef string // host/demo/iris
 	signer  *sign.Signer
-	gh      *localGitHub
+	// promoter signs promotion records: a key of its own, as the spec's
+	// signing.promotion.key (promotion.pub) requires.
+	promoter *sign.Signer
+	gh       *localGitHub
 }
 
 // password protects the demo's ephemeral key; it never leaves the run.
@@ -264,7 +267,7 @@ func (r *run) writeExample(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writing the iris example: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(r.repo, ".gitignore"), []byte("model/\nmetrics.json\neval.json\nexamples.jsonl\nrun.json\ncosign.key\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(r.repo, ".gitignore"), []byte("model/\nmetrics.json\neval.json\nexamples.jsonl\nrun.json\ncosign.key\npromotion.key\n"), 0o644); err != nil {
 		return err
 	}
 	if err := r.git(ctx, "init", "-q", "-b", "main"); err != nil {
@@ -310,7 +313,25 @@ func (r *run) keygen() error {
 	if err != nil {
 		return err
 	}
-	r.signer, err = sign.NewKeySigner(sv, r.rel("cosign.key"))
+	if r.signer, err = sign.NewKeySigner(sv, r.rel("cosign.key")); err != nil {
+		return err
+	}
+	// The promotion records' key pair (signing.promotion.key).
+	ppriv, ppub, err := sign.GenerateKeyPair([]byte(password))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(r.rel("promotion.key"), ppriv, 0o600); err != nil {
+		return fmt.Errorf("writing the demo promotion key: %w", err)
+	}
+	if err := os.WriteFile(r.rel("promotion.pub"), ppub, 0o644); err != nil {
+		return fmt.Errorf("writing the demo promotion public key: %w", err)
+	}
+	psv, err := sign.LoadPrivateKey(r.rel("promotion.key"), []byte(password), noEnv)
+	if err != nil {
+		return err
+	}
+	r.promoter, err = sign.NewKeySigner(psv, r.rel("promotion.key"))
 	return err
 }
 
@@ -426,8 +447,8 @@ func (r *run) promote(ctx context.Context, m *spec.Model, env, digest string) (s
 	pr := r.gh.merge(title, "demo-author", "demo-reviewer", sha)
 	p, err := promote.New(m, promote.WithGitHub(r.gh, "mlship", "demo"), promote.WithRepository(r.repoRef),
 		promote.WithAllowedWorkflows(`^https://github\.com/mlship/demo/`), promote.WithRunURL("file://"+r.o.Dir),
-		// Every tag that moves gets a promotion record signed with the demo's key.
-		promote.WithRecorder(&promote.SignRecorder{Signer: r.signer, Options: []sign.Option{sign.WithNameOptions(name.Insecure)}}))
+		// Every tag that moves gets a promotion record signed with the demo's promotion key.
+		promote.WithRecorder(&promote.SignRecorder{Signer: r.promoter, Options: []sign.Option{sign.WithNameOptions(name.Insecure)}}))
 	if err != nil {
 		return "", err
 	}
