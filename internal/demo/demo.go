@@ -121,7 +121,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := r.keygen(); err != nil {
 		return nil, err
 	}
-	r.say("keygen", "ephemeral cosign key pair %s, %s", r.rel("cosign.key"), r.rel("cosign.pub"))
+	r.say("keygen", "ephemeral cosign key pairs %s (signs candidates) and %s (signs promotion records: signing.promotion)", r.rel("cosign.key"), r.rel("promotion.key"))
 
 	// 5. The model prod runs today: a weaker one (fewer epochs), shipped
 	// earlier. It is the baseline the new model is judged against.
