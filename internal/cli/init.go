@@ -79,7 +79,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		f.IO.Printf("%-9s %s\n", file.Action, file.Path)
 	}
 	f.IO.Printf("\nnext (the %s starter): mlship validate %[2]s && mlship train %[2]s && mlship eval %[2]s --no-baseline && mlship drift --spec %[2]s\n", res.Template, res.SpecDir)
-	f.IO.Printf("then edit %s for your model; add a cosign key pair with `mlship keygen` and store cosign.key as the COSIGN_PRIVATE_KEY secret\n", path.Join(res.SpecDir, "model.cue"))
+	f.IO.Printf("then edit %s for your model; add key pairs with `mlship keygen` (cosign.key: the COSIGN_PRIVATE_KEY secret) and `mlship keygen --output-key-prefix promotion` (promotion.key: MLSHIP_PROMOTION_KEY, a secret of the main-only environment \"promotion\"), and commit the .pub files\n", path.Join(res.SpecDir, "model.cue"))
 	return nil
 }
 
