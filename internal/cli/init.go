@@ -34,7 +34,7 @@ func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 		Long: `Init adds to an existing repository (default: the current directory) a
 starter that works as written — a trainer, an evaluator, a small data set
 and the spec that runs them — plus the environments file
-(mlship/environments.cue), the pull-request and main workflows that run the
+(mlship/environments.cue), the pull-request, main and monitor workflows that run the
 mlship actions, and .gitignore entries for what mlship writes. Right after
 init, validate, train, eval --no-baseline and drift succeed.
 
