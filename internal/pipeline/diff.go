@@ -113,7 +113,6 @@ type LineageDelta struct {
 type diffInput struct {
 	side     DiffSide
 	manifest *oci.Manifest
-	config   map[string]string
 	lineage  map[string]lineageValue
 	ev       *attest.EvalResult
 	examples *eval.Examples

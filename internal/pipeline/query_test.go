@@ -126,12 +126,6 @@ func startProxy(t *testing.T, host string) (string, *proxyLog) {
 	return strings.TrimPrefix(srv.URL, "http://"), log
 }
 
-func keySigner(t *testing.T) *sign.Signer {
-	t.Helper()
-	s, _ := keyPair(t)
-	return s
-}
-
 // keyPair is a cosign key pair: the signer and the public key's path.
 func keyPair(t *testing.T) (*sign.Signer, string) {
 	t.Helper()
