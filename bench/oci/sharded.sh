@@ -4,7 +4,9 @@
 # and pulled against a CNCF Distribution registry on 127.0.0.1: mlship vs
 # oras vs the raw floor (curl: parallel streamed uploads, parallel GETs,
 # no hashing), with each run's wall time, peak RSS and bytes read through
-# system calls (/proc/PID/io rchar); then the same push through a proxy
+# system calls (/proc/PID/io rchar) and the CPU seconds of the client and
+# of the registry during the run (on few cores a transfer that must hash
+# is bounded by their sum / cores); then the same push through a proxy
 # that caps request bodies at 4 MiB (GHCR's limit), and a re-push of the
 # unchanged model from an empty digest cache (a cold CI runner).
 #
@@ -47,7 +49,8 @@ health: {storagedriver: {enabled: false}}
 YML
 OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_SDK_DISABLED=true \
 	"$tools/registry" serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-pids+=($!)
+regpid=$!
+pids+=($regpid)
 "$WORK/bin/capproxy" -listen "$cap" -upstream "$host" -cap $((4 << 20)) >"$WORK/capproxy.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fsS "http://$host/v2/" >/dev/null 2>&1 && curl -fsS "http://$cap/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -78,9 +81,9 @@ m() { # m LABEL CMD...: measured run, appended to $runs
 	local label=$1
 	shift
 	sync
-	"$measure" -label "$label" -o "$runs" -- "$@" >"$WORK/last.out" 2>>"$WORK/cmd.log" || echo "{\"label\":\"$label\",\"failed\":true}" >>"$runs"
+	"$measure" -label "$label" -o "$runs" -watch "$regpid" -- "$@" >"$WORK/last.out" 2>>"$WORK/cmd.log" || echo "{\"label\":\"$label\",\"failed\":true}" >>"$runs"
 }
-oras_push() { "$measure" -label "$1" -o "$runs" -C "$model" -- "$oras" push --plain-http --disable-path-validation \
+oras_push() { "$measure" -label "$1" -o "$runs" -watch "$regpid" -C "$model" -- "$oras" push --plain-http --disable-path-validation \
 	--artifact-type application/vnd.cncf.model.manifest.v1+json \
 	--config "$WORK/config.json:application/vnd.cncf.model.config.v1+json" "$2" "${files[@]}" >/dev/null 2>>"$WORK/cmd.log" ||
 	echo "{\"label\":\"$1\",\"failed\":true}" >>"$runs"; }
@@ -122,7 +125,7 @@ done
 
 echo "== $SHARDS x $SHARD_MIB MiB shards + config/tokenizer ($size_mib MiB), registry $host, jobs $JOBS, $(nproc) CPUs, oras $("$oras" version | head -1 | awk '{print $2}'), best of $ROUNDS =="
 python3 - "$runs" "$size_mib" "$WORK"/repush-*.json <<'PY'
-import json, sys
+import json, os, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 size = float(sys.argv[2])
 best = {}
@@ -133,17 +136,22 @@ for r in runs:
     b = best.get(r["label"])
     if b is None or r["seconds"] < b["seconds"]:
         best[r["label"]] = r
-print(f"{'run':34} {'seconds':>8} {'peak RSS MiB':>13} {'read MiB':>9} {'read/model':>10}")
+print(f"{'run':34} {'seconds':>8} {'peak RSS MiB':>13} {'read MiB':>9} {'read/model':>10} {'CPU s':>6} {'registry CPU s':>15}")
 for k, r in best.items():
     if r is None:
         print(f"{k:34} {'FAILED':>8}")
         continue
-    print(f"{k:34} {r['seconds']:8.2f} {r['maxRssMiB']:13.1f} {r['readMiB']:9.0f} {r['readMiB']/size:10.3f}")
+    print(f"{k:34} {r['seconds']:8.2f} {r['maxRssMiB']:13.1f} {r['readMiB']:9.0f} {r['readMiB']/size:10.3f} {r.get('cpuSeconds', 0):6.2f} {r.get('serverCpuSeconds', 0):15.2f}")
 def s(k):
     r = best.get(k)
     return r["seconds"] if r else float("nan")
 print(f"ratios: push mlship/oras {s('push mlship')/s('push oras'):.3f}; pull mlship/oras {s('pull mlship')/s('pull oras'):.3f} (target <= 0.75); "
       f"pull mlship/floor {s('pull mlship')/s('pull curl floor (parallel GET)'):.3f} (target <= 1.15)")
+def bound(k):
+    r = best.get(k)
+    return (r.get("cpuSeconds", 0) + r.get("serverCpuSeconds", 0)) / os.cpu_count() if r else float("nan")
+print(f"CPU bound ((client + registry CPU s) / {os.cpu_count()} CPUs): pull mlship {bound('pull mlship'):.2f} s, "
+      f"pull oras {bound('pull oras'):.2f} s, pull curl floor {bound('pull curl floor (parallel GET)'):.2f} s")
 for p in sys.argv[3:]:
     try:
         j = json.load(open(p))
