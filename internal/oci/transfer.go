@@ -119,11 +119,6 @@ func transientStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
 }
 
-// withRetry runs f with the default policy; see retry.
-func withRetry(ctx context.Context, f func() error) error {
-	return retryWith(ctx, defaultRetryPolicy(), f)
-}
-
 // retry runs f up to the policy's attempts while it fails in a way worth
 // retrying, waiting between tries. What it returns is redacted: every
 // registry call of this package goes through it or through do.
