@@ -92,3 +92,39 @@ func rusage(b *testing.B) (user, sys float64) {
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(ru.Utime), tv(ru.Stime)
 }
+
+// BenchmarkPushShards pushes the sharded model of BenchmarkPullShards
+// from an empty digest cache to a fresh repository each time, in PATCHes
+// of MLSHIP_BENCH_CHUNK_MIB (default: DefaultUploadChunk): Distribution
+// spends CPU per PATCH, so the chunk size is a speed/memory trade-off.
+func BenchmarkPushShards(b *testing.B) {
+	shards, mib, jobs := envInt("MLSHIP_BENCH_SHARDS", 4), envInt("MLSHIP_BENCH_SHARD_MIB", 64), envInt("MLSHIP_BENCH_JOBS", 4)
+	chunk := envInt("MLSHIP_BENCH_CHUNK_MIB", 0) << 20
+	if chunk == 0 {
+		chunk = DefaultUploadChunk
+	}
+	ctx := context.Background()
+	host := testenv.StartRegistry(b)
+	dir := b.TempDir()
+	src := Source{Dir: dir}
+	buf := make([]byte, mib<<20)
+	for i := 1; i <= shards; i++ {
+		if _, err := rand.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		p := fmt.Sprintf("model-%05d-of-%05d.safetensors", i, shards)
+		if err := os.WriteFile(filepath.Join(dir, p), buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		src.Files = append(src.Files, File{Path: p, Role: RoleWeight})
+	}
+	b.SetBytes(int64(shards) * int64(mib) << 20)
+	n := 0
+	for b.Loop() {
+		n++
+		ref := fmt.Sprintf("%s/bench/push-%d:v1", host, n)
+		if _, err := Push(ctx, src, ref, WithJobs(jobs), WithUploadChunkSize(chunk), WithCache(digestcache.New(""))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
