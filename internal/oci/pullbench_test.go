@@ -30,19 +30,7 @@ func BenchmarkPullShards(b *testing.B) {
 	shards, mib, jobs := envInt("MLSHIP_BENCH_SHARDS", 4), envInt("MLSHIP_BENCH_SHARD_MIB", 64), envInt("MLSHIP_BENCH_JOBS", 4)
 	ctx := context.Background()
 	host := testenv.StartRegistry(b)
-	dir := b.TempDir()
-	src := Source{Dir: dir}
-	buf := make([]byte, mib<<20)
-	for i := 1; i <= shards; i++ {
-		if _, err := rand.Read(buf); err != nil {
-			b.Fatal(err)
-		}
-		p := fmt.Sprintf("model-%05d-of-%05d.safetensors", i, shards)
-		if err := os.WriteFile(filepath.Join(dir, p), buf, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		src.Files = append(src.Files, File{Path: p, Role: RoleWeight})
-	}
+	src, buf := writeShards(b, shards, mib)
 	res, err := Push(ctx, src, host+"/bench/shards:v1", WithJobs(jobs), WithCache(digestcache.New("")))
 	if err != nil {
 		b.Fatal(err)
@@ -77,6 +65,25 @@ func BenchmarkPullShards(b *testing.B) {
 	b.ReportMetric(hashS, "hash-s")
 }
 
+// writeShards writes shards random files of mib MiB named as a sharded
+// model's weights; it returns them as a Source and the last file's bytes.
+func writeShards(b *testing.B, shards, mib int) (Source, []byte) {
+	dir := b.TempDir()
+	src := Source{Dir: dir}
+	buf := make([]byte, mib<<20)
+	for i := 1; i <= shards; i++ {
+		if _, err := rand.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		p := fmt.Sprintf("model-%05d-of-%05d.safetensors", i, shards)
+		if err := os.WriteFile(filepath.Join(dir, p), buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		src.Files = append(src.Files, File{Path: p, Role: RoleWeight})
+	}
+	return src, buf
+}
+
 func envInt(k string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
 		return n
@@ -105,19 +112,7 @@ func BenchmarkPushShards(b *testing.B) {
 	}
 	ctx := context.Background()
 	host := testenv.StartRegistry(b)
-	dir := b.TempDir()
-	src := Source{Dir: dir}
-	buf := make([]byte, mib<<20)
-	for i := 1; i <= shards; i++ {
-		if _, err := rand.Read(buf); err != nil {
-			b.Fatal(err)
-		}
-		p := fmt.Sprintf("model-%05d-of-%05d.safetensors", i, shards)
-		if err := os.WriteFile(filepath.Join(dir, p), buf, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		src.Files = append(src.Files, File{Path: p, Role: RoleWeight})
-	}
+	src, _ := writeShards(b, shards, mib)
 	b.SetBytes(int64(shards) * int64(mib) << 20)
 	n := 0
 	for b.Loop() {
